@@ -1,0 +1,353 @@
+/* Allocators and their per-thread states.
+ *
+ * An allocator owns one heap (fa__heap_t) per thread that uses it, made on
+ * the thread's first call. A thread finds its heap through a one-entry
+ * cache (fa__tls, read by the inline paths) backed by a small table of
+ * (allocator key, heap) pairs. Keys are unique for the life of the process,
+ * so a cache entry of a destroyed allocator can never match a new one that
+ * happens to get the same address. When a thread exits its heaps are
+ * abandoned (pages, counters and arena stay with the allocator) and the
+ * next new thread adopts one instead of making its own. */
+#include <stdlib.h>
+
+#include "internal.h"
+
+__thread fa__tls_t fa__tls __attribute__((tls_model("initial-exec")));
+
+/* Live allocators, for thread exit: only heaps of live ones are touched. */
+static fa__mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
+static fa_allocator_t *reg_head;
+static uint64_t next_key = 1; /* under reg_lock */
+
+/* This thread's (key, heap) pairs. Most threads use one or two allocators;
+ * the rest spill to a libc-allocated table. */
+typedef struct entry_s {
+  uint64_t key;
+  fa_allocator_t *alloc;
+  fa__heap_t *heap;
+} entry_t;
+
+#define ENTRIES_INLINE 8
+static __thread entry_t entries[ENTRIES_INLINE];
+static __thread entry_t *more;
+static __thread size_t more_len, more_cap;
+static __thread int watched; /* thread-exit hook installed */
+
+unsigned fa_version(void) { return FA_VERSION_HEX; }
+
+const char *fa_version_string(void) {
+#define FA__STR2(x) #x
+#define FA__STR(x) FA__STR2(x)
+  return FA__STR(FA_VERSION_MAJOR) "." FA__STR(FA_VERSION_MINOR) "." FA__STR(
+      FA_VERSION_PATCH);
+}
+
+void *fa__reserve(fa_allocator_t *a, size_t size, size_t align) {
+  FA__ATOMIC_ADD(&a->os_requests, 1);
+  void *p = a->src.reserve(size, align, a->src.user);
+  if (p)
+    FA__ATOMIC_ADD(&a->os_bytes, size);
+  return p;
+}
+
+void fa__release(fa_allocator_t *a, void *p, size_t size) {
+  fa__track_live(p, size); /* the source may hand it out again */
+  FA__ATOMIC_SUB(&a->os_bytes, size);
+  a->src.release(p, size, a->src.user);
+}
+
+static size_t round_up(size_t n, size_t to) { return (n + to - 1) & ~(to - 1); }
+
+fa_allocator_t *fa_create(const fa_config_t *cfg) {
+  static const fa_config_t defaults;
+  static const fa_memory_source_t os_source = {fa__os_reserve, fa__os_release,
+                                               NULL};
+  if (!cfg)
+    cfg = &defaults;
+  const fa_memory_source_t *src =
+      cfg->memory_source ? cfg->memory_source : &os_source;
+  if (!src->reserve || !src->release)
+    return NULL;
+
+  size_t map_bytes = sizeof(unsigned char *) << FA__MAP_SHIFT;
+  size_t self = round_up(sizeof(fa_allocator_t), 64) + map_bytes;
+  fa_allocator_t *a = src->reserve(self, 64, src->user);
+  if (!a)
+    return NULL;
+  int zeroed = src == &os_source; /* mappings are zero-filled */
+  memset(a, 0, sizeof(*a));
+  a->map = (unsigned char **)((char *)a + round_up(sizeof(*a), 64));
+  if (!zeroed)
+    memset(a->map, 0, map_bytes);
+  a->src = *src;
+  a->src_zeroed = zeroed;
+  a->self_size = self;
+  a->os_requests = 1;
+  a->os_bytes = self;
+  a->refs = 1;
+  a->on_diag = cfg->on_diagnostic;
+  a->diag_user = cfg->diagnostic_user;
+  a->strict = cfg->strict;
+  a->page_size = fa__os_page_size();
+  a->chunk_size = round_up(cfg->frame_chunk_size ? cfg->frame_chunk_size
+                                                 : (size_t)64 << 10,
+                           a->page_size);
+  if (a->chunk_size < a->page_size || a->chunk_size > ((size_t)1 << 40))
+    a->chunk_size = (size_t)64 << 10;
+  a->frame_budget = cfg->frame_budget;
+  a->pool_max = cfg->pool_max_size ? cfg->pool_max_size : FA__SMALL_MAX;
+  if (a->pool_max > FA_POOL_MAX_LIMIT)
+    a->pool_max = FA_POOL_MAX_LIMIT;
+  a->cache_max =
+      (cfg->cache_max_size ? cfg->cache_max_size : (size_t)4 << 20) /
+      FA__PAGE_SIZE;
+  a->trim_frames = cfg->frame_trim_frames;
+  a->tracking = fa__track_always();
+  a->fast = !a->tracking && FA_DEBUG == 0;
+  a->head.pool_fast_max =
+      a->pool_max < FA__SMALL_MAX ? a->pool_max : FA__SMALL_MAX;
+  if (fa__os_mutex_init(&a->lock) != 0)
+    goto out_release_self;
+  if (fa__os_mutex_init(&a->heap_lock) != 0)
+    goto out_destroy_lock;
+
+  fa__os_lock(&reg_lock);
+  a->head.key = next_key++;
+  a->reg_next = reg_head;
+  reg_head = a;
+  fa__os_unlock(&reg_lock);
+  return a;
+
+out_destroy_lock:
+  fa__os_mutex_destroy(&a->lock);
+out_release_self:
+  src->release(a, self, src->user);
+  return NULL;
+}
+
+fa_allocator_t *fa_retain(fa_allocator_t *a) {
+  if (a)
+    __atomic_fetch_add(&a->refs, 1, __ATOMIC_RELAXED);
+  return a;
+}
+
+static void destroy(fa_allocator_t *a) {
+  fa__os_lock(&reg_lock);
+  for (fa_allocator_t **pp = &reg_head; *pp; pp = &(*pp)->reg_next) {
+    if (*pp == a) {
+      *pp = a->reg_next;
+      break;
+    }
+  }
+  fa__os_unlock(&reg_lock);
+
+  fa_stats_t st;
+  fa_get_stats(a, &st);
+  if (st.pool_count || st.heap_count || st.task_bytes)
+    fa__diag(a, 5,
+             "allocator released with %llu pool blocks, %llu heap blocks "
+             "and %llu task bytes still live; they are freed with it",
+             (unsigned long long)st.pool_count,
+             (unsigned long long)st.heap_count,
+             (unsigned long long)st.task_bytes);
+
+  /* The thread-local cache of this thread may point here; the key of a
+   * destroyed allocator is never reused, so other threads' caches are
+   * harmless, and this one is cleared for tidiness. */
+  if (fa__tls.key == a->head.key)
+    fa__tls.key = 0;
+  fa__heap_t *h = a->heaps;
+  while (h) {
+    fa__heap_t *next = h->next_in_alloc;
+    fa__frame_destroy(h);
+    fa__pool_destroy(h);
+    fa__release(a, h, sizeof(*h));
+    h = next;
+  }
+  fa__heap_destroy(a);
+  a->cache_max = 0;
+  fa__page_cache_trim(a);
+  fa__map_destroy(a);
+  fa__os_mutex_destroy(&a->heap_lock);
+  fa__os_mutex_destroy(&a->lock);
+  fa_memory_source_t src = a->src;
+  src.release(a, a->self_size, src.user);
+}
+
+void fa_release(fa_allocator_t *a) {
+  if (a && __atomic_sub_fetch(&a->refs, 1, __ATOMIC_ACQ_REL) == 0)
+    destroy(a);
+}
+
+/* Gives a heap to no thread: the arena is reset (its frame is over), the
+ * gathered remote frees are sent, empty pages are returned, the others stay
+ * for the next owner. */
+static void abandon(fa__heap_t *h) {
+  fa_allocator_t *a = h->alloc;
+  fa__pool_flush(h);
+  fa__pool_collect(h);
+  fa__pool_drop_empty(h);
+  fa__frame_abandon(h);
+  fa__os_lock(&a->lock);
+  h->abandoned = 1;
+  __atomic_fetch_add(&a->abandoned, 1, __ATOMIC_RELAXED);
+  fa__os_unlock(&a->lock);
+}
+
+void fa__on_thread_exit(void) {
+  fa__tls.key = 0;
+  fa__os_lock(&reg_lock);
+  size_t n = more_len + ENTRIES_INLINE;
+  for (size_t i = 0; i < n; i++) {
+    entry_t *e = i < ENTRIES_INLINE ? &entries[i] : &more[i - ENTRIES_INLINE];
+    if (!e->key)
+      continue;
+    for (fa_allocator_t *a = reg_head; a; a = a->reg_next) {
+      if (a == e->alloc && a->head.key == e->key) {
+        abandon(e->heap);
+        break;
+      }
+    }
+    e->key = 0;
+  }
+  fa__os_unlock(&reg_lock);
+  free(more);
+  more = NULL;
+  more_len = more_cap = 0;
+}
+
+/* A heap for the calling thread: an abandoned one, or a new one. */
+static fa__heap_t *heap_make(fa_allocator_t *a) {
+  fa__heap_t *h = NULL;
+  if (__atomic_load_n(&a->abandoned, __ATOMIC_RELAXED)) {
+    fa__os_lock(&a->lock);
+    for (h = a->heaps; h && h->abandoned != 1; h = h->next_in_alloc)
+      ;
+    if (h) {
+      h->abandoned = 0;
+      __atomic_fetch_sub(&a->abandoned, 1, __ATOMIC_RELAXED);
+    }
+    fa__os_unlock(&a->lock);
+    if (h) {
+      fa__pool_collect(h);
+      return h;
+    }
+  }
+  h = fa__reserve(a, sizeof(*h), 64);
+  if (!h)
+    return NULL;
+  memset(h, 0, sizeof(*h));
+  h->alloc = a;
+  h->h.map = a->map;
+  fa__frame_init(h);
+  fa__pool_init(h);
+  fa__os_lock(&a->lock);
+  h->next_in_alloc = a->heaps;
+  a->heaps = h;
+  fa__os_unlock(&a->lock);
+  return h;
+}
+
+static entry_t *entry_slot(void) {
+  for (size_t i = 0; i < ENTRIES_INLINE; i++)
+    if (!entries[i].key)
+      return &entries[i];
+  for (size_t i = 0; i < more_len; i++)
+    if (!more[i].key)
+      return &more[i];
+  /* Drop the pairs of destroyed allocators before growing. */
+  fa__os_lock(&reg_lock);
+  entry_t *free_slot = NULL;
+  for (size_t i = 0; i < ENTRIES_INLINE + more_len; i++) {
+    entry_t *e = i < ENTRIES_INLINE ? &entries[i] : &more[i - ENTRIES_INLINE];
+    fa_allocator_t *a = reg_head;
+    while (a && !(a == e->alloc && a->head.key == e->key))
+      a = a->reg_next;
+    if (!a) {
+      e->key = 0;
+      if (!free_slot)
+        free_slot = e;
+    }
+  }
+  fa__os_unlock(&reg_lock);
+  if (free_slot)
+    return free_slot;
+  if (more_len == more_cap) {
+    size_t cap = more_cap ? more_cap * 2 : 8;
+    entry_t *m = realloc(more, cap * sizeof(*m));
+    if (!m)
+      return NULL;
+    more = m;
+    more_cap = cap;
+  }
+  more[more_len] = (entry_t){0, NULL, NULL};
+  return &more[more_len++];
+}
+
+fa__heap_t *fa__heap_get(fa_allocator_t *a) {
+  uint64_t key = a->head.key;
+  if (fa__tls.key == key)
+    return (fa__heap_t *)fa__tls.heap;
+  fa__heap_t *h = NULL;
+  for (size_t i = 0; i < ENTRIES_INLINE && !h; i++)
+    if (entries[i].key == key && entries[i].alloc == a)
+      h = entries[i].heap;
+  for (size_t i = 0; i < more_len && !h; i++)
+    if (more[i].key == key && more[i].alloc == a)
+      h = more[i].heap;
+  if (!h) {
+    if (!watched) {
+      if (fa__os_watch_thread() != 0)
+        return NULL;
+      watched = 1;
+    }
+    entry_t *e = entry_slot();
+    if (!e)
+      return NULL;
+    h = heap_make(a);
+    if (!h)
+      return NULL;
+    *e = (entry_t){key, a, h};
+  }
+  if (a->fast && !fa__in_task()) {
+    fa__tls.key = key;
+    fa__tls.heap = &h->h;
+  }
+  return h;
+}
+
+/* Task scopes arrive with the task tier; until then no code runs in one. */
+int fa__in_task(void) { return 0; }
+
+/* Heaps of exited threads: each is claimed like an adoption (heap_make
+ * passes it by), collected, which returns its empty pages, and abandoned
+ * again. */
+void fa__reclaim_abandoned(fa_allocator_t *a) {
+  if (!__atomic_load_n(&a->abandoned, __ATOMIC_RELAXED))
+    return;
+  fa__os_lock(&a->lock);
+  for (fa__heap_t *o = a->heaps; o; o = o->next_in_alloc) {
+    if (o->abandoned != 1 || !__atomic_load_n(&o->remote, __ATOMIC_RELAXED))
+      continue;
+    o->abandoned = 2;
+    fa__os_unlock(&a->lock);
+    fa__pool_collect(o);
+    fa__os_lock(&a->lock);
+    o->abandoned = 1;
+  }
+  fa__os_unlock(&a->lock);
+}
+
+void fa_trim(fa_allocator_t *a) {
+  if (!a)
+    return;
+  fa__heap_t *h = fa__heap_get(a);
+  if (h) {
+    fa__pool_flush(h);
+    fa__pool_collect(h);
+    fa__pool_drop_empty(h);
+    fa__frame_trim(h);
+  }
+  fa__reclaim_abandoned(a);
+  fa__page_cache_trim(a);
+}

@@ -1,0 +1,423 @@
+/* Frame arenas: one per (allocator, thread), a bump pointer over a list of
+ * chunks.
+ *
+ * The inline path in framealloc.h bumps h.frame_ptr up to h.frame_lim; this
+ * file keeps that window right (closed outside a frame, in tracking builds
+ * and past the budget) and does everything else: the first chunk, growth,
+ * the frame boundary, marks and the frame vector. A frame that needed more
+ * than one chunk is coalesced at its end into one chunk big enough for it,
+ * so a steady loop settles on one chunk and makes no memory-source request
+ * per frame. */
+#include "internal.h"
+
+#define POISON_BYTE 0xdd
+
+static uintptr_t chunk_start(const fa__chunk_t *c) {
+  return (uintptr_t)c + FA__CHUNK_HDR;
+}
+static uintptr_t chunk_limit(const fa__chunk_t *c) {
+  return (uintptr_t)c + c->size;
+}
+
+/* The chunk header keeps where the bump pointer stood when the arena moved
+ * on to the next chunk, so that the bytes of earlier chunks can be summed. */
+typedef struct chunk_top_s {
+  fa__chunk_t c;
+  uintptr_t top;
+} chunk_top_t;
+
+static uintptr_t *top_of(fa__chunk_t *c) { return &((chunk_top_t *)c)->top; }
+
+static uint64_t usage(const fa__heap_t *h) {
+  if (!h->cur)
+    return 0;
+  return h->frame_base + (h->h.frame_ptr - h->chunk_base);
+}
+
+uint64_t fa__frame_in_use(const fa__heap_t *h) {
+  if (FA__LOAD(&h->in_frame) == FRAME_NONE)
+    return 0;
+  uint64_t base = FA__LOAD(&h->frame_base);
+  uintptr_t start = FA__LOAD(&h->chunk_base);
+  uintptr_t p = FA__LOAD(&h->h.frame_ptr);
+  /* A snapshot taken while the owner switches chunks may mix the two. */
+  if (p < start || p - start > ((uintptr_t)1 << 40))
+    return base;
+  return base + (p - start);
+}
+
+/* Opens the inline window where it is allowed, up to the chunk end or the
+ * budget, whichever comes first. */
+static void set_window(fa__heap_t *h) {
+  fa_allocator_t *a = h->alloc;
+  uintptr_t lim = 0;
+  if (a->fast && h->cur && h->in_frame != FRAME_NONE) {
+    lim = h->chunk_end;
+    if (a->frame_budget) {
+      uint64_t left = a->frame_budget > h->frame_base
+                          ? a->frame_budget - h->frame_base
+                          : 0;
+      if (left < lim - h->chunk_base)
+        lim = h->chunk_base + (uintptr_t)left;
+    }
+  }
+  h->h.frame_lim = lim;
+}
+
+static void use_chunk(fa__heap_t *h, fa__chunk_t *c) {
+  h->cur = c;
+  h->chunk_end = c ? chunk_limit(c) : 0;
+  FA__STORE(&h->chunk_base, c ? chunk_start(c) : 0);
+  FA__STORE(&h->h.frame_ptr, c ? chunk_start(c) : 0);
+}
+
+static void set_base(fa__heap_t *h, uint64_t base) {
+  FA__STORE(&h->frame_base, base);
+}
+
+/* Marks [from, to) dead: a fill pattern in debug builds, and poisoned for
+ * ASan and Valgrind. */
+static void kill(uintptr_t from, uintptr_t to) {
+  if (to <= from)
+    return;
+#if FA_DEBUG >= 1
+  fa__track_live((void *)from, to - from); /* padding was never live */
+  memset((void *)from, POISON_BYTE, to - from);
+#endif
+  fa__track_dead((void *)from, to - from);
+}
+
+/* Kills everything from position pos in chunk c up to the bump pointer. */
+static void kill_from(fa__heap_t *h, fa__chunk_t *c, uintptr_t pos) {
+  for (; c; c = c->next) {
+    int last = c == h->cur;
+    kill(pos, last ? h->h.frame_ptr : *top_of(c));
+    if (last)
+      break;
+    if (c->next)
+      pos = chunk_start(c->next);
+  }
+}
+
+static fa__chunk_t *chunk_new(fa_allocator_t *a, size_t size) {
+  fa__chunk_t *c = fa__reserve(a, size, a->page_size);
+  if (!c)
+    return NULL;
+  c->next = NULL;
+  c->size = size;
+  *top_of(c) = chunk_start(c);
+  fa__track_dead((void *)chunk_start(c), size - FA__CHUNK_HDR);
+  return c;
+}
+
+static void chunk_free(fa_allocator_t *a, fa__chunk_t *c) {
+  fa__release(a, c, c->size);
+}
+
+static size_t pow2_at_least(uint64_t n) {
+  size_t s = 1;
+  while (s < n)
+    s <<= 1;
+  return s;
+}
+
+void fa__frame_init(fa__heap_t *h) {
+  h->epoch = 1;
+  use_chunk(h, NULL);
+  set_window(h);
+}
+
+static void release_all(fa__heap_t *h) {
+  fa__chunk_t *c = h->chunks;
+  while (c) {
+    fa__chunk_t *next = c->next;
+    chunk_free(h->alloc, c);
+    c = next;
+  }
+  h->chunks = NULL;
+  use_chunk(h, NULL);
+}
+
+void fa__frame_destroy(fa__heap_t *h) { release_all(h); }
+
+/* Moves to a chunk with room for n bytes at align: the next spare if it is
+ * big enough, else a new one at least twice the size of the current. */
+static int grow(fa__heap_t *h, size_t n, size_t align) {
+  fa_allocator_t *a = h->alloc;
+  size_t need = n + align + FA__CHUNK_HDR;
+  fa__chunk_t *prev = h->cur;
+  fa__chunk_t *next = prev ? prev->next : h->chunks;
+  if (!next || next->size < need) {
+    size_t size = prev ? prev->size * 2 : a->chunk_size;
+    if (size < need)
+      size = (need + a->page_size - 1) & ~(a->page_size - 1);
+    fa__chunk_t *c = chunk_new(a, size);
+    if (!c)
+      return FA_ENOMEM;
+    c->next = next;
+    if (prev)
+      prev->next = c;
+    else
+      h->chunks = c;
+    next = c;
+  }
+  if (prev) {
+    uint64_t used = usage(h);
+    if (used > h->frame_hwm)
+      h->frame_hwm = used;
+    *top_of(prev) = h->h.frame_ptr;
+    set_base(h, used);
+  }
+  use_chunk(h, next);
+  *top_of(next) = chunk_start(next);
+  return 0;
+}
+
+void *fa__frame_alloc_slow(fa_allocator_t *a, size_t size, size_t align) {
+  if (!a)
+    return NULL;
+  if (align == 0)
+    align = FA__DEFAULT_ALIGN;
+  if ((align & (align - 1)) != 0 || align > a->page_size) {
+    fa__diag(a, 6,
+             "fa_frame_alloc: alignment %zu is not a power of two up to "
+             "the page size (%zu)",
+             align, a->page_size);
+    return NULL;
+  }
+  if (size >= ((size_t)1 << 40))
+    return NULL;
+  fa__heap_t *h = fa__heap_get(a);
+  if (!h)
+    return NULL;
+  if (fa__in_task())
+    fa__diag(a, 701,
+             "fa_frame_alloc inside a task scope: frame memory must not be "
+             "used by async work; use task, pool or heap memory");
+  if (h->in_frame == FRAME_NONE) {
+    fa__diag(a, 1,
+             "fa_frame_alloc outside fa_begin_frame/fa_end_frame; the "
+             "memory lives until the next fa_end_frame");
+    FA__STORE(&h->in_frame, FRAME_IMPLICIT);
+  }
+  size_t n = size + (size == 0);
+  uintptr_t mask = ~(uintptr_t)(align - 1);
+  uintptr_t p = (h->h.frame_ptr + align - 1) & mask;
+  if (!h->cur || p + n > h->chunk_end) {
+    if (grow(h, n, align) != 0)
+      return NULL;
+    p = (h->h.frame_ptr + align - 1) & mask;
+  }
+  if (a->frame_budget && h->frame_base + (p + n - h->chunk_base) >
+                             (uint64_t)a->frame_budget) {
+    fa__diag(a, 3,
+             "frame budget of %zu bytes exceeded by a request of %zu bytes",
+             a->frame_budget, size);
+    set_window(h);
+    return NULL;
+  }
+  FA__STORE(&h->h.frame_ptr, p + n);
+  fa__track_live((void *)p, size);
+  set_window(h);
+  return (void *)p;
+}
+
+void fa_begin_frame(fa_allocator_t *a) {
+  if (!a)
+    return;
+  fa__heap_t *h = fa__heap_get(a);
+  if (!h)
+    return;
+  if (h->in_frame == FRAME_OPEN)
+    fa__diag(a, 2, "fa_begin_frame inside a frame; the frame goes on");
+  FA__STORE(&h->in_frame, FRAME_OPEN);
+  set_window(h);
+}
+
+/* Replaces the chunk list by one chunk of at least `size` bytes; keeps the
+ * old list if the source has no memory. */
+static void replace_chunks(fa__heap_t *h, size_t size) {
+  fa__chunk_t *c = chunk_new(h->alloc, size);
+  if (!c)
+    return;
+  release_all(h);
+  h->chunks = c;
+}
+
+/* At a frame end: one chunk for a frame that needed several; a smaller one
+ * when frame_trim_frames frames in a row used at most half of it. */
+static void resize_arena(fa__heap_t *h, uint64_t hwm) {
+  fa_allocator_t *a = h->alloc;
+  size_t min = a->chunk_size;
+  if (h->chunks && h->chunks->next) {
+    size_t size = pow2_at_least(hwm + FA__CHUNK_HDR);
+    replace_chunks(h, size > min ? size : min);
+    h->trim_seen = 0;
+    h->trim_max = 0;
+    return;
+  }
+  if (!a->trim_frames || !h->chunks)
+    return;
+  if (hwm > h->trim_max)
+    h->trim_max = hwm;
+  if (++h->trim_seen < a->trim_frames)
+    return;
+  size_t want = pow2_at_least(h->trim_max + FA__CHUNK_HDR);
+  if (want < min)
+    want = min;
+  if (h->trim_max + FA__CHUNK_HDR <= h->chunks->size / 2 &&
+      want < h->chunks->size)
+    replace_chunks(h, want);
+  h->trim_seen = 0;
+  h->trim_max = 0;
+}
+
+/* Ends the thread's frame: everything dies, the arena rewinds to its
+ * start. counted: an fa_end_frame call (not a thread exit). */
+static void reset(fa__heap_t *h, int counted) {
+  uint64_t used = usage(h);
+  if (used > h->frame_hwm)
+    h->frame_hwm = used;
+  if (counted) {
+    if (h->frame_hwm > h->frame_peak)
+      FA__STORE(&h->frame_peak, h->frame_hwm);
+    FA__STORE(&h->frames, h->frames + 1);
+  }
+  if (h->chunks)
+    kill_from(h, h->chunks, chunk_start(h->chunks));
+  if (counted)
+    resize_arena(h, h->frame_hwm);
+  use_chunk(h, h->chunks);
+  set_base(h, 0);
+  h->frame_hwm = 0;
+  h->epoch++;
+  FA__STORE(&h->in_frame, FRAME_NONE);
+  set_window(h);
+}
+
+void fa_end_frame(fa_allocator_t *a) {
+  if (!a)
+    return;
+  fa__heap_t *h = fa__heap_get(a);
+  if (!h)
+    return;
+  if (h->in_frame == FRAME_NONE)
+    fa__diag(a, 2, "fa_end_frame without fa_begin_frame; frame memory is "
+                   "reset all the same");
+  reset(h, 1);
+  /* Pool upkeep at a boundary: send gathered remote frees, take back the
+   * blocks other threads returned. */
+  fa__pool_flush(h);
+  if (__atomic_load_n(&h->remote, __ATOMIC_RELAXED))
+    fa__pool_collect(h);
+}
+
+void fa__frame_abandon(fa__heap_t *h) { reset(h, 0); }
+
+void fa__frame_trim(fa__heap_t *h) {
+  if (h->in_frame == FRAME_NONE)
+    release_all(h);
+  set_window(h);
+}
+
+fa_mark_t fa_frame_mark(fa_allocator_t *a) {
+  fa_mark_t m = {NULL, 0, 0};
+  fa__heap_t *h = a ? fa__heap_get(a) : NULL;
+  if (!h)
+    return m;
+  m.chunk = h->cur;
+  m.pos = h->h.frame_ptr;
+  m.epoch = h->epoch;
+  return m;
+}
+
+void fa_frame_rewind(fa_allocator_t *a, fa_mark_t m) {
+  if (!a)
+    return;
+  fa__heap_t *h = fa__heap_get(a);
+  if (!h)
+    return;
+  if (m.epoch != h->epoch) {
+    fa__diag(a, 6, "fa_frame_rewind: the mark is from another frame or "
+                   "thread; nothing rewound");
+    return;
+  }
+  if (!h->cur)
+    return;
+  fa__chunk_t *c = m.chunk ? (fa__chunk_t *)m.chunk : h->chunks;
+  uintptr_t pos = m.chunk ? m.pos : chunk_start(h->chunks);
+  /* The mark must lie between the arena start and the bump pointer. */
+  uint64_t base = 0;
+  fa__chunk_t *it = h->chunks;
+  for (; it && it != c && it != h->cur; it = it->next)
+    base += *top_of(it) - chunk_start(it);
+  if (it != c || pos < chunk_start(c) ||
+      pos > (c == h->cur ? h->h.frame_ptr : *top_of(c))) {
+    fa__diag(a, 6, "fa_frame_rewind: the mark is not behind the current "
+                   "position of this thread's frame; nothing rewound");
+    return;
+  }
+  uint64_t used = usage(h);
+  if (used > h->frame_hwm)
+    h->frame_hwm = used;
+  kill_from(h, c, pos);
+  h->cur = c;
+  h->chunk_end = chunk_limit(c);
+  FA__STORE(&h->chunk_base, chunk_start(c));
+  FA__STORE(&h->h.frame_ptr, pos);
+  set_base(h, base);
+  set_window(h);
+}
+
+/* Layout shared by every fa_frame_vec(T). */
+typedef struct vec_s {
+  void *data;
+  size_t len, cap;
+} vec_t;
+
+int fa__frame_vec_reserve(fa_allocator_t *a, void *vec, size_t n,
+                          size_t elem_size, size_t elem_align) {
+  if (!a || !vec || !elem_size)
+    return FA_EINVAL;
+  vec_t v;
+  memcpy(&v, vec, sizeof(v));
+  if (v.len > v.cap || (v.cap && !v.data))
+    return FA_EINVAL;
+  if (n <= v.cap - v.len)
+    return 0;
+  if (n > SIZE_MAX - v.len)
+    return FA_ENOMEM;
+  size_t cap = v.cap * 2 > v.len + n ? v.cap * 2 : v.len + n;
+  if (cap < 8)
+    cap = 8;
+  size_t bytes = fa__mul(cap, elem_size);
+  if (bytes >= ((size_t)1 << 40))
+    return FA_ENOMEM;
+  fa__heap_t *h = fa__heap_get(a);
+  if (!h)
+    return FA_ENOMEM;
+  /* In place: the vector is the newest allocation of this frame and its
+   * chunk has room. */
+  uintptr_t d = (uintptr_t)v.data;
+  uintptr_t old_end = d + v.cap * elem_size;
+  if (v.data && h->cur && h->in_frame != FRAME_NONE &&
+      old_end == h->h.frame_ptr && d >= h->chunk_base &&
+      bytes <= h->chunk_end - d &&
+      (!a->frame_budget || h->frame_base + (d + bytes - h->chunk_base) <=
+                               (uint64_t)a->frame_budget)) {
+    FA__STORE(&h->h.frame_ptr, d + bytes);
+    fa__track_live((void *)old_end, bytes - v.cap * elem_size);
+    v.cap = cap;
+    memcpy(vec, &v, sizeof(v));
+    return 0;
+  }
+  void *p = fa_frame_alloc(a, bytes, elem_align);
+  if (!p)
+    return FA_ENOMEM;
+  if (v.len)
+    memcpy(p, v.data, v.len * elem_size);
+  v.data = p;
+  v.cap = cap;
+  memcpy(vec, &v, sizeof(v));
+  return 0;
+}

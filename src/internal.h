@@ -1,0 +1,177 @@
+/* The internal header: the library's data structures and every function
+ * shared between its files, grouped by the file that defines it. Reading
+ * the groups top to bottom shows the module graph. */
+#ifndef FA_INTERNAL_H
+#define FA_INTERNAL_H
+
+#include <stdarg.h>
+#include <stdint.h>
+
+#include "framealloc.h"
+#include "os.h"
+#include "track.h"
+
+#ifndef FA_DEBUG
+#define FA_DEBUG 0
+#endif
+
+#if FA_DEBUG >= 1
+#define fa__assert(c)                                                          \
+  ((c) ? (void)0 : fa__assert_fail(#c, __FILE__, __LINE__))
+#else
+#define fa__assert(c) ((void)0)
+#endif
+#if FA_DEBUG >= 3
+#define fa__assert_expensive(c) fa__assert(c)
+#else
+#define fa__assert_expensive(c) ((void)0)
+#endif
+
+#define FA__DEFAULT_ALIGN 16
+#define FA__CHUNK_HDR 64  /* frame chunk header, a cache line */
+#define FA__PAGE_HDR 128  /* pool page header; blocks start after it */
+#define FA__BATCH_MAX 64  /* remote frees gathered before one push */
+#define FA__FREED_MAGIC ((uintptr_t)0x9e3779b97f4a7c15u)
+
+#define FA__ATOMIC_ADD(p, v) __atomic_fetch_add((p), (v), __ATOMIC_RELAXED)
+#define FA__ATOMIC_SUB(p, v) __atomic_fetch_sub((p), (v), __ATOMIC_RELAXED)
+
+/* A frame chunk: a header, then bump space up to base + size. */
+typedef struct fa__chunk_s {
+  struct fa__chunk_s *next;
+  size_t size; /* bytes reserved, header included */
+} fa__chunk_t;
+
+struct fa__heap_s;
+
+/* A pool page of one size class, 64 KiB at a 64 KiB boundary. */
+typedef struct fa__page_s {
+  fa__page_head_t h;       /* free, used, cls, fast_owner (inline paths) */
+  struct fa__heap_s *heap; /* owner; NULL while cached (atomic) */
+  struct fa__page_s *prev, *next; /* in the owner's avail[cls] or full */
+  uint32_t block_size;
+  uint32_t capacity;
+  int full; /* in the full list: every block handed out */
+} fa__page_t;
+
+/* The state of one (allocator, thread) pair: frame arena and pools. It
+ * lives until the allocator is destroyed; when its thread exits it is
+ * abandoned, and a new thread adopts it. */
+typedef struct fa__heap_s {
+  fa__heap_head_t h; /* first: the inline paths read it */
+  fa_allocator_t *alloc;
+  struct fa__heap_s *next_in_alloc; /* every heap of the allocator */
+  int abandoned;                    /* under alloc->lock */
+
+  /* Frame arena. Chunks: the ones used this frame up to cur, then spares.
+   * Fields read by fa_get_stats on other threads are relaxed atomics. */
+  fa__chunk_t *chunks;
+  fa__chunk_t *cur;
+  uintptr_t chunk_base; /* first usable byte of cur (atomic) */
+  uintptr_t chunk_end;
+  uint64_t frame_base; /* frame bytes in the chunks before cur (atomic) */
+  uint64_t frame_hwm;  /* most bytes used at once in this frame */
+  uint64_t frame_peak; /* most bytes used in one frame (atomic) */
+  uint64_t frames;     /* end_frame calls completed (atomic) */
+  uint64_t epoch;      /* frame number, for marks */
+  int in_frame;        /* FRAME_* (atomic) */
+  unsigned trim_seen;  /* frames counted toward frame_trim_frames */
+  uint64_t trim_max;   /* most bytes used by those frames */
+
+  /* Pools. avail[c]: pages with free blocks (the head may be exhausted by
+   * the inline path; h.direct[c] mirrors the head). full: pages with no
+   * free block, every class. */
+  fa__page_t *avail[FA__CLASSES + 1];
+  fa__page_t *full;
+  fa__block_t *remote; /* blocks other threads freed here (atomic) */
+  struct fa__heap_s *batch_owner; /* remote frees gathered for one heap */
+  fa__block_t *batch_head, *batch_tail;
+  unsigned batch_count;
+#if FA_DEBUG >= 1
+  uint64_t pool_ops;
+#endif
+} fa__heap_t;
+
+enum { FRAME_NONE = 0, FRAME_OPEN = 1, FRAME_IMPLICIT = 2 };
+
+struct fa_allocator_s {
+  fa__alloc_head_t head; /* first: the inline paths read it */
+  fa_memory_source_t src;
+  fa_diag_fn on_diag;
+  void *diag_user;
+  int strict;
+  int fast;        /* inline paths allowed: no debug checks, no tracking */
+  int tracking;    /* ASan or Valgrind annotations active */
+  int src_zeroed;  /* the source hands out zeroed large blocks */
+  int refs;        /* atomic */
+  size_t page_size;
+  size_t chunk_size;
+  size_t frame_budget;
+  size_t pool_max;
+  size_t cache_max;    /* pages */
+  unsigned trim_frames;
+  size_t self_size;    /* bytes reserved for this struct and the map top */
+
+  fa__mutex_t lock;    /* heaps list, abandonment, page cache, registry */
+  fa__heap_t *heaps;
+  unsigned abandoned;  /* heaps waiting for a thread (atomic) */
+  fa__page_t *cache;   /* empty pages kept for reuse */
+  size_t cache_count;
+
+  uint64_t heap_bytes, heap_count;   /* atomic */
+  uint64_t fb_bytes, fb_count;       /* pool fallbacks to the heap path */
+  uint64_t task_bytes;               /* atomic */
+  uint64_t os_bytes, os_requests;    /* atomic */
+  uint64_t orphan_frees[FA__CLASSES + 1]; /* frees by threads with no heap */
+
+  struct fa_allocator_s *reg_next; /* the process-wide list, under reg lock */
+  fa__mutex_t heap_lock; /* the live set of heap blocks */
+  void **live_set;       /* open addressing, tombstones */
+  size_t live_cap, live_used, live_dead;
+  unsigned char **map; /* page map top level, right after this struct */
+};
+
+/* alloc.c */
+void *fa__reserve(fa_allocator_t *a, size_t size, size_t align);
+void fa__release(fa_allocator_t *a, void *p, size_t size);
+fa__heap_t *fa__heap_get(fa_allocator_t *a);
+void fa__reclaim_abandoned(fa_allocator_t *a);
+int fa__in_task(void);
+
+/* diag.c */
+void fa__diag(fa_allocator_t *a, int code, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+void fa__assert_fail(const char *cond, const char *file, int line);
+
+/* frame.c */
+void fa__frame_init(fa__heap_t *h);
+void fa__frame_abandon(fa__heap_t *h);
+void fa__frame_destroy(fa__heap_t *h);
+void fa__frame_trim(fa__heap_t *h);
+uint64_t fa__frame_in_use(const fa__heap_t *h);
+
+/* page.c */
+fa__page_t *fa__page_acquire(fa_allocator_t *a);
+void fa__page_retire(fa_allocator_t *a, fa__page_t *pg);
+void fa__page_cache_trim(fa_allocator_t *a);
+fa__page_t *fa__page_lookup(fa_allocator_t *a, const void *p);
+void fa__map_destroy(fa_allocator_t *a);
+
+/* pool.c */
+extern const uint32_t fa__class_size[FA__CLASSES + 1];
+void fa__pool_init(fa__heap_t *h);
+void fa__pool_collect(fa__heap_t *h);
+void fa__pool_flush(fa__heap_t *h);
+void fa__pool_drop_empty(fa__heap_t *h);
+void fa__pool_destroy(fa__heap_t *h);
+
+/* heap.c */
+void *fa__heap_alloc_tier(fa_allocator_t *a, size_t size, size_t align,
+                          int fallback);
+void fa__heap_free_tier(fa_allocator_t *a, void *p, int fallback);
+void fa__heap_destroy(fa_allocator_t *a);
+
+#endif /* FA_INTERNAL_H */

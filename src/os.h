@@ -1,0 +1,27 @@
+/* The OS layer: the only place that knows which operating system this is.
+ * Everything else calls these few functions, never mmap or pthreads. */
+#ifndef FA_OS_H
+#define FA_OS_H
+
+#include <pthread.h>
+#include <stddef.h>
+
+typedef pthread_mutex_t fa__mutex_t;
+
+/* os_posix.c */
+size_t fa__os_page_size(void);
+void *fa__os_reserve(size_t size, size_t align, void *user);
+void fa__os_release(void *p, size_t size, void *user);
+int fa__os_mutex_init(fa__mutex_t *m);
+void fa__os_mutex_destroy(fa__mutex_t *m);
+void fa__os_lock(fa__mutex_t *m);
+void fa__os_unlock(fa__mutex_t *m);
+/* Makes the calling thread call fa__on_thread_exit (alloc.c) when it exits
+ * (not the main thread when it leaves through exit()). 0 or FA_ENOMEM. */
+int fa__os_watch_thread(void);
+void fa__on_thread_exit(void);
+/* Writes one line to stderr without allocating. */
+void fa__os_print_line(const char *line);
+void fa__os_abort(void);
+
+#endif /* FA_OS_H */

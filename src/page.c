@@ -1,0 +1,111 @@
+/* Pool pages: 64 KiB blocks at 64 KiB boundaries from the memory source,
+ * the per-allocator page map that says which 64 KiB regions are pages of
+ * this allocator, and the cache of empty pages kept for reuse.
+ *
+ * The map has two levels: a top array of 2^16 leaf pointers (placed right
+ * after the allocator struct) and leaves of 2^16 bytes, one per page, so it
+ * covers 48-bit addresses. A leaf is published with a release store and
+ * read with an acquire load, so the inline free path in framealloc.h can
+ * read it from any thread without a lock. */
+#include "internal.h"
+
+#define MAP_ENTRIES ((size_t)1 << FA__MAP_SHIFT)
+
+fa__page_t *fa__page_lookup(fa_allocator_t *a, const void *p) {
+  uintptr_t pn = (uintptr_t)p >> FA__PAGE_SHIFT;
+  if (pn >> (2 * FA__MAP_SHIFT))
+    return NULL;
+  unsigned char *leaf =
+      __atomic_load_n(&a->map[pn >> FA__MAP_SHIFT], __ATOMIC_ACQUIRE);
+  if (!leaf || !FA__LOAD(&leaf[pn & (MAP_ENTRIES - 1)]))
+    return NULL;
+  return (fa__page_t *)(pn << FA__PAGE_SHIFT);
+}
+
+/* Sets the map entry of pg; called with a->lock held. */
+static int map_set(fa_allocator_t *a, fa__page_t *pg, unsigned char value) {
+  uintptr_t pn = (uintptr_t)pg >> FA__PAGE_SHIFT;
+  unsigned char **slot = &a->map[pn >> FA__MAP_SHIFT];
+  unsigned char *leaf = *slot;
+  if (!leaf) {
+    if (!value)
+      return 0;
+    leaf = fa__reserve(a, MAP_ENTRIES, 64);
+    if (!leaf)
+      return FA_ENOMEM;
+    if (!a->src_zeroed)
+      memset(leaf, 0, MAP_ENTRIES);
+    __atomic_store_n(slot, leaf, __ATOMIC_RELEASE);
+  }
+  FA__STORE(&leaf[pn & (MAP_ENTRIES - 1)], value);
+  return 0;
+}
+
+void fa__map_destroy(fa_allocator_t *a) {
+  for (size_t i = 0; i < MAP_ENTRIES; i++) {
+    if (a->map[i]) {
+      fa__release(a, a->map[i], MAP_ENTRIES);
+      a->map[i] = NULL;
+    }
+  }
+}
+
+fa__page_t *fa__page_acquire(fa_allocator_t *a) {
+  fa__os_lock(&a->lock);
+  fa__page_t *pg = a->cache;
+  if (pg) {
+    a->cache = pg->next;
+    a->cache_count--;
+  }
+  fa__os_unlock(&a->lock);
+  if (pg)
+    return pg;
+
+  pg = fa__reserve(a, FA__PAGE_SIZE, FA__PAGE_SIZE);
+  if (!pg)
+    return NULL;
+  if (((uintptr_t)pg >> (FA__PAGE_SHIFT + 2 * FA__MAP_SHIFT)) != 0 ||
+      ((uintptr_t)pg & (FA__PAGE_SIZE - 1)) != 0) {
+    fa__release(a, pg, FA__PAGE_SIZE); /* beyond the map, or misaligned */
+    return NULL;
+  }
+  fa__os_lock(&a->lock);
+  int rc = map_set(a, pg, 1);
+  fa__os_unlock(&a->lock);
+  if (rc != 0) {
+    fa__release(a, pg, FA__PAGE_SIZE);
+    return NULL;
+  }
+  return pg;
+}
+
+void fa__page_retire(fa_allocator_t *a, fa__page_t *pg) {
+  __atomic_store_n(&pg->heap, NULL, __ATOMIC_RELAXED);
+  FA__STORE(&pg->h.fast_owner, NULL);
+  fa__os_lock(&a->lock);
+  if (a->cache_count < a->cache_max) {
+    pg->next = a->cache;
+    a->cache = pg;
+    a->cache_count++;
+    fa__os_unlock(&a->lock);
+    return;
+  }
+  map_set(a, pg, 0);
+  fa__os_unlock(&a->lock);
+  fa__release(a, pg, FA__PAGE_SIZE);
+}
+
+void fa__page_cache_trim(fa_allocator_t *a) {
+  fa__os_lock(&a->lock);
+  fa__page_t *pg = a->cache;
+  a->cache = NULL;
+  a->cache_count = 0;
+  for (fa__page_t *it = pg; it; it = it->next)
+    map_set(a, it, 0);
+  fa__os_unlock(&a->lock);
+  while (pg) {
+    fa__page_t *next = pg->next;
+    fa__release(a, pg, FA__PAGE_SIZE);
+    pg = next;
+  }
+}

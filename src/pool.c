@@ -1,0 +1,315 @@
+/* Pools: size classes served from per-thread pages.
+ *
+ * Each heap keeps, per class, a list of pages with free blocks (avail; its
+ * head is where the inline path in framealloc.h pops from) and one list of
+ * pages with none (full). A block freed by its owner thread goes back on its
+ * page's free list; a block freed by another thread is gathered in that
+ * thread's batch and pushed, a batch at a time, onto the owner heap's
+ * lock-free remote list, which the owner collects when it runs out of
+ * blocks or ends a frame. Pages that become empty go to the allocator's
+ * page cache, and from there back to the memory source. */
+#include "internal.h"
+
+const uint32_t fa__class_size[FA__CLASSES + 1] = {
+    0, 16, 32, 48, 64, 80, 96, 112, 128, 144, 160, 176, 192, 208, 224, 240,
+    256, 272, 288, 304, 320, 336, 352, 368, 384, 400, 416, 432, 448, 464, 480,
+    496, 512, 528, 544, 560, 576, 592, 608, 624, 640, 656, 672, 688, 704, 720,
+    736, 752, 768, 784, 800, 816, 832, 848, 864, 880, 896, 912, 928, 944, 960,
+    976, 992, 1008, 1024, 1280, 1536, 1792, 2048, 2560, 3072, 3584, 4096,
+    5120, 6144, 7168, 8192,
+};
+
+/* Free blocks keep their first two words readable (the list link and the
+ * freed marker); the rest is poisoned in tracking builds. */
+#define KEEP (2 * sizeof(void *))
+
+/* What the inline path sees for a class with no page: no free block. */
+static fa__page_head_t empty_page;
+
+static unsigned size_class(size_t size) {
+  if (size <= FA__SMALL_MAX)
+    return size ? (unsigned)((size + 15) >> 4) : 1;
+  unsigned c = FA__SMALL_CLASSES + 1;
+  while (fa__class_size[c] < size)
+    c++;
+  return c;
+}
+
+static fa__page_t *page_of(const void *p) {
+  return (fa__page_t *)((uintptr_t)p & ~(FA__PAGE_SIZE - 1));
+}
+
+static void count(fa__heap_t *h, unsigned c, int64_t delta) {
+  FA__STORE(&h->h.live[c], h->h.live[c] + delta);
+}
+
+static void sync_direct(fa__heap_t *h, unsigned c) {
+  h->h.direct[c] = h->avail[c] ? &h->avail[c]->h : &empty_page;
+}
+
+static void list_remove(fa__page_t **head, fa__page_t *pg) {
+  if (pg->prev)
+    pg->prev->next = pg->next;
+  else
+    *head = pg->next;
+  if (pg->next)
+    pg->next->prev = pg->prev;
+  pg->prev = pg->next = NULL;
+}
+
+/* Inserts pg as the head, or right after it, so the page the inline path
+ * is using stays first. */
+static void list_insert(fa__page_t **head, fa__page_t *pg, int after_head) {
+  fa__page_t *at = *head;
+  if (!at || !after_head) {
+    pg->prev = NULL;
+    pg->next = at;
+    if (at)
+      at->prev = pg;
+    *head = pg;
+    return;
+  }
+  pg->prev = at;
+  pg->next = at->next;
+  if (at->next)
+    at->next->prev = pg;
+  at->next = pg;
+}
+
+static void set_fast_owner(fa__heap_t *h, fa__page_t *pg) {
+  FA__STORE(&pg->h.fast_owner, h->alloc->fast ? h : NULL);
+}
+
+static void page_init(fa__heap_t *h, fa__page_t *pg, unsigned c) {
+  uint32_t bs = fa__class_size[c];
+  uint32_t cap = (uint32_t)((FA__PAGE_SIZE - FA__PAGE_HDR) / bs);
+  char *first = (char *)pg + FA__PAGE_HDR;
+  fa__track_live(first, (size_t)cap * bs);
+  for (uint32_t i = 0; i < cap; i++) {
+    fa__block_t *b = (fa__block_t *)(first + (size_t)i * bs);
+    b->next =
+        i + 1 < cap ? (fa__block_t *)(first + (size_t)(i + 1) * bs) : NULL;
+    ((uintptr_t *)b)[1] = 0;
+    fa__track_dead((char *)b + KEEP, bs - KEEP);
+  }
+  pg->h.free = (fa__block_t *)first;
+  pg->h.used = 0;
+  pg->h.cls = c;
+  pg->block_size = bs;
+  pg->capacity = cap;
+  pg->full = 0;
+  pg->prev = pg->next = NULL;
+  __atomic_store_n(&pg->heap, h, __ATOMIC_RELAXED);
+  set_fast_owner(h, pg);
+}
+
+void fa__pool_init(fa__heap_t *h) {
+  for (unsigned c = 0; c <= FA__CLASSES; c++)
+    h->h.direct[c] = &empty_page;
+}
+
+static void *page_pop(fa__page_t *pg) {
+  fa__block_t *b = pg->h.free;
+  if (!b)
+    return NULL;
+  pg->h.free = b->next;
+  pg->h.used++;
+  fa__track_live(b, pg->block_size);
+  ((uintptr_t *)b)[1] = 0; /* no longer marked freed */
+  return b;
+}
+
+/* Moves an exhausted head page to the full list; a free brings it back
+ * through the slow path, as its fast_owner is cleared. */
+static void make_full(fa__heap_t *h, fa__page_t *pg) {
+  unsigned c = pg->h.cls;
+  list_remove(&h->avail[c], pg);
+  pg->full = 1;
+  FA__STORE(&pg->h.fast_owner, NULL);
+  list_insert(&h->full, pg, 0);
+  sync_direct(h, c);
+}
+
+void *fa__pool_alloc_slow(fa_allocator_t *a, size_t size) {
+  if (!a)
+    return NULL;
+  if (size > a->pool_max)
+    return fa__heap_alloc_tier(a, size, 0, 1);
+  fa__heap_t *h = fa__heap_get(a);
+  if (!h)
+    return NULL;
+  unsigned c = size_class(size);
+  for (;;) {
+    fa__page_t *pg = h->avail[c];
+    if (pg) {
+      void *b = page_pop(pg);
+      if (b) {
+        count(h, c, 1);
+        return b;
+      }
+      make_full(h, pg);
+      continue;
+    }
+    fa__pool_flush(h);
+    if (__atomic_load_n(&h->remote, __ATOMIC_RELAXED)) {
+      fa__pool_collect(h);
+      if (h->avail[c])
+        continue;
+    }
+    fa__reclaim_abandoned(a);
+    pg = fa__page_acquire(a);
+    if (!pg)
+      return NULL;
+    page_init(h, pg, c);
+    list_insert(&h->avail[c], pg, 0);
+    sync_direct(h, c);
+  }
+}
+
+/* Marks b freed and links it in front of next. */
+static void link_freed(fa__block_t *b, fa__block_t *next) {
+  b->next = next;
+  ((uintptr_t *)b)[1] = FA__FREED_MAGIC ^ (uintptr_t)b;
+}
+
+/* Puts b back on its page; the caller is the page's owner. */
+static void free_local(fa__heap_t *h, fa__page_t *pg, fa__block_t *b) {
+  unsigned c = pg->h.cls;
+  fa__track_live(b, pg->block_size);
+#if FA_DEBUG >= 2
+  memset((char *)b + KEEP, 0xdf, pg->block_size - KEEP);
+#endif
+  link_freed(b, pg->h.free);
+  fa__track_dead((char *)b + KEEP, pg->block_size - KEEP);
+  pg->h.free = b;
+  pg->h.used--;
+  if (pg->full) {
+    list_remove(&h->full, pg);
+    pg->full = 0;
+    set_fast_owner(h, pg);
+    list_insert(&h->avail[c], pg, 1);
+    sync_direct(h, c);
+  } else if (pg->h.used == 0 && (h->avail[c] != pg || pg->next)) {
+    list_remove(&h->avail[c], pg);
+    sync_direct(h, c);
+    fa__page_retire(h->alloc, pg);
+  }
+}
+
+static void push_remote(fa__heap_t *owner, fa__block_t *head,
+                        fa__block_t *tail) {
+  fa__block_t *old = __atomic_load_n(&owner->remote, __ATOMIC_RELAXED);
+  do {
+    tail->next = old;
+  } while (!__atomic_compare_exchange_n(&owner->remote, &old, head, 1,
+                                        __ATOMIC_RELEASE, __ATOMIC_RELAXED));
+}
+
+void fa__pool_flush(fa__heap_t *h) {
+  if (!h->batch_head)
+    return;
+  push_remote(h->batch_owner, h->batch_head, h->batch_tail);
+  h->batch_owner = NULL;
+  h->batch_head = h->batch_tail = NULL;
+  h->batch_count = 0;
+}
+
+void fa__pool_collect(fa__heap_t *h) {
+  fa__block_t *b = __atomic_exchange_n(&h->remote, NULL, __ATOMIC_ACQUIRE);
+  while (b) {
+    fa__block_t *next = b->next;
+    free_local(h, page_of(b), b);
+    b = next;
+  }
+}
+
+/* Gathers b for its owner heap; one push per batch. */
+static void free_remote(fa__heap_t *h, fa__heap_t *owner, fa__block_t *b) {
+  if (h->batch_owner != owner) {
+    fa__pool_flush(h);
+    h->batch_owner = owner;
+  }
+  link_freed(b, h->batch_head);
+  h->batch_head = b;
+  if (!h->batch_tail)
+    h->batch_tail = b;
+  if (++h->batch_count >= FA__BATCH_MAX)
+    fa__pool_flush(h);
+}
+
+void fa__pool_free_slow(fa_allocator_t *a, void *p) {
+  if (!p)
+    return;
+  if (!a) {
+    fa__diag(NULL, 6, "fa_pool_free: NULL allocator; block not freed");
+    return;
+  }
+  fa__page_t *pg = fa__page_lookup(a, p);
+  if (!pg) {
+    fa__heap_free_tier(a, p, 1);
+    return;
+  }
+  fa__heap_t *owner = __atomic_load_n(&pg->heap, __ATOMIC_RELAXED);
+  uintptr_t first = (uintptr_t)pg + FA__PAGE_HDR;
+  uintptr_t off = (uintptr_t)p - first;
+  if (!owner || (uintptr_t)p < first || off % pg->block_size != 0 ||
+      off / pg->block_size >= pg->capacity) {
+    fa__diag(a, 4,
+             "fa_pool_free(%p): not a pool block of this allocator; "
+             "ignored",
+             p);
+    return;
+  }
+#if FA_DEBUG >= 1
+  if (((uintptr_t *)p)[1] == (FA__FREED_MAGIC ^ (uintptr_t)p)) {
+    fa__diag(a, 4, "fa_pool_free(%p): double free; ignored", p);
+    return;
+  }
+#endif
+  fa__heap_t *h = fa__heap_get(a);
+  unsigned c = pg->h.cls;
+  if (!h) {
+    /* No state for this thread (out of memory): send the block alone. */
+    FA__ATOMIC_ADD(&a->orphan_frees[c], 1);
+    link_freed(p, NULL);
+    push_remote(owner, p, p);
+    return;
+  }
+  count(h, c, -1);
+  if (owner == h)
+    free_local(h, pg, p);
+  else
+    free_remote(h, owner, p);
+}
+
+void fa__pool_drop_empty(fa__heap_t *h) {
+  for (unsigned c = 0; c <= FA__CLASSES; c++) {
+    fa__page_t *pg = h->avail[c];
+    while (pg) {
+      fa__page_t *next = pg->next;
+      if (pg->h.used == 0) {
+        list_remove(&h->avail[c], pg);
+        fa__page_retire(h->alloc, pg);
+      }
+      pg = next;
+    }
+    sync_direct(h, c);
+  }
+}
+
+static void retire_list(fa_allocator_t *a, fa__page_t *pg) {
+  while (pg) {
+    fa__page_t *next = pg->next;
+    fa__page_retire(a, pg);
+    pg = next;
+  }
+}
+
+void fa__pool_destroy(fa__heap_t *h) {
+  for (unsigned c = 0; c <= FA__CLASSES; c++) {
+    retire_list(h->alloc, h->avail[c]);
+    h->avail[c] = NULL;
+  }
+  retire_list(h->alloc, h->full);
+  h->full = NULL;
+}
