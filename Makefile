@@ -1,0 +1,54 @@
+# Thin front end over CMake. `make demo` and `make test` set up everything a
+# fresh Debian 12 machine lacks (through scripts/), then build and run.
+
+JOBS      ?= $(shell nproc 2>/dev/null || echo 2)
+FA_WERROR ?= OFF
+CMAKE_ARGS = -DFA_WERROR=$(FA_WERROR)
+CTEST      = ctest --output-on-failure -j $(JOBS)
+
+.PHONY: all deps build demo test test-release test-tsan test-asan bench \
+        format clean
+
+all: build
+
+deps:
+	@bash scripts/deps.sh
+
+build: deps
+	cmake -S . -B build -DCMAKE_BUILD_TYPE=Release $(CMAKE_ARGS) >/dev/null
+	cmake --build build -j $(JOBS)
+
+demo: build
+	./build/examples/game_loop
+
+# Release (inline fast paths), then the threaded tests under TSan, then the
+# whole suite under ASan+UBSan with debug checks; CTest's summary comes last.
+test: deps test-release test-tsan test-asan
+
+test-release:
+	cmake -S . -B build -DCMAKE_BUILD_TYPE=Release $(CMAKE_ARGS) >/dev/null
+	cmake --build build -j $(JOBS)
+	cd build && $(CTEST)
+
+test-tsan:
+	cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DFA_SANITIZE=thread $(CMAKE_ARGS) >/dev/null
+	cmake --build build-tsan -j $(JOBS)
+	cd build-tsan && $(CTEST) -L threads
+
+test-asan:
+	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DFA_DEBUG=2 \
+	  -DFA_SANITIZE=address $(CMAKE_ARGS) >/dev/null
+	cmake --build build-asan -j $(JOBS)
+	cd build-asan && $(CTEST)
+
+bench:
+	@bash scripts/bench-deps.sh
+	bash bench/run.sh
+
+format:
+	clang-format -i include/*.h include/framealloc/*.h src/*.c src/*.h \
+	  tests/*.c tests/*.h examples/*.c bench/*.c bench/*.h 2>/dev/null || true
+
+clean:
+	rm -rf build build-tsan build-asan build-bench

@@ -1,0 +1,5 @@
+#!/usr/bin/env bash
+# What building and testing framealloc needs on Debian 12.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+bash "$here/ensure-packages.sh" cmake make gcc g++ pkgconf python3 valgrind
