@@ -417,7 +417,11 @@ FA__INLINE void fa_pool_free(fa_allocator_t *a, void *p) {
         __atomic_load_n(&h->map[(pn >> FA__MAP_SHIFT) & 0xffff], __ATOMIC_ACQUIRE);
     if (FA_LIKELY(leaf && (pn >> (2 * FA__MAP_SHIFT)) == 0 &&
                   FA__LOAD(&leaf[pn & 0xffff]))) {
-      fa__page_head_t *pg = (fa__page_head_t *)(pn << FA__PAGE_SHIFT);
+      uintptr_t base = pn << FA__PAGE_SHIFT;
+#if defined(__GNUC__)
+      __asm__("" : "+r"(base)); /* no constant folding of a bad pointer */
+#endif
+      fa__page_head_t *pg = (fa__page_head_t *)base;
       if (FA_LIKELY(FA__LOAD(&pg->fast_owner) == (struct fa__heap_s *)h &&
                     pg->used > 1)) {
         fa__block_t *b = (fa__block_t *)p;

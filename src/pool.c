@@ -130,6 +130,39 @@ static void make_full(fa__heap_t *h, fa__page_t *pg) {
   sync_direct(h, c);
 }
 
+#if FA_DEBUG >= 3
+/* Walks a page's free list: every block inside the page, on a block
+ * boundary, and free + used == capacity (blocks in remote lists and
+ * batches count as used until their owner collects them). */
+static void page_validate(const fa__heap_t *h, const fa__page_t *pg) {
+  uintptr_t first = (uintptr_t)pg + FA__PAGE_HDR;
+  uint32_t n = 0;
+  for (const fa__block_t *b = pg->h.free; b; b = b->next) {
+    uintptr_t off = (uintptr_t)b - first;
+    fa__assert((uintptr_t)b >= first && off % pg->block_size == 0 &&
+               off / pg->block_size < pg->capacity);
+    fa__assert(++n <= pg->capacity);
+  }
+  fa__assert(n + pg->h.used == pg->capacity);
+  fa__assert(__atomic_load_n(&pg->heap, __ATOMIC_RELAXED) == h);
+}
+
+static void heap_validate(const fa__heap_t *h) {
+  for (unsigned c = 0; c <= FA__CLASSES; c++)
+    for (const fa__page_t *pg = h->avail[c]; pg; pg = pg->next) {
+      fa__assert(pg->h.cls == c && !pg->full);
+      page_validate(h, pg);
+    }
+  for (const fa__page_t *pg = h->full; pg; pg = pg->next) {
+    fa__assert(pg->full && pg->h.free == NULL);
+    page_validate(h, pg);
+  }
+}
+#define fa__pool_validate(h) heap_validate(h)
+#else
+#define fa__pool_validate(h) ((void)0)
+#endif
+
 void *fa__pool_alloc_slow(fa_allocator_t *a, size_t size) {
   if (!a)
     return NULL;
@@ -145,6 +178,7 @@ void *fa__pool_alloc_slow(fa_allocator_t *a, size_t size) {
       void *b = page_pop(pg);
       if (b) {
         count(h, c, 1);
+        fa__pool_validate(h);
         return b;
       }
       make_full(h, pg);
@@ -175,6 +209,7 @@ static void link_freed(fa__block_t *b, fa__block_t *next) {
 /* Puts b back on its page; the caller is the page's owner. */
 static void free_local(fa__heap_t *h, fa__page_t *pg, fa__block_t *b) {
   unsigned c = pg->h.cls;
+  fa__assert(pg->h.used > 0);
   fa__track_live(b, pg->block_size);
 #if FA_DEBUG >= 2
   memset((char *)b + KEEP, 0xdf, pg->block_size - KEEP);
@@ -280,6 +315,7 @@ void fa__pool_free_slow(fa_allocator_t *a, void *p) {
     free_local(h, pg, p);
   else
     free_remote(h, owner, p);
+  fa__pool_validate(h);
 }
 
 void fa__pool_drop_empty(fa__heap_t *h) {
