@@ -78,7 +78,7 @@ typedef enum {
 #define FA__ERR_ENUM(name, val, msg) FA_##name = (val),
   FA_ERRNO_MAP(FA__ERR_ENUM)
 #undef FA__ERR_ENUM
-  FA_OK = 0
+      FA_OK = 0
 } fa_errno_t;
 
 /* A static string for any code; "unknown error" for codes not in the map. */
@@ -96,12 +96,13 @@ FA_EXTERN const char *fa_strerror(int code);
   XX(2, WARNING, LIBRARY, "unbalanced fa_begin_frame / fa_end_frame")          \
   XX(3, ERROR, LIBRARY, "frame budget exceeded")                               \
   XX(4, ERROR, LIBRARY, "invalid free")                                        \
-  XX(5, ERROR, LIBRARY, "allocator released while memory is still held")      \
+  XX(5, ERROR, LIBRARY, "allocator released while memory is still held")       \
   XX(6, ERROR, LIBRARY, "invalid argument")                                    \
   XX(701, ERROR, BOTH, "frame allocation in an async context")                 \
   XX(702, ERROR, CHECKER, "frame pointer used across a suspension point")      \
   XX(703, ERROR, CHECKER, "frame data captured by a spawned task")             \
-  XX(601, WARNING, CHECKER, "frame pointer stored where it outlives the frame") \
+  XX(601, WARNING, CHECKER,                                                    \
+     "frame pointer stored where it outlives the frame")                       \
   XX(603, WARNING, CHECKER, "unbalanced begin/end frame on some path")         \
   XX(604, ERROR, CHECKER, "frame pointer used after fa_end_frame")
 
@@ -144,8 +145,8 @@ typedef struct fa_config_s {
   void *diagnostic_user;    /* passed to on_diagnostic */
   int strict;               /* nonzero: abort on error-level diagnostics */
   const fa_memory_source_t *memory_source; /* NULL: the OS; copied */
-  size_t cache_max_size;    /* empty pool pages kept for reuse before they
-                               go back to the memory source; 0: 4 MiB */
+  size_t cache_max_size;      /* empty pool pages kept for reuse before they
+                                 go back to the memory source; 0: 4 MiB */
   unsigned frame_trim_frames; /* nonzero: when this many frames in a row
                                  used at most half of a thread's arena, the
                                  arena shrinks to what they used; 0: never */
@@ -226,8 +227,8 @@ FA_EXTERN void fa_heap_free(fa_allocator_t *a, void *p);
 
 typedef struct fa_stats_s { /* all threads merged; "live": not yet freed */
   uint64_t frame_bytes;     /* frame bytes in use now, all threads */
-  uint64_t frame_peak;  /* largest frame_bytes of one thread in one frame */
-  uint64_t frames;      /* end_frame calls completed, all threads */
+  uint64_t frame_peak;      /* largest frame_bytes of one thread in one frame */
+  uint64_t frames;          /* end_frame calls completed, all threads */
   uint64_t pool_bytes, pool_count; /* live pool blocks (block sizes), heap
                                       fallbacks included (requested sizes) */
   uint64_t heap_bytes, heap_count; /* live heap allocations */
@@ -246,9 +247,7 @@ FA_EXTERN int fa_get_stats(fa_allocator_t *a, fa_stats_t *out);
 FA__INLINE size_t fa__mul(size_t n, size_t size) {
   return (size && n > SIZE_MAX / size) ? SIZE_MAX : n * size;
 }
-FA__INLINE void *fa__zero(void *p, size_t n) {
-  return p ? memset(p, 0, n) : p;
-}
+FA__INLINE void *fa__zero(void *p, size_t n) { return p ? memset(p, 0, n) : p; }
 FA__INLINE void *fa__copy(void *p, const void *src, size_t n) {
   return p ? memcpy(p, src, n) : p;
 }
@@ -328,31 +327,31 @@ struct fa__heap_s;
 /* The first fields of a pool page; the page starts at a FA__PAGE_SIZE
  * boundary, so a block's page is its address rounded down. */
 typedef struct fa__page_head_s {
-  fa__block_t *free;              /* owner thread only */
-  uint32_t used;                  /* blocks handed out; owner only */
-  uint32_t cls;                   /* size class */
-  struct fa__heap_s *fast_owner;  /* heap that frees inline; NULL: slow path */
+  fa__block_t *free;             /* owner thread only */
+  uint32_t used;                 /* blocks handed out; owner only */
+  uint32_t cls;                  /* size class */
+  struct fa__heap_s *fast_owner; /* heap that frees inline; NULL: slow path */
 } fa__page_head_t;
 
 /* The first fields of an (allocator, thread) state. */
 typedef struct fa__heap_head_s {
-  uintptr_t frame_ptr;   /* bump pointer (relaxed atomic: stats read it) */
-  uintptr_t frame_lim;   /* inline path limit; equal to frame_ptr: closed */
-  unsigned char **map;   /* page map of the allocator */
+  uintptr_t frame_ptr; /* bump pointer (relaxed atomic: stats read it) */
+  uintptr_t frame_lim; /* inline path limit; equal to frame_ptr: closed */
+  unsigned char **map; /* page map of the allocator */
   fa__page_head_t *direct[FA__CLASSES + 1]; /* page to allocate from */
   int64_t live[FA__CLASSES + 1]; /* blocks allocated minus freed here */
 } fa__heap_head_t;
 
 /* The first fields of an allocator. */
 typedef struct fa__alloc_head_s {
-  uint64_t key;          /* unique for the process lifetime, never 0 */
-  size_t pool_fast_max;  /* min(pool_max_size, FA__SMALL_MAX) */
+  uint64_t key;         /* unique for the process lifetime, never 0 */
+  size_t pool_fast_max; /* min(pool_max_size, FA__SMALL_MAX) */
 } fa__alloc_head_t;
 
 /* One-entry cache: the allocator the calling thread used last. */
 typedef struct fa__tls_s {
-  uint64_t key;             /* key of that allocator; 0: empty */
-  fa__heap_head_t *heap;    /* its state for this thread */
+  uint64_t key;          /* key of that allocator; 0: empty */
+  fa__heap_head_t *heap; /* its state for this thread */
 } fa__tls_t;
 
 #if defined(__GNUC__) && !defined(FA_NO_INLINE_TLS)
@@ -370,8 +369,7 @@ FA_EXTERN void fa__pool_free_slow(fa_allocator_t *a, void *p);
 #define FA__LOAD(p) __atomic_load_n((p), __ATOMIC_RELAXED)
 #define FA__STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
 
-FA__INLINE void *fa_frame_alloc(fa_allocator_t *a, size_t size,
-                                size_t align) {
+FA__INLINE void *fa_frame_alloc(fa_allocator_t *a, size_t size, size_t align) {
 #ifdef FA__HAVE_TLS
   /* A valid align is a power of two in [1, 4096]; size 0 takes one byte so
    * that every pointer is unique; the size bound keeps p + n from wrapping. */
@@ -391,7 +389,7 @@ FA__INLINE void *fa_frame_alloc(fa_allocator_t *a, size_t size,
 
 FA__INLINE void *fa_pool_alloc(fa_allocator_t *a, size_t size) {
 #ifdef FA__HAVE_TLS
-  if (FA_LIKELY(a && fa__tls.key == FA__HEAD(a)->key &&
+  if (FA_LIKELY(a && fa__tls.key == FA__HEAD(a)->key && size <= FA__SMALL_MAX &&
                 size <= FA__HEAD(a)->pool_fast_max)) {
     fa__heap_head_t *h = fa__tls.heap;
     size_t c = size ? (size + 15) >> 4 : 1;
@@ -413,8 +411,8 @@ FA__INLINE void fa_pool_free(fa_allocator_t *a, void *p) {
   if (FA_LIKELY(a && fa__tls.key == FA__HEAD(a)->key)) {
     fa__heap_head_t *h = fa__tls.heap;
     uintptr_t pn = (uintptr_t)p >> FA__PAGE_SHIFT;
-    unsigned char *leaf =
-        __atomic_load_n(&h->map[(pn >> FA__MAP_SHIFT) & 0xffff], __ATOMIC_ACQUIRE);
+    unsigned char *leaf = __atomic_load_n(
+        &h->map[(pn >> FA__MAP_SHIFT) & 0xffff], __ATOMIC_ACQUIRE);
     if (FA_LIKELY(leaf && (pn >> (2 * FA__MAP_SHIFT)) == 0 &&
                   FA__LOAD(&leaf[pn & 0xffff]))) {
       uintptr_t base = pn << FA__PAGE_SHIFT;

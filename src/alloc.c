@@ -89,18 +89,17 @@ fa_allocator_t *fa_create(const fa_config_t *cfg) {
   a->diag_user = cfg->diagnostic_user;
   a->strict = cfg->strict;
   a->page_size = fa__os_page_size();
-  a->chunk_size = round_up(cfg->frame_chunk_size ? cfg->frame_chunk_size
-                                                 : (size_t)64 << 10,
-                           a->page_size);
+  a->chunk_size =
+      round_up(cfg->frame_chunk_size ? cfg->frame_chunk_size : (size_t)64 << 10,
+               a->page_size);
   if (a->chunk_size < a->page_size || a->chunk_size > ((size_t)1 << 40))
     a->chunk_size = (size_t)64 << 10;
   a->frame_budget = cfg->frame_budget;
   a->pool_max = cfg->pool_max_size ? cfg->pool_max_size : FA__SMALL_MAX;
   if (a->pool_max > FA_POOL_MAX_LIMIT)
     a->pool_max = FA_POOL_MAX_LIMIT;
-  a->cache_max =
-      (cfg->cache_max_size ? cfg->cache_max_size : (size_t)4 << 20) /
-      FA__PAGE_SIZE;
+  a->cache_max = (cfg->cache_max_size ? cfg->cache_max_size : (size_t)4 << 20) /
+                 FA__PAGE_SIZE;
   a->trim_frames = cfg->frame_trim_frames;
   a->tracking = fa__track_always();
   a->fast = !a->tracking && FA_DEBUG == 0;

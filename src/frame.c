@@ -54,9 +54,8 @@ static void set_window(fa__heap_t *h) {
   if (a->fast && h->cur && h->in_frame != FRAME_NONE) {
     lim = h->chunk_end;
     if (a->frame_budget) {
-      uint64_t left = a->frame_budget > h->frame_base
-                          ? a->frame_budget - h->frame_base
-                          : 0;
+      uint64_t left =
+          a->frame_budget > h->frame_base ? a->frame_budget - h->frame_base : 0;
       if (left < lim - h->chunk_base)
         lim = h->chunk_base + (uintptr_t)left;
     }
@@ -208,8 +207,8 @@ void *fa__frame_alloc_slow(fa_allocator_t *a, size_t size, size_t align) {
       return NULL;
     p = (h->h.frame_ptr + align - 1) & mask;
   }
-  if (a->frame_budget && h->frame_base + (p + n - h->chunk_base) >
-                             (uint64_t)a->frame_budget) {
+  if (a->frame_budget &&
+      h->frame_base + (p + n - h->chunk_base) > (uint64_t)a->frame_budget) {
     fa__diag(a, 3,
              "frame budget of %zu bytes exceeded by a request of %zu bytes",
              a->frame_budget, size);
@@ -302,8 +301,9 @@ void fa_end_frame(fa_allocator_t *a) {
   if (!h)
     return;
   if (h->in_frame == FRAME_NONE)
-    fa__diag(a, 2, "fa_end_frame without fa_begin_frame; frame memory is "
-                   "reset all the same");
+    fa__diag(a, 2,
+             "fa_end_frame without fa_begin_frame; frame memory is "
+             "reset all the same");
   reset(h, 1);
   /* Pool upkeep at a boundary: send gathered remote frees, take back the
    * blocks other threads returned. */
@@ -338,8 +338,9 @@ void fa_frame_rewind(fa_allocator_t *a, fa_mark_t m) {
   if (!h)
     return;
   if (m.epoch != h->epoch) {
-    fa__diag(a, 6, "fa_frame_rewind: the mark is from another frame or "
-                   "thread; nothing rewound");
+    fa__diag(a, 6,
+             "fa_frame_rewind: the mark is from another frame or "
+             "thread; nothing rewound");
     return;
   }
   if (!h->cur)
@@ -353,8 +354,9 @@ void fa_frame_rewind(fa_allocator_t *a, fa_mark_t m) {
     base += *top_of(it) - chunk_start(it);
   if (it != c || pos < chunk_start(c) ||
       pos > (c == h->cur ? h->h.frame_ptr : *top_of(c))) {
-    fa__diag(a, 6, "fa_frame_rewind: the mark is not behind the current "
-                   "position of this thread's frame; nothing rewound");
+    fa__diag(a, 6,
+             "fa_frame_rewind: the mark is not behind the current "
+             "position of this thread's frame; nothing rewound");
     return;
   }
   uint64_t used = usage(h);

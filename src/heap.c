@@ -67,8 +67,7 @@ static void **set_find(fa_allocator_t *a, const void *p) {
 }
 
 static int set_add(fa_allocator_t *a, void *p) {
-  if ((a->live_used + a->live_dead + 1) * 2 > a->live_cap &&
-      set_grow(a) != 0)
+  if ((a->live_used + a->live_dead + 1) * 2 > a->live_cap && set_grow(a) != 0)
     return FA_ENOMEM;
   size_t j = slot_of(p, a->live_cap);
   while (a->live_set[j] && a->live_set[j] != TOMB)
@@ -99,8 +98,10 @@ void *fa__heap_alloc_tier(fa_allocator_t *a, size_t size, size_t align,
   if (align == 0)
     align = FA__DEFAULT_ALIGN;
   if ((align & (align - 1)) != 0 || align > ((size_t)1 << 30)) {
-    fa__diag(a, 6, "fa_heap_alloc: alignment %zu is not a power of two up "
-                   "to 1 GiB", align);
+    fa__diag(a, 6,
+             "fa_heap_alloc: alignment %zu is not a power of two up "
+             "to 1 GiB",
+             align);
     return NULL;
   }
   if (align < FA__DEFAULT_ALIGN)
@@ -152,8 +153,8 @@ void fa__heap_free_tier(fa_allocator_t *a, void *p, int fallback) {
   }
   hdr_t *h = (hdr_t *)p - 1;
   if (h->magic != magic_of(a, p) || h->fallback != (uint32_t)fallback) {
-    fa__diag(a, 4, "%s(%p): not a %s block of this allocator; ignored", fn,
-             p, fallback ? "pool" : "heap");
+    fa__diag(a, 4, "%s(%p): not a %s block of this allocator; ignored", fn, p,
+             fallback ? "pool" : "heap");
     return;
   }
   fa__os_lock(&a->heap_lock);

@@ -16,8 +16,7 @@
 #endif
 
 #if FA_DEBUG >= 1
-#define fa__assert(c)                                                          \
-  ((c) ? (void)0 : fa__assert_fail(#c, __FILE__, __LINE__))
+#define fa__assert(c) ((c) ? (void)0 : fa__assert_fail(#c, __FILE__, __LINE__))
 #else
 #define fa__assert(c) ((void)0)
 #endif
@@ -28,9 +27,9 @@
 #endif
 
 #define FA__DEFAULT_ALIGN 16
-#define FA__CHUNK_HDR 64  /* frame chunk header, a cache line */
-#define FA__PAGE_HDR 128  /* pool page header; blocks start after it */
-#define FA__BATCH_MAX 64  /* remote frees gathered before one push */
+#define FA__CHUNK_HDR 64 /* frame chunk header, a cache line */
+#define FA__PAGE_HDR 128 /* pool page header; blocks start after it */
+#define FA__BATCH_MAX 64 /* remote frees gathered before one push */
 #define FA__FREED_MAGIC ((uintptr_t)0x9e3779b97f4a7c15u)
 
 #define FA__ATOMIC_ADD(p, v) __atomic_fetch_add((p), (v), __ATOMIC_RELAXED)
@@ -83,7 +82,7 @@ typedef struct fa__heap_s {
    * free block, every class. */
   fa__page_t *avail[FA__CLASSES + 1];
   fa__page_t *full;
-  fa__block_t *remote; /* blocks other threads freed here (atomic) */
+  fa__block_t *remote;            /* blocks other threads freed here (atomic) */
   struct fa__heap_s *batch_owner; /* remote frees gathered for one heap */
   fa__block_t *batch_head, *batch_tail;
   unsigned batch_count;
@@ -100,33 +99,33 @@ struct fa_allocator_s {
   fa_diag_fn on_diag;
   void *diag_user;
   int strict;
-  int fast;        /* inline paths allowed: no debug checks, no tracking */
-  int tracking;    /* ASan or Valgrind annotations active */
-  int src_zeroed;  /* the source hands out zeroed large blocks */
-  int refs;        /* atomic */
+  int fast;       /* inline paths allowed: no debug checks, no tracking */
+  int tracking;   /* ASan or Valgrind annotations active */
+  int src_zeroed; /* the source hands out zeroed large blocks */
+  int refs;       /* atomic */
   size_t page_size;
   size_t chunk_size;
   size_t frame_budget;
   size_t pool_max;
-  size_t cache_max;    /* pages */
+  size_t cache_max; /* pages */
   unsigned trim_frames;
-  size_t self_size;    /* bytes reserved for this struct and the map top */
+  size_t self_size; /* bytes reserved for this struct and the map top */
 
-  fa__mutex_t lock;    /* heaps list, abandonment, page cache, registry */
+  fa__mutex_t lock; /* heaps list, abandonment, page cache, registry */
   fa__heap_t *heaps;
-  unsigned abandoned;  /* heaps waiting for a thread (atomic) */
-  fa__page_t *cache;   /* empty pages kept for reuse */
+  unsigned abandoned; /* heaps waiting for a thread (atomic) */
+  fa__page_t *cache;  /* empty pages kept for reuse */
   size_t cache_count;
 
-  uint64_t heap_bytes, heap_count;   /* atomic */
-  uint64_t fb_bytes, fb_count;       /* pool fallbacks to the heap path */
-  uint64_t task_bytes;               /* atomic */
-  uint64_t os_bytes, os_requests;    /* atomic */
+  uint64_t heap_bytes, heap_count;        /* atomic */
+  uint64_t fb_bytes, fb_count;            /* pool fallbacks to the heap path */
+  uint64_t task_bytes;                    /* atomic */
+  uint64_t os_bytes, os_requests;         /* atomic */
   uint64_t orphan_frees[FA__CLASSES + 1]; /* frees by threads with no heap */
 
   struct fa_allocator_s *reg_next; /* the process-wide list, under reg lock */
-  fa__mutex_t heap_lock; /* the live set of heap blocks */
-  void **live_set;       /* open addressing, tombstones */
+  fa__mutex_t heap_lock;           /* the live set of heap blocks */
+  void **live_set;                 /* open addressing, tombstones */
   size_t live_cap, live_used, live_dead;
   unsigned char **map; /* page map top level, right after this struct */
 };
