@@ -1,0 +1,38 @@
+# Integration tests, included by tests/CMakeLists.txt:
+#   install_consumer  installs the build tree into a scratch prefix and builds
+#                     consumers of it (CMake package and pkg-config);
+#   docs_code         compiles, and runs where they have a main, the C blocks
+#                     of README.md and docs/*.md against that installation.
+# Both need a POSIX shell. When the library is built with sanitizers, their
+# flags (FA_SAN_FLAGS) are passed on, since every program linked with an
+# instrumented library must be instrumented too.
+if(NOT UNIX)
+  return()
+endif()
+
+set(FA_INTEGRATION_DIR ${PROJECT_BINARY_DIR}/integration)
+string(REPLACE ";" " " fa_integration_flags "${FA_SAN_FLAGS}")
+set(fa_integration_env
+  "CC=${CMAKE_C_COMPILER}"
+  "CMAKE=${CMAKE_COMMAND}"
+  "CMAKE_GENERATOR=${CMAKE_GENERATOR}"
+  "FA_EXTRA_FLAGS=${fa_integration_flags}")
+
+add_test(NAME install_consumer
+  COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/install/run.sh
+          ${FA_INTEGRATION_DIR}/prefix ${PROJECT_BINARY_DIR})
+set_tests_properties(install_consumer PROPERTIES
+  ENVIRONMENT "${fa_integration_env}"
+  FIXTURES_SETUP fa_installed
+  RESOURCE_LOCK fa_integration_prefix
+  TIMEOUT 600)
+
+add_test(NAME docs_code
+  COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/docs/check_docs.sh
+          ${FA_INTEGRATION_DIR}/prefix ${PROJECT_SOURCE_DIR}
+          ${FA_INTEGRATION_DIR}/docs)
+set_tests_properties(docs_code PROPERTIES
+  ENVIRONMENT "${fa_integration_env}"
+  FIXTURES_REQUIRED fa_installed
+  RESOURCE_LOCK fa_integration_prefix
+  TIMEOUT 600)
