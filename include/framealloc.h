@@ -196,12 +196,15 @@ FA__INLINE FA__MALLOC void *fa_frame_alloc(fa_allocator_t *a, size_t size,
 typedef struct fa_mark_s {
   void *chunk;    /* the arena chunk it points into; NULL: the start */
   uintptr_t pos;  /* the bump position in that chunk */
-  uint64_t epoch; /* the thread's frame number */
+  uint64_t epoch; /* the (allocator, thread) state's frame number */
+  uint64_t seq;   /* when it was taken, among marks and rewinds */
 } fa_mark_t;
 
 FA_EXTERN fa_mark_t fa_frame_mark(fa_allocator_t *a);
-/* Frees every frame allocation made since m. A mark from another frame or
- * thread, or one already rewound past, raises FA006 and changes nothing. */
+/* Frees every frame allocation made since m. Marks nest: rewinding to m
+ * also invalidates the marks taken after m. A mark from another frame,
+ * thread or allocator, or one invalidated that way, raises FA006 and
+ * changes nothing. */
 FA_EXTERN void fa_frame_rewind(fa_allocator_t *a, fa_mark_t m);
 
 /* ---- Pools and heap --------------------------------------------------- */
@@ -311,6 +314,7 @@ FA__INLINE void fa__await(void) {}
 
 /* Size classes: 16-byte steps up to 1 KiB (classes 1..64, inlined), then
  * four per power of two up to FA_POOL_MAX_LIMIT (slow path only). */
+#define FA__DEFAULT_ALIGNMENT 16 /* alignof(max_align_t) on 64-bit */
 #define FA__SMALL_MAX 1024
 #define FA__SMALL_CLASSES 64
 #define FA__CLASSES 77
@@ -373,6 +377,8 @@ FA__INLINE void *fa_frame_alloc(fa_allocator_t *a, size_t size, size_t align) {
 #ifdef FA__HAVE_TLS
   /* A valid align is a power of two in [1, 4096]; size 0 takes one byte so
    * that every pointer is unique; the size bound keeps p + n from wrapping. */
+  if (align == 0) /* folds away for a constant align */
+    align = FA__DEFAULT_ALIGNMENT;
   if (FA_LIKELY(a && fa__tls.key == FA__HEAD(a)->key && align - 1 < 4096 &&
                 (align & (align - 1)) == 0 && size < ((size_t)1 << 40))) {
     fa__heap_head_t *h = fa__tls.heap;

@@ -215,6 +215,13 @@ void fa__on_thread_exit(void) {
   more_len = more_cap = 0;
 }
 
+/* Each heap numbers its frames from its own base, 2^32 apart, so the
+ * marks of one heap are never valid in another, whatever the allocator. */
+static uint64_t next_epoch_base(void) {
+  static uint64_t serial;
+  return __atomic_add_fetch(&serial, 1, __ATOMIC_RELAXED) << 32;
+}
+
 /* A heap for the calling thread: an abandoned one, or a new one. */
 static fa__heap_t *heap_make(fa_allocator_t *a) {
   fa__heap_t *h = NULL;
@@ -241,6 +248,7 @@ static fa__heap_t *heap_make(fa_allocator_t *a) {
   fa__frame_init(h);
   fa__pool_init(h);
   fa__os_lock(&a->lock);
+  h->epoch = next_epoch_base(); /* marks of other heaps never match */
   h->next_in_alloc = a->heaps;
   a->heaps = h;
   fa__os_unlock(&a->lock);

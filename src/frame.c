@@ -176,7 +176,7 @@ void *fa__frame_alloc_slow(fa_allocator_t *a, size_t size, size_t align) {
   if (!a)
     return NULL;
   if (align == 0)
-    align = FA__DEFAULT_ALIGN;
+    align = FA__DEFAULT_ALIGNMENT;
   if ((align & (align - 1)) != 0 || align > a->page_size) {
     fa__diag(a, 6,
              "fa_frame_alloc: alignment %zu is not a power of two up to "
@@ -290,6 +290,7 @@ static void reset(fa__heap_t *h, int counted) {
   set_base(h, 0);
   h->frame_hwm = 0;
   h->epoch++;
+  h->dead_count = 0;
   FA__STORE(&h->in_frame, FRAME_NONE);
   set_window(h);
 }
@@ -321,14 +322,45 @@ void fa__frame_trim(fa__heap_t *h) {
 }
 
 fa_mark_t fa_frame_mark(fa_allocator_t *a) {
-  fa_mark_t m = {NULL, 0, 0};
+  fa_mark_t m = {NULL, 0, 0, 0};
   fa__heap_t *h = a ? fa__heap_get(a) : NULL;
   if (!h)
     return m;
   m.chunk = h->cur;
   m.pos = h->h.frame_ptr;
   m.epoch = h->epoch;
+  m.seq = ++h->mark_seq;
   return m;
+}
+
+/* Whether a rewind since m was taken went back past it. */
+static int rewound_past(const fa__heap_t *h, const fa_mark_t *m) {
+  for (unsigned i = 0; i < h->dead_count; i++)
+    if (h->dead[i].lo < m->seq && m->seq <= h->dead[i].hi)
+      return 1;
+  return 0;
+}
+
+/* Remembers that the marks taken after m, up to now, are dead. A range
+ * that starts after m is inside the new one; past FA__DEAD_MARKS ranges
+ * the oldest is forgotten (its marks are then only checked by position). */
+static void bury_after(fa__heap_t *h, const fa_mark_t *m) {
+  uint64_t now = ++h->mark_seq;
+  unsigned n = 0;
+  for (unsigned i = 0; i < h->dead_count; i++)
+    if (h->dead[i].lo < m->seq)
+      h->dead[n++] = h->dead[i];
+  if (n == FA__DEAD_MARKS) {
+    memmove(&h->dead[0], &h->dead[1], (n - 1) * sizeof(h->dead[0]));
+    n--;
+  }
+  h->dead[n].lo = m->seq;
+  h->dead[n].hi = now;
+  h->dead_count = n + 1;
+}
+
+static void bad_mark(fa_allocator_t *a, const char *why) {
+  fa__diag(a, 6, "fa_frame_rewind: the mark %s; nothing rewound", why);
 }
 
 void fa_frame_rewind(fa_allocator_t *a, fa_mark_t m) {
@@ -338,13 +370,18 @@ void fa_frame_rewind(fa_allocator_t *a, fa_mark_t m) {
   if (!h)
     return;
   if (m.epoch != h->epoch) {
-    fa__diag(a, 6,
-             "fa_frame_rewind: the mark is from another frame or "
-             "thread; nothing rewound");
+    bad_mark(a, "is from another frame, thread or allocator");
     return;
   }
-  if (!h->cur)
+  if (rewound_past(h, &m)) {
+    bad_mark(a, "was rewound past by an earlier rewind");
     return;
+  }
+  if (!h->cur) {
+    if (m.chunk)
+      bad_mark(a, "is not in this thread's arena");
+    return;
+  }
   fa__chunk_t *c = m.chunk ? (fa__chunk_t *)m.chunk : h->chunks;
   uintptr_t pos = m.chunk ? m.pos : chunk_start(h->chunks);
   /* The mark must lie between the arena start and the bump pointer. */
@@ -354,9 +391,7 @@ void fa_frame_rewind(fa_allocator_t *a, fa_mark_t m) {
     base += *top_of(it) - chunk_start(it);
   if (it != c || pos < chunk_start(c) ||
       pos > (c == h->cur ? h->h.frame_ptr : *top_of(c))) {
-    fa__diag(a, 6,
-             "fa_frame_rewind: the mark is not behind the current "
-             "position of this thread's frame; nothing rewound");
+    bad_mark(a, "is not behind the current position of this frame");
     return;
   }
   uint64_t used = usage(h);
@@ -369,6 +404,7 @@ void fa_frame_rewind(fa_allocator_t *a, fa_mark_t m) {
   FA__STORE(&h->h.frame_ptr, pos);
   set_base(h, base);
   set_window(h);
+  bury_after(h, &m);
 }
 
 /* Layout shared by every fa_frame_vec(T). */

@@ -96,7 +96,7 @@ void *fa__heap_alloc_tier(fa_allocator_t *a, size_t size, size_t align,
   if (!a)
     return NULL;
   if (align == 0)
-    align = FA__DEFAULT_ALIGN;
+    align = FA__DEFAULT_ALIGNMENT;
   if ((align & (align - 1)) != 0 || align > ((size_t)1 << 30)) {
     fa__diag(a, 6,
              "fa_heap_alloc: alignment %zu is not a power of two up "
@@ -104,8 +104,8 @@ void *fa__heap_alloc_tier(fa_allocator_t *a, size_t size, size_t align,
              align);
     return NULL;
   }
-  if (align < FA__DEFAULT_ALIGN)
-    align = FA__DEFAULT_ALIGN;
+  if (align < FA__DEFAULT_ALIGNMENT)
+    align = FA__DEFAULT_ALIGNMENT;
   /* The block starts one alignment unit (at least a header) into the
    * reservation, so the header always fits in front of it. */
   size_t lead = align > sizeof(hdr_t) ? align : sizeof(hdr_t);

@@ -26,10 +26,10 @@
 #define fa__assert_expensive(c) ((void)0)
 #endif
 
-#define FA__DEFAULT_ALIGN 16
-#define FA__CHUNK_HDR 64 /* frame chunk header, a cache line */
-#define FA__PAGE_HDR 128 /* pool page header; blocks start after it */
-#define FA__BATCH_MAX 64 /* remote frees gathered before one push */
+#define FA__CHUNK_HDR 64  /* frame chunk header, a cache line */
+#define FA__PAGE_HDR 128  /* pool page header; blocks start after it */
+#define FA__BATCH_MAX 64  /* remote frees gathered before one push */
+#define FA__DEAD_MARKS 16 /* rewound-past mark ranges kept per frame */
 #define FA__FREED_MAGIC ((uintptr_t)0x9e3779b97f4a7c15u)
 
 #define FA__ATOMIC_ADD(p, v) __atomic_fetch_add((p), (v), __ATOMIC_RELAXED)
@@ -47,10 +47,11 @@ struct fa__heap_s;
 typedef struct fa__page_s {
   fa__page_head_t h;       /* free, used, cls, fast_owner (inline paths) */
   struct fa__heap_s *heap; /* owner; NULL while cached (atomic) */
-  struct fa__page_s *prev, *next; /* in the owner's avail[cls] or full */
+  struct fa__page_s *prev, *next; /* circular, in avail[cls] or full[cls] */
   uint32_t block_size;
   uint32_t capacity;
-  int full; /* in the full list: every block handed out */
+  uint64_t recip; /* 2^32 / (block_size / 16), rounded up */
+  int full;       /* in full[cls]: it ran out of blocks once */
 } fa__page_t;
 
 /* The state of one (allocator, thread) pair: frame arena and pools. It
@@ -72,16 +73,23 @@ typedef struct fa__heap_s {
   uint64_t frame_hwm;  /* most bytes used at once in this frame */
   uint64_t frame_peak; /* most bytes used in one frame (atomic) */
   uint64_t frames;     /* end_frame calls completed (atomic) */
-  uint64_t epoch;      /* frame number, for marks */
-  int in_frame;        /* FRAME_* (atomic) */
-  unsigned trim_seen;  /* frames counted toward frame_trim_frames */
-  uint64_t trim_max;   /* most bytes used by those frames */
+  uint64_t epoch;      /* frame number, for marks; unique per heap */
+  uint64_t mark_seq;   /* ticks at every mark and rewind */
+  struct {
+    uint64_t lo, hi; /* marks with lo < seq <= hi were rewound past */
+  } dead[FA__DEAD_MARKS];
+  unsigned dead_count;
+  int in_frame;       /* FRAME_* (atomic) */
+  unsigned trim_seen; /* frames counted toward frame_trim_frames */
+  uint64_t trim_max;  /* most bytes used by those frames */
 
-  /* Pools. avail[c]: pages with free blocks (the head may be exhausted by
-   * the inline path; h.direct[c] mirrors the head). full: pages with no
-   * free block, every class. */
+  /* Pools, per size class: avail[c], the pages to allocate from (the
+   * head is the one the inline path pops from; h.direct[c] mirrors it),
+   * and full[c], pages that ran out of blocks. Frees into a full page stay
+   * inline; the page goes back to avail once an eighth of it is free. Both
+   * lists are circular. */
   fa__page_t *avail[FA__CLASSES + 1];
-  fa__page_t *full;
+  fa__page_t *full[FA__CLASSES + 1];
   fa__block_t *remote;            /* blocks other threads freed here (atomic) */
   struct fa__heap_s *batch_owner; /* remote frees gathered for one heap */
   fa__block_t *batch_head, *batch_tail;
@@ -113,8 +121,8 @@ struct fa_allocator_s {
 
   fa__mutex_t lock; /* heaps list, abandonment, page cache, registry */
   fa__heap_t *heaps;
-  unsigned abandoned; /* heaps waiting for a thread (atomic) */
-  fa__page_t *cache;  /* empty pages kept for reuse */
+  unsigned abandoned;   /* heaps waiting for a thread (atomic) */
+  fa__page_t *cache;    /* empty pages kept for reuse */
   size_t cache_count;
 
   uint64_t heap_bytes, heap_count;        /* atomic */

@@ -1,13 +1,15 @@
 /* Pools: size classes served from per-thread pages.
  *
- * Each heap keeps, per class, a list of pages with free blocks (avail; its
- * head is where the inline path in framealloc.h pops from) and one list of
- * pages with none (full). A block freed by its owner thread goes back on its
- * page's free list; a block freed by another thread is gathered in that
- * thread's batch and pushed, a batch at a time, onto the owner heap's
- * lock-free remote list, which the owner collects when it runs out of
- * blocks or ends a frame. Pages that become empty go to the allocator's
- * page cache, and from there back to the memory source. */
+ * Each heap keeps, per class, the pages it allocates from (avail; the
+ * inline path in framealloc.h pops from the head) and the pages that ran
+ * out of blocks (full). A block freed by its owner thread goes back on its
+ * page's free list, inline, whichever list the page is in; a full page
+ * returns to avail once an eighth of it is free again, so a page hovering
+ * near full does not bounce between the lists. A block freed by another
+ * thread is gathered in that thread's batch and pushed, a batch at a time,
+ * onto the owner heap's lock-free remote list, which the owner collects
+ * when it runs out of blocks or ends a frame. Pages that become empty go to
+ * the allocator's page cache, and from there back to the memory source. */
 #include "internal.h"
 
 const uint32_t fa__class_size[FA__CLASSES + 1] = {
@@ -48,33 +50,37 @@ static void sync_direct(fa__heap_t *h, unsigned c) {
   h->h.direct[c] = h->avail[c] ? &h->avail[c]->h : &empty_page;
 }
 
+/* Circular doubly linked lists of pages, by head pointer. */
 static void list_remove(fa__page_t **head, fa__page_t *pg) {
-  if (pg->prev)
+  if (pg->next == pg) {
+    *head = NULL;
+  } else {
     pg->prev->next = pg->next;
-  else
-    *head = pg->next;
-  if (pg->next)
     pg->next->prev = pg->prev;
+    if (*head == pg)
+      *head = pg->next;
+  }
   pg->prev = pg->next = NULL;
 }
 
-/* Inserts pg as the head, or right after it, so the page the inline path
- * is using stays first. */
-static void list_insert(fa__page_t **head, fa__page_t *pg, int after_head) {
+enum { AT_HEAD, AFTER_HEAD, AT_TAIL };
+
+/* Inserts pg at the head, right after it (the page the inline path is
+ * using stays first) or at the tail. */
+static void list_insert(fa__page_t **head, fa__page_t *pg, int where) {
   fa__page_t *at = *head;
-  if (!at || !after_head) {
-    pg->prev = NULL;
-    pg->next = at;
-    if (at)
-      at->prev = pg;
+  if (!at) {
+    pg->prev = pg->next = pg;
     *head = pg;
     return;
   }
-  pg->prev = at;
-  pg->next = at->next;
-  if (at->next)
-    at->next->prev = pg;
-  at->next = pg;
+  fa__page_t *before = where == AFTER_HEAD ? at : at->prev;
+  pg->prev = before;
+  pg->next = before->next;
+  before->next->prev = pg;
+  before->next = pg;
+  if (where == AT_HEAD)
+    *head = pg;
 }
 
 static void set_fast_owner(fa__heap_t *h, fa__page_t *pg) {
@@ -98,6 +104,7 @@ static void page_init(fa__heap_t *h, fa__page_t *pg, unsigned c) {
   pg->h.cls = c;
   pg->block_size = bs;
   pg->capacity = cap;
+  pg->recip = (((uint64_t)1 << 32) + (bs >> 4) - 1) / (bs >> 4);
   pg->full = 0;
   pg->prev = pg->next = NULL;
   __atomic_store_n(&pg->heap, h, __ATOMIC_RELAXED);
@@ -120,15 +127,30 @@ static void *page_pop(fa__page_t *pg) {
   return b;
 }
 
-/* Moves an exhausted head page to the full list; a free brings it back
- * through the slow path, as its fast_owner is cleared. */
+/* Moves an exhausted head page to the tail of the full list. */
 static void make_full(fa__heap_t *h, fa__page_t *pg) {
   unsigned c = pg->h.cls;
   list_remove(&h->avail[c], pg);
   pg->full = 1;
-  FA__STORE(&pg->h.fast_owner, NULL);
-  list_insert(&h->full, pg, 0);
+  list_insert(&h->full[c], pg, AT_TAIL);
   sync_direct(h, c);
+}
+
+/* Looks at a few full pages, oldest first, for one that is an eighth free
+ * again and moves it to avail; the others go to the tail. */
+static int unfull(fa__heap_t *h, unsigned c) {
+  for (int i = 0; i < 8 && h->full[c]; i++) {
+    fa__page_t *pg = h->full[c];
+    list_remove(&h->full[c], pg);
+    if (pg->capacity - pg->h.used >= pg->capacity / 8 && pg->h.free) {
+      pg->full = 0;
+      list_insert(&h->avail[c], pg, AT_HEAD);
+      sync_direct(h, c);
+      return 1;
+    }
+    list_insert(&h->full[c], pg, AT_TAIL);
+  }
+  return 0;
 }
 
 #if FA_DEBUG >= 3
@@ -148,15 +170,23 @@ static void page_validate(const fa__heap_t *h, const fa__page_t *pg) {
   fa__assert(__atomic_load_n(&pg->heap, __ATOMIC_RELAXED) == h);
 }
 
-static void heap_validate(const fa__heap_t *h) {
-  for (unsigned c = 0; c <= FA__CLASSES; c++)
-    for (const fa__page_t *pg = h->avail[c]; pg; pg = pg->next) {
-      fa__assert(pg->h.cls == c && !pg->full);
-      page_validate(h, pg);
-    }
-  for (const fa__page_t *pg = h->full; pg; pg = pg->next) {
-    fa__assert(pg->full && pg->h.free == NULL);
+static void list_validate(const fa__heap_t *h, const fa__page_t *head,
+                          unsigned c, int full) {
+  const fa__page_t *pg = head;
+  if (!pg)
+    return;
+  do {
+    fa__assert(pg->h.cls == c && pg->full == full);
+    fa__assert(pg->next->prev == pg);
     page_validate(h, pg);
+    pg = pg->next;
+  } while (pg != head);
+}
+
+static void heap_validate(const fa__heap_t *h) {
+  for (unsigned c = 0; c <= FA__CLASSES; c++) {
+    list_validate(h, h->avail[c], c, 0);
+    list_validate(h, h->full[c], c, 1);
   }
 }
 #define fa__pool_validate(h) heap_validate(h)
@@ -186,17 +216,16 @@ void *fa__pool_alloc_slow(fa_allocator_t *a, size_t size) {
       continue;
     }
     fa__pool_flush(h);
-    if (__atomic_load_n(&h->remote, __ATOMIC_RELAXED)) {
+    if (__atomic_load_n(&h->remote, __ATOMIC_RELAXED))
       fa__pool_collect(h);
-      if (h->avail[c])
-        continue;
-    }
+    if (unfull(h, c))
+      continue;
     fa__reclaim_abandoned(a);
     pg = fa__page_acquire(a);
     if (!pg)
       return NULL;
     page_init(h, pg, c);
-    list_insert(&h->avail[c], pg, 0);
+    list_insert(&h->avail[c], pg, AT_HEAD);
     sync_direct(h, c);
   }
 }
@@ -219,17 +248,19 @@ static void free_local(fa__heap_t *h, fa__page_t *pg, fa__block_t *b) {
   fa__track_dead((char *)b + KEEP, pg->block_size - KEEP);
   pg->h.free = b;
   pg->h.used--;
+  if (pg->h.used != 0)
+    return;
+  /* Empty: back to the cache, unless it is the only page to allocate
+   * from, which is kept to avoid a round trip per block. */
   if (pg->full) {
-    list_remove(&h->full, pg);
-    pg->full = 0;
-    set_fast_owner(h, pg);
-    list_insert(&h->avail[c], pg, 1);
-    sync_direct(h, c);
-  } else if (pg->h.used == 0 && (h->avail[c] != pg || pg->next)) {
+    list_remove(&h->full[c], pg);
+  } else {
+    if (pg->next == pg)
+      return;
     list_remove(&h->avail[c], pg);
     sync_direct(h, c);
-    fa__page_retire(h->alloc, pg);
   }
+  fa__page_retire(h->alloc, pg);
 }
 
 static void push_remote(fa__heap_t *owner, fa__block_t *head,
@@ -273,6 +304,20 @@ static void free_remote(fa__heap_t *h, fa__heap_t *owner, fa__block_t *b) {
     fa__pool_flush(h);
 }
 
+/* Whether p is the start of a block of pg. Block sizes are 16 * k with
+ * k <= 512 and offsets below 2^16, so one multiplication by a rounded-up
+ * reciprocal of k divides exactly: no division on the free path. */
+static int is_block_start(const fa__page_t *pg, uintptr_t p) {
+  uintptr_t first = (uintptr_t)pg + FA__PAGE_HDR;
+  uintptr_t off = p - first;
+  if (p < first || (off & 15) != 0)
+    return 0;
+  uint32_t k = pg->block_size >> 4;
+  uint32_t x = (uint32_t)(off >> 4);
+  uint32_t q = (uint32_t)((x * pg->recip) >> 32);
+  return x == q * k && q < pg->capacity;
+}
+
 void fa__pool_free_slow(fa_allocator_t *a, void *p) {
   if (!p)
     return;
@@ -286,10 +331,7 @@ void fa__pool_free_slow(fa_allocator_t *a, void *p) {
     return;
   }
   fa__heap_t *owner = __atomic_load_n(&pg->heap, __ATOMIC_RELAXED);
-  uintptr_t first = (uintptr_t)pg + FA__PAGE_HDR;
-  uintptr_t off = (uintptr_t)p - first;
-  if (!owner || (uintptr_t)p < first || off % pg->block_size != 0 ||
-      off / pg->block_size >= pg->capacity) {
+  if (!owner || !is_block_start(pg, (uintptr_t)p)) {
     fa__diag(a, 4,
              "fa_pool_free(%p): not a pool block of this allocator; "
              "ignored",
@@ -304,7 +346,7 @@ void fa__pool_free_slow(fa_allocator_t *a, void *p) {
 #endif
   fa__heap_t *h = fa__heap_get(a);
   unsigned c = pg->h.cls;
-  if (!h) {
+  if (FA_UNLIKELY(!h)) {
     /* No state for this thread (out of memory): send the block alone. */
     FA__ATOMIC_ADD(&a->orphan_frees[c], 1);
     link_freed(p, NULL);
@@ -319,34 +361,46 @@ void fa__pool_free_slow(fa_allocator_t *a, void *p) {
   fa__pool_validate(h);
 }
 
-void fa__pool_drop_empty(fa__heap_t *h) {
-  for (unsigned c = 0; c <= FA__CLASSES; c++) {
-    fa__page_t *pg = h->avail[c];
-    while (pg) {
-      fa__page_t *next = pg->next;
-      if (pg->h.used == 0) {
-        list_remove(&h->avail[c], pg);
-        fa__page_retire(h->alloc, pg);
-      }
-      pg = next;
-    }
-    sync_direct(h, c);
+/* Calls fn on every page of list *head; fn may take the page off. */
+static void each_page(fa__heap_t *h, fa__page_t **head,
+                      void (*fn)(fa__heap_t *, fa__page_t **, fa__page_t *)) {
+  fa__page_t *pg = *head;
+  if (!pg)
+    return;
+  fa__page_t *last = pg->prev;
+  for (;;) {
+    fa__page_t *next = pg->next;
+    int done = pg == last;
+    fn(h, head, pg);
+    if (done)
+      break;
+    pg = next;
   }
 }
 
-static void retire_list(fa_allocator_t *a, fa__page_t *pg) {
-  while (pg) {
-    fa__page_t *next = pg->next;
-    fa__page_retire(a, pg);
-    pg = next;
+static void retire_if_empty(fa__heap_t *h, fa__page_t **head, fa__page_t *pg) {
+  if (pg->h.used == 0) {
+    list_remove(head, pg);
+    fa__page_retire(h->alloc, pg);
+  }
+}
+
+static void retire(fa__heap_t *h, fa__page_t **head, fa__page_t *pg) {
+  list_remove(head, pg);
+  fa__page_retire(h->alloc, pg);
+}
+
+void fa__pool_drop_empty(fa__heap_t *h) {
+  for (unsigned c = 0; c <= FA__CLASSES; c++) {
+    each_page(h, &h->avail[c], retire_if_empty);
+    sync_direct(h, c);
   }
 }
 
 void fa__pool_destroy(fa__heap_t *h) {
   for (unsigned c = 0; c <= FA__CLASSES; c++) {
-    retire_list(h->alloc, h->avail[c]);
-    h->avail[c] = NULL;
+    each_page(h, &h->avail[c], retire);
+    each_page(h, &h->full[c], retire);
+    sync_direct(h, c);
   }
-  retire_list(h->alloc, h->full);
-  h->full = NULL;
 }
