@@ -250,7 +250,9 @@ FA_EXTERN int fa_get_stats(fa_allocator_t *a, fa_stats_t *out);
 FA__INLINE size_t fa__mul(size_t n, size_t size) {
   return (size && n > SIZE_MAX / size) ? SIZE_MAX : n * size;
 }
-FA__INLINE void *fa__zero(void *p, size_t n) { return p ? memset(p, 0, n) : p; }
+FA__INLINE void *fa__zero(void *p, size_t n) {
+  return p && n != SIZE_MAX ? memset(p, 0, n) : p;
+}
 FA__INLINE void *fa__copy(void *p, const void *src, size_t n) {
   return p ? memcpy(p, src, n) : p;
 }
@@ -262,19 +264,26 @@ FA__INLINE void *fa__copy(void *p, const void *src, size_t n) {
   ((T *)fa__zero(fa_frame_alloc((a), fa__mul((n), sizeof(T)), FA__ALIGNOF(T)), \
                  fa__mul((n), sizeof(T))))
 #define fa_frame_box(a, T, ...)                                                \
-  ((T *)fa__copy(fa_frame_alloc((a), sizeof(T), FA__ALIGNOF(T)),               \
-                 &(T)__VA_ARGS__, sizeof(T)))
+  FA__BOX(T, fa_frame_alloc((a), sizeof(T), FA__ALIGNOF(T)), __VA_ARGS__)
 #define fa_pool_new(a, T)                                                      \
   ((T *)fa__zero(fa_pool_alloc((a), sizeof(T)), sizeof(T)))
 #define fa_pool_box(a, T, ...)                                                 \
-  ((T *)fa__copy(fa_pool_alloc((a), sizeof(T)), &(T)__VA_ARGS__, sizeof(T)))
+  FA__BOX(T, fa_pool_alloc((a), sizeof(T)), __VA_ARGS__)
 #define fa_heap_new(a, T)                                                      \
   ((T *)fa__zero(fa_heap_alloc((a), sizeof(T), FA__ALIGNOF(T)), sizeof(T)))
 #define fa_heap_box(a, T, ...)                                                 \
-  ((T *)fa__copy(fa_heap_alloc((a), sizeof(T), FA__ALIGNOF(T)),                \
-                 &(T)__VA_ARGS__, sizeof(T)))
+  FA__BOX(T, fa_heap_alloc((a), sizeof(T), FA__ALIGNOF(T)), __VA_ARGS__)
 
-/* A growable vector in frame memory (Rust frame_vec):
+/* A copy of the initializer in fresh memory p, or NULL: through a compound
+ * literal in C, a braced temporary in C++. */
+#ifdef __cplusplus
+#define FA__BOX(T, p, ...)                                                     \
+  (static_cast<T *>(fa__copy((p), &fa__ref(T __VA_ARGS__), sizeof(T))))
+#else
+#define FA__BOX(T, p, ...) ((T *)fa__copy((p), &(T)__VA_ARGS__, sizeof(T)))
+#endif
+
+/* A growable vector in frame memory (Rust frame_vec); needs GCC or Clang:
  *   fa_frame_vec(float) v = {0};
  *   fa_frame_vec_push(a, &v, 1.5f);   // 0, or FA_ENOMEM (v unchanged)
  *   v.data[0], v.len
@@ -289,6 +298,8 @@ FA__INLINE void *fa__copy(void *p, const void *src, size_t n) {
 #define fa_frame_vec_reserve(a, v, n)                                          \
   fa__frame_vec_reserve((a), (void *)(v), (n), sizeof(*(v)->data),             \
                         FA__ALIGNOF(__typeof__(*(v)->data)))
+/* Appends one element: 0, or FA_ENOMEM (v unchanged). v is evaluated more
+ * than once, and the element expression must not read v->len. */
 #define fa_frame_vec_push(a, v, ...)                                           \
   (fa_frame_vec_reserve((a), (v), 1) == 0                                      \
        ? ((v)->data[(v)->len++] = (__VA_ARGS__), 0)                            \
@@ -443,5 +454,8 @@ FA__INLINE void fa_pool_free(fa_allocator_t *a, void *p) {
 
 #ifdef __cplusplus
 }
+/* Gives FA__BOX the address of a braced temporary, which lives to the end
+ * of the full expression and so outlasts the copy. */
+template <class T> static inline const T &fa__ref(const T &v) { return v; }
 #endif
 #endif /* FRAMEALLOC_H */

@@ -1,0 +1,635 @@
+/* test_alloc.c: allocator lifetime (fa_create, fa_retain, fa_release), the
+ * configuration, the version, error strings, the diagnostic catalogue, the
+ * default diagnostic printer and strict mode. */
+#include "test.h"
+#include "testutil.h"
+
+#include <framealloc.h>
+#include <limits.h>
+#include <signal.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+/* Uses every tier once and frees what it took. */
+static void use_allocator(fa_allocator_t *a) {
+  char *f, *p, *h;
+  fa_begin_frame(a);
+  f = fa_frame_alloc(a, 100, 0);
+  ASSERT_NOT_NULL(f);
+  memset(f, 1, 100);
+  p = fa_pool_alloc(a, 48);
+  ASSERT_NOT_NULL(p);
+  memset(p, 2, 48);
+  h = fa_heap_alloc(a, 300, 0);
+  ASSERT_NOT_NULL(h);
+  memset(h, 3, 300);
+  ASSERT_EQ(f[99], 1);
+  ASSERT_EQ(p[47], 2);
+  fa_pool_free(a, p);
+  fa_heap_free(a, h);
+  fa_end_frame(a);
+}
+
+TEST(create_null_config) {
+  fa_allocator_t *a = fa_create(NULL);
+  ASSERT_NOT_NULL(a);
+  use_allocator(a);
+  fa_release(a);
+}
+
+TEST(create_zero_config) {
+  fa_config_t cfg = {0};
+  fa_allocator_t *a = fa_create(&cfg);
+  ASSERT_NOT_NULL(a);
+  use_allocator(a);
+  fa_release(a);
+}
+
+TEST(retain_release) {
+  test_source_t src;
+  fa_config_t cfg = {0};
+  fa_allocator_t *a, *b;
+  test_source_init(&src);
+  cfg.memory_source = &src.src;
+  a = fa_create(&cfg);
+  ASSERT_NOT_NULL(a);
+  b = fa_retain(a);
+  ASSERT_PTR_EQ(b, a);
+  use_allocator(a);
+  fa_release(a);
+  /* One reference is left: the allocator still works. */
+  use_allocator(b);
+  ASSERT_GT(test_source_outstanding(&src), 0);
+  fa_release(b);
+  ASSERT_EQ(test_source_outstanding(&src), 0);
+  ASSERT_EQ(test_source_bad(&src), 0);
+  test_source_destroy(&src);
+}
+
+TEST(retain_release_null) {
+  ASSERT_NULL(fa_retain(NULL));
+  fa_release(NULL);
+}
+
+TEST(create_release_cycle) {
+  /* A new allocator may reuse the address of a released one: nothing of
+   * the old one may be used through a per-thread cache. */
+  int i;
+  for (i = 0; i < 200; i++) {
+    fa_allocator_t *a = fa_create(NULL);
+    ASSERT_NOT_NULL(a);
+    use_allocator(a);
+    fa_release(a);
+  }
+}
+
+TEST(release_with_live_memory_fa005) {
+  test_source_t src;
+  diag_log_t log;
+  fa_config_t cfg = {0};
+  fa_allocator_t *a;
+  test_source_init(&src);
+  diag_log_init(&log);
+  cfg.memory_source = &src.src;
+  diag_log_config(&log, &cfg);
+  a = fa_create(&cfg);
+  ASSERT_NOT_NULL(a);
+  ASSERT_NOT_NULL(fa_pool_alloc(a, 64));
+  ASSERT_NOT_NULL(fa_pool_alloc(a, 5000));
+  ASSERT_NOT_NULL(fa_heap_alloc(a, 1000, 0));
+  fa_release(a);
+  ASSERT_GE(diag_log_count(&log, 5), 1);
+  ASSERT_EQ(diag_log_level(&log, 5), FA_LEVEL_ERROR);
+  ASSERT_EQ(log.bad, 0);
+  /* The live memory went back with the allocator. */
+  ASSERT_EQ(test_source_outstanding(&src), 0);
+  ASSERT_EQ(test_source_bad(&src), 0);
+  diag_log_destroy(&log);
+  test_source_destroy(&src);
+}
+
+TEST(release_clean_no_fa005) {
+  diag_log_t log;
+  fa_config_t cfg = {0};
+  fa_allocator_t *a;
+  diag_log_init(&log);
+  diag_log_config(&log, &cfg);
+  a = fa_create(&cfg);
+  ASSERT_NOT_NULL(a);
+  use_allocator(a);
+  fa_release(a);
+  ASSERT_EQ(diag_log_total(&log), 0);
+  diag_log_destroy(&log);
+}
+
+TEST(config_memory_source_used) {
+  test_source_t src;
+  fa_config_t cfg = {0};
+  fa_allocator_t *a;
+  fa_stats_t st;
+  test_source_init(&src);
+  cfg.memory_source = &src.src;
+  a = fa_create(&cfg);
+  ASSERT_NOT_NULL(a);
+  use_allocator(a);
+  ASSERT_GT(test_source_reserves(&src), 0);
+  ASSERT_EQ(fa_get_stats(a, &st), 0);
+  ASSERT_EQ(st.os_bytes, test_source_outstanding(&src));
+  ASSERT_EQ(st.os_requests, test_source_reserves(&src));
+  fa_release(a);
+  ASSERT_EQ(test_source_outstanding(&src), 0);
+  ASSERT_EQ(test_source_bad(&src), 0);
+  test_source_destroy(&src);
+}
+
+TEST(config_is_copied) {
+  test_source_t src;
+  diag_log_t log;
+  fa_memory_source_t *copy = malloc(sizeof(*copy));
+  fa_config_t *cfg = calloc(1, sizeof(*cfg));
+  fa_allocator_t *a;
+  uint64_t before;
+  void *h;
+  ASSERT_NOT_NULL(copy);
+  ASSERT_NOT_NULL(cfg);
+  test_source_init(&src);
+  diag_log_init(&log);
+  *copy = src.src;
+  cfg->memory_source = copy;
+  cfg->frame_budget = 1000;
+  diag_log_config(&log, cfg);
+  a = fa_create(cfg);
+  ASSERT_NOT_NULL(a);
+  /* Neither the config nor the memory source struct is needed any more. */
+  memset(copy, 0, sizeof(*copy));
+  free(copy);
+  memset(cfg, 0, sizeof(*cfg));
+  free(cfg);
+  before = test_source_reserves(&src);
+  fa_begin_frame(a);
+  ASSERT_NOT_NULL(fa_frame_alloc(a, 900, 1));
+  ASSERT_NULL(fa_frame_alloc(a, 200, 1)); /* the budget was kept */
+  ASSERT_EQ(diag_log_count(&log, 3), 1);  /* and the callback */
+  fa_end_frame(a);
+  h = fa_heap_alloc(a, 100, 0);
+  ASSERT_NOT_NULL(h);
+  ASSERT_GT(test_source_reserves(&src), before); /* and the source */
+  fa_heap_free(a, h);
+  fa_release(a);
+  ASSERT_EQ(test_source_outstanding(&src), 0);
+  diag_log_destroy(&log);
+  test_source_destroy(&src);
+}
+
+/* The bytes the memory source holds once an allocator was created with this
+ * chunk size and made its first frame allocation. */
+static uint64_t first_frame_bytes(size_t chunk_size) {
+  test_source_t src;
+  fa_config_t cfg = {0};
+  fa_allocator_t *a;
+  uint64_t bytes;
+  test_source_init(&src);
+  cfg.memory_source = &src.src;
+  cfg.frame_chunk_size = chunk_size;
+  a = fa_create(&cfg);
+  ASSERT_NOT_NULL(a);
+  fa_begin_frame(a);
+  ASSERT_NOT_NULL(fa_frame_alloc(a, 1, 1));
+  bytes = test_source_outstanding(&src);
+  fa_end_frame(a);
+  fa_release(a);
+  test_source_destroy(&src);
+  return bytes;
+}
+
+TEST(config_frame_chunk_size) {
+  uint64_t dflt = first_frame_bytes(0);
+  uint64_t big = first_frame_bytes((size_t)1 << 20);
+  uint64_t one = first_frame_bytes(1);
+  uint64_t odd = first_frame_bytes(100);
+  /* Everything but the first chunk is the same in the four cases. */
+  ASSERT_GE(big, dflt + 900 * 1024); /* 1 MiB honoured, 0 is 64 KiB */
+  ASSERT_GE(dflt, odd + 56 * 1024);  /* 100 is a page, 0 is 64 KiB */
+  ASSERT_EQ(one, odd);               /* both round up to one page */
+}
+
+TEST(config_extreme_values) {
+  /* Any size_t in any field: the allocator is NULL or works. */
+  static const size_t chunks[] = {SIZE_MAX, SIZE_MAX - 100, (size_t)1 << 40,
+                                  (size_t)1 << 33};
+  size_t i;
+  for (i = 0; i < sizeof(chunks) / sizeof(chunks[0]); i++) {
+    test_source_t src;
+    diag_log_t log;
+    fa_config_t cfg = {0};
+    fa_allocator_t *a;
+    test_source_init(&src);
+    diag_log_init(&log);
+    diag_log_config(&log, &cfg);
+    cfg.memory_source = &src.src;
+    cfg.frame_chunk_size = chunks[i];
+    cfg.frame_budget = SIZE_MAX;
+    cfg.pool_max_size = SIZE_MAX;
+    cfg.cache_max_size = SIZE_MAX;
+    cfg.frame_trim_frames = ~0u;
+    a = fa_create(&cfg);
+    if (a) {
+      char *p;
+      void *q;
+      fa_begin_frame(a);
+      p = fa_frame_alloc(a, 100, 0);
+      if (p)
+        memset(p, 1, 100);
+      fa_end_frame(a);
+      q = fa_pool_alloc(a, FA_POOL_MAX_LIMIT);
+      ASSERT_NOT_NULL(q);
+      memset(q, 2, FA_POOL_MAX_LIMIT);
+      fa_pool_free(a, q);
+      q = fa_pool_alloc(a, 100);
+      ASSERT_NOT_NULL(q);
+      fa_pool_free(a, q);
+      fa_trim(a);
+      fa_release(a);
+    }
+    ASSERT_EQ(diag_log_count(&log, 4), 0);
+    ASSERT_EQ(diag_log_count(&log, 5), 0);
+    ASSERT_EQ(test_source_outstanding(&src), 0);
+    ASSERT_EQ(test_source_bad(&src), 0);
+    diag_log_destroy(&log);
+    test_source_destroy(&src);
+  }
+}
+
+TEST(config_huge_budget_is_unlimited) {
+  static const size_t budgets[] = {SIZE_MAX, SIZE_MAX - 1, SIZE_MAX / 2 + 1,
+                                   (size_t)1 << 48};
+  size_t i;
+  for (i = 0; i < sizeof(budgets) / sizeof(budgets[0]); i++) {
+    diag_log_t log;
+    fa_config_t cfg = {0};
+    fa_allocator_t *a;
+    char *p;
+    int k;
+    diag_log_init(&log);
+    diag_log_config(&log, &cfg);
+    cfg.frame_budget = budgets[i];
+    a = fa_create(&cfg);
+    ASSERT_NOT_NULL(a);
+    fa_begin_frame(a);
+    for (k = 0; k < 10; k++) {
+      p = fa_frame_alloc(a, 50000, 16);
+      ASSERT_NOT_NULL(p);
+      memset(p, k, 50000);
+    }
+    fa_end_frame(a);
+    ASSERT_EQ(diag_log_total(&log), 0);
+    fa_release(a);
+    diag_log_destroy(&log);
+  }
+}
+
+typedef struct user_check_s {
+  int calls;
+} user_check_t;
+
+static void check_user(const fa_diag_t *d, void *user) {
+  user_check_t *u = user;
+  (void)d;
+  u->calls++;
+}
+
+TEST(config_diagnostic_user) {
+  user_check_t u = {0};
+  fa_config_t cfg = {0};
+  fa_allocator_t *a;
+  cfg.on_diagnostic = check_user;
+  cfg.diagnostic_user = &u;
+  a = fa_create(&cfg);
+  ASSERT_NOT_NULL(a);
+  fa_end_frame(a); /* FA002 */
+  ASSERT_EQ(u.calls, 1);
+  fa_release(a);
+}
+
+TEST(diagnostics_stay_with_their_allocator) {
+  diag_log_t la, lb;
+  fa_config_t ca = {0}, cb = {0};
+  fa_allocator_t *a, *b;
+  diag_log_init(&la);
+  diag_log_init(&lb);
+  diag_log_config(&la, &ca);
+  diag_log_config(&lb, &cb);
+  a = fa_create(&ca);
+  b = fa_create(&cb);
+  ASSERT_NOT_NULL(a);
+  ASSERT_NOT_NULL(b);
+  fa_begin_frame(b);
+  ASSERT_NOT_NULL(fa_frame_alloc(b, 8, 0));
+  ASSERT_NOT_NULL(fa_frame_alloc(a, 8, 0)); /* FA001 on a only */
+  ASSERT_EQ(diag_log_count(&la, 1), 1);
+  ASSERT_EQ(diag_log_level(&la, 1), FA_LEVEL_WARNING);
+  ASSERT_EQ(diag_log_total(&lb), 0);
+  fa_end_frame(a);
+  fa_end_frame(b);
+  ASSERT_EQ(diag_log_total(&lb), 0);
+  ASSERT_EQ(la.bad, 0);
+  fa_release(a);
+  fa_release(b);
+  diag_log_destroy(&la);
+  diag_log_destroy(&lb);
+}
+
+TEST(version) {
+  char expect[32];
+  ASSERT_EQ(fa_version(), FA_VERSION_HEX);
+  ASSERT_EQ(FA_VERSION_HEX, (FA_VERSION_MAJOR << 16) | (FA_VERSION_MINOR << 8) |
+                                FA_VERSION_PATCH);
+  snprintf(expect, sizeof(expect), "%d.%d.%d", FA_VERSION_MAJOR,
+           FA_VERSION_MINOR, FA_VERSION_PATCH);
+  ASSERT_STR_EQ(fa_version_string(), expect);
+}
+
+TEST(strerror_codes) {
+#define CHECK_ERR(name, val, msg)                                              \
+  ASSERT_EQ(FA_##name, val);                                                   \
+  ASSERT_STR_EQ(fa_strerror(FA_##name), msg);
+  FA_ERRNO_MAP(CHECK_ERR)
+#undef CHECK_ERR
+  ASSERT_EQ(FA_OK, 0);
+  ASSERT_NOT_NULL(fa_strerror(0));
+}
+
+TEST(strerror_unknown) {
+  static const int codes[] = {-5, -100, 1, 2, 701, INT_MIN, INT_MAX};
+  size_t i;
+  for (i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
+    ASSERT_STR_EQ(fa_strerror(codes[i]), "unknown error");
+}
+
+TEST(diag_catalogue) {
+  int n = 0;
+#define CHECK_DIAG(num, lvl, by, title)                                        \
+  do {                                                                         \
+    char name[16];                                                             \
+    snprintf(name, sizeof(name), "FA%03d", num);                               \
+    ASSERT_STR_EQ(fa_diag_name(num), name);                                    \
+    ASSERT_STR_EQ(fa_diag_title(num), title);                                  \
+    ASSERT_EQ(fa_diag_level(num), FA_LEVEL_##lvl);                             \
+    n++;                                                                       \
+  } while (0);
+  FA_DIAG_MAP(CHECK_DIAG)
+#undef CHECK_DIAG
+  ASSERT_EQ(n, 12);
+  ASSERT_STR_EQ(fa_diag_name(701), "FA701");
+  ASSERT_STR_EQ(fa_diag_name(1), "FA001");
+  ASSERT_EQ(fa_diag_level(3), FA_LEVEL_ERROR);
+  ASSERT_EQ(fa_diag_level(2), FA_LEVEL_WARNING);
+}
+
+TEST(diag_unknown_codes) {
+  static const int codes[] = {0,   7,   100, 600,  602,     700,
+                              704, 999, -1,  -701, INT_MIN, INT_MAX};
+  size_t i;
+  for (i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
+    ASSERT_NULL(fa_diag_name(codes[i]));
+    ASSERT_NULL(fa_diag_title(codes[i]));
+    ASSERT_EQ(fa_diag_level(codes[i]), 0);
+  }
+}
+
+/* ---- The default printer --------------------------------------------- */
+
+static fa_allocator_t *stderr_alloc;
+
+static void raise_fa001(void) {
+  test_sink = fa_frame_alloc(stderr_alloc, 16, 0);
+  fa_end_frame(stderr_alloc);
+}
+
+static void raise_nothing(void) {
+  void *p;
+  fa_begin_frame(stderr_alloc);
+  test_sink = fa_frame_alloc(stderr_alloc, 16, 0);
+  p = fa_pool_alloc(stderr_alloc, 16);
+  fa_pool_free(stderr_alloc, p);
+  fa_end_frame(stderr_alloc);
+}
+
+/* Runs fn with stderr going to a temporary file; returns what it wrote.
+ * fn must not assert. */
+static void capture_stderr(void (*fn)(void), char *buf, size_t n) {
+  FILE *tmp = tmpfile();
+  int saved;
+  size_t len = 0;
+  ASSERT_NOT_NULL(tmp);
+  fflush(stderr);
+  saved = dup(2);
+  ASSERT_GE(saved, 0);
+  ASSERT_GE(dup2(fileno(tmp), 2), 0);
+  fn();
+  fflush(stderr);
+  dup2(saved, 2);
+  close(saved);
+  rewind(tmp);
+  len = fread(buf, 1, n - 1, tmp);
+  buf[len] = '\0';
+  fclose(tmp);
+}
+
+static int count_char(const char *s, char c) {
+  int n = 0;
+  for (; *s; s++)
+    n += *s == c;
+  return n;
+}
+
+TEST(default_diag_prints_one_line) {
+  char out[1024];
+  stderr_alloc = fa_create(NULL);
+  ASSERT_NOT_NULL(stderr_alloc);
+  capture_stderr(raise_fa001, out, sizeof(out));
+  ASSERT_EQ(count_char(out, '\n'), 1);
+  ASSERT_EQ(out[strlen(out) - 1], '\n');
+  ASSERT_NOT_NULL(strstr(out, "FA001"));
+  capture_stderr(raise_nothing, out, sizeof(out));
+  ASSERT_STR_EQ(out, ""); /* nothing is printed when nothing is wrong */
+  fa_release(stderr_alloc);
+  stderr_alloc = NULL;
+}
+
+/* ---- Strict mode ------------------------------------------------------ */
+
+static void write_code(const fa_diag_t *d, void *user) {
+  int fd = *(int *)user;
+  char line[32];
+  int n = snprintf(line, sizeof(line), "%d\n", d->code);
+  if (write(fd, line, (size_t)n) != n)
+    _exit(3);
+}
+
+/* Runs a program in a child with stderr and the diagnostic callback going
+ * to pipes; returns the wait status and what they received. */
+typedef struct child_out_s {
+  int status;
+  char diag[256];
+  char err[1024];
+} child_out_t;
+
+static void read_all(int fd, char *buf, size_t n) {
+  size_t len = 0;
+  ssize_t r;
+  while (len + 1 < n && (r = read(fd, buf + len, n - 1 - len)) > 0)
+    len += (size_t)r;
+  buf[len] = '\0';
+}
+
+static void run_child(void (*body)(int diag_fd), child_out_t *out) {
+  int dp[2], ep[2];
+  pid_t pid;
+  ASSERT_EQ(pipe(dp), 0);
+  ASSERT_EQ(pipe(ep), 0);
+  fflush(stdout);
+  fflush(stderr);
+  pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    close(dp[0]);
+    close(ep[0]);
+    dup2(ep[1], 2);
+    body(dp[1]);
+    _exit(0);
+  }
+  close(dp[1]);
+  close(ep[1]);
+  read_all(dp[0], out->diag, sizeof(out->diag));
+  read_all(ep[0], out->err, sizeof(out->err));
+  close(dp[0]);
+  close(ep[0]);
+  ASSERT_EQ(waitpid(pid, &out->status, 0), pid);
+}
+
+static void strict_budget_with_callback(int fd) {
+  static int diag_fd;
+  fa_config_t cfg = {0};
+  fa_allocator_t *a;
+  diag_fd = fd;
+  cfg.strict = 1;
+  cfg.frame_budget = 64;
+  cfg.on_diagnostic = write_code;
+  cfg.diagnostic_user = &diag_fd;
+  a = fa_create(&cfg);
+  if (!a)
+    _exit(2);
+  fa_begin_frame(a);
+  test_sink = fa_frame_alloc(a, 128, 0); /* FA003, an error: abort */
+  _exit(0);
+}
+
+static void strict_budget_default_printer(int fd) {
+  fa_config_t cfg = {0};
+  fa_allocator_t *a;
+  (void)fd;
+  cfg.strict = 1;
+  cfg.frame_budget = 64;
+  a = fa_create(&cfg);
+  if (!a)
+    _exit(2);
+  fa_begin_frame(a);
+  test_sink = fa_frame_alloc(a, 128, 0);
+  _exit(0);
+}
+
+static void strict_bad_align(int fd) {
+  static int diag_fd;
+  fa_config_t cfg = {0};
+  fa_allocator_t *a;
+  diag_fd = fd;
+  cfg.strict = 1;
+  cfg.on_diagnostic = write_code;
+  cfg.diagnostic_user = &diag_fd;
+  a = fa_create(&cfg);
+  if (!a)
+    _exit(2);
+  fa_begin_frame(a);
+  test_sink = fa_frame_alloc(a, 8, 3); /* FA006, an error: abort */
+  _exit(0);
+}
+
+static void strict_warning_only(int fd) {
+  static int diag_fd;
+  fa_config_t cfg = {0};
+  fa_allocator_t *a;
+  char *p;
+  diag_fd = fd;
+  cfg.strict = 1;
+  cfg.on_diagnostic = write_code;
+  cfg.diagnostic_user = &diag_fd;
+  a = fa_create(&cfg);
+  if (!a)
+    _exit(2);
+  p = fa_frame_alloc(a, 8, 0); /* FA001, a warning: goes on */
+  if (!p)
+    _exit(4);
+  p[7] = 1;
+  fa_end_frame(a);
+  fa_end_frame(a); /* FA002, a warning */
+  fa_release(a);
+  _exit(0);
+}
+
+TEST(strict_aborts_on_error) {
+  child_out_t out;
+  run_child(strict_budget_with_callback, &out);
+  ASSERT(WIFSIGNALED(out.status));
+  ASSERT_EQ(WTERMSIG(out.status), SIGABRT);
+  ASSERT_STR_EQ(out.diag, "3\n"); /* reported before the abort */
+
+  run_child(strict_bad_align, &out);
+  ASSERT(WIFSIGNALED(out.status));
+  ASSERT_EQ(WTERMSIG(out.status), SIGABRT);
+  ASSERT_STR_EQ(out.diag, "6\n");
+}
+
+TEST(strict_aborts_with_default_printer) {
+  child_out_t out;
+  run_child(strict_budget_default_printer, &out);
+  ASSERT(WIFSIGNALED(out.status));
+  ASSERT_EQ(WTERMSIG(out.status), SIGABRT);
+  ASSERT_NOT_NULL(strstr(out.err, "FA003"));
+}
+
+TEST(strict_warnings_do_not_abort) {
+  child_out_t out;
+  run_child(strict_warning_only, &out);
+  ASSERT(WIFEXITED(out.status));
+  ASSERT_EQ(WEXITSTATUS(out.status), 0);
+  ASSERT_STR_EQ(out.diag, "1\n2\n");
+}
+
+static const test_case_t tests[] = {
+    TEST_ENTRY(create_null_config),
+    TEST_ENTRY(create_zero_config),
+    TEST_ENTRY(retain_release),
+    TEST_ENTRY(retain_release_null),
+    TEST_ENTRY(create_release_cycle),
+    TEST_ENTRY(release_with_live_memory_fa005),
+    TEST_ENTRY(release_clean_no_fa005),
+    TEST_ENTRY(config_memory_source_used),
+    TEST_ENTRY(config_is_copied),
+    TEST_ENTRY(config_frame_chunk_size),
+    TEST_ENTRY(config_extreme_values),
+    TEST_ENTRY(config_huge_budget_is_unlimited),
+    TEST_ENTRY(config_diagnostic_user),
+    TEST_ENTRY(diagnostics_stay_with_their_allocator),
+    TEST_ENTRY(version),
+    TEST_ENTRY(strerror_codes),
+    TEST_ENTRY(strerror_unknown),
+    TEST_ENTRY(diag_catalogue),
+    TEST_ENTRY(diag_unknown_codes),
+    TEST_ENTRY(default_diag_prints_one_line),
+    TEST_ENTRY(strict_aborts_on_error),
+    TEST_ENTRY(strict_aborts_with_default_printer),
+    TEST_ENTRY(strict_warnings_do_not_abort),
+};
+
+int main(int argc, char **argv) { return TEST_MAIN(tests, argc, argv); }

@@ -1,0 +1,369 @@
+/* test_threads.c: pool and heap blocks crossing threads (freed on another
+ * thread, outliving the thread that allocated them), and the allocator's
+ * lifetime against its threads (retain/release from many threads, release
+ * while a thread that used the allocator is still alive). */
+#include "test.h"
+#include "testutil.h"
+
+#include <framealloc.h>
+
+static fa_stats_t get_stats(fa_allocator_t *a) {
+  fa_stats_t st;
+  memset(&st, 0xff, sizeof(st));
+  ASSERT_EQ(fa_get_stats(a, &st), 0);
+  return st;
+}
+
+typedef struct env_s {
+  test_source_t src;
+  diag_log_t log;
+  fa_allocator_t *a;
+} env_t;
+
+static void env_open(env_t *e) {
+  fa_config_t cfg = {0};
+  test_source_init(&e->src);
+  diag_log_init(&e->log);
+  diag_log_config(&e->log, &cfg);
+  cfg.memory_source = &e->src.src;
+  e->a = fa_create(&cfg);
+  ASSERT_NOT_NULL(e->a);
+}
+
+static void env_close(env_t *e) {
+  ASSERT_EQ(e->log.bad, 0);
+  fa_release(e->a);
+  ASSERT_EQ(test_source_outstanding(&e->src), 0);
+  ASSERT_EQ(test_source_bad(&e->src), 0);
+  diag_log_destroy(&e->log);
+  test_source_destroy(&e->src);
+}
+
+#define N 2000
+
+/* The blocks handed between threads, with their sizes. */
+typedef struct batch_s {
+  void *p[N];
+  size_t size[N];
+} batch_t;
+
+static size_t size_of(int i) {
+  return i % 50 == 0 ? 2000 + (size_t)i : (size_t)(i * 13) % 300;
+}
+
+static void fill_batch(fa_allocator_t *a, batch_t *b, uint64_t tag) {
+  int i;
+  for (i = 0; i < N; i++) {
+    b->size[i] = size_of(i);
+    b->p[i] = fa_pool_alloc(a, b->size[i]);
+    ASSERT_NOT_NULL(b->p[i]);
+    test_fill(b->p[i], b->size[i], tag + (uint64_t)i);
+  }
+}
+
+static void free_batch(fa_allocator_t *a, batch_t *b, uint64_t tag) {
+  int i;
+  for (i = 0; i < N; i++) {
+    ASSERT_EQ(test_check(b->p[i], b->size[i], tag + (uint64_t)i), b->size[i]);
+    fa_pool_free(a, b->p[i]);
+    b->p[i] = NULL;
+  }
+}
+
+/* ---- Freed on another thread while the owner lives ------------------- */
+
+typedef struct pair_s {
+  env_t *e;
+  batch_t batch;
+  pthread_barrier_t step;
+  uint64_t reserves_before, reserves_after;
+} pair_t;
+
+static void *owner(void *p) {
+  pair_t *s = p;
+  fa_allocator_t *a = s->e->a;
+  int round;
+  for (round = 0; round < 3; round++) {
+    fill_batch(a, &s->batch, (uint64_t)round << 32);
+    if (round == 1)
+      s->reserves_before = test_source_reserves(&s->e->src);
+    pthread_barrier_wait(&s->step); /* the other thread frees them */
+    pthread_barrier_wait(&s->step);
+  }
+  /* The remote frees came back: taking them again costs no new memory
+   * (the first round paid for the pages, heap fallbacks aside). */
+  s->reserves_after = test_source_reserves(&s->e->src);
+  return NULL;
+}
+
+static void *freer(void *p) {
+  pair_t *s = p;
+  int round;
+  for (round = 0; round < 3; round++) {
+    pthread_barrier_wait(&s->step);
+    free_batch(s->e->a, &s->batch, (uint64_t)round << 32);
+    pthread_barrier_wait(&s->step);
+  }
+  return NULL;
+}
+
+TEST(pool_free_on_other_thread) {
+  env_t e;
+  static pair_t s;
+  pthread_t t1, t2;
+  fa_stats_t st;
+  int i, fallbacks = 0;
+  env_open(&e);
+  s.e = &e;
+  ASSERT_EQ(pthread_barrier_init(&s.step, NULL, 2), 0);
+  ASSERT_EQ(pthread_create(&t1, NULL, owner, &s), 0);
+  ASSERT_EQ(pthread_create(&t2, NULL, freer, &s), 0);
+  ASSERT_EQ(pthread_join(t1, NULL), 0);
+  ASSERT_EQ(pthread_join(t2, NULL), 0);
+  pthread_barrier_destroy(&s.step);
+  for (i = 0; i < N; i++)
+    fallbacks += size_of(i) > 1024;
+  /* Only heap fallbacks may have asked the source for memory. */
+  ASSERT_LE(s.reserves_after - s.reserves_before, (uint64_t)fallbacks);
+  st = get_stats(e.a);
+  ASSERT_EQ(st.pool_count, 0);
+  ASSERT_EQ(st.pool_bytes, 0);
+  ASSERT_EQ(diag_log_total(&e.log), 0);
+  env_close(&e);
+}
+
+/* ---- Blocks outliving their thread ------------------------------------ */
+
+typedef struct solo_s {
+  env_t *e;
+  batch_t *batch;
+  uint64_t tag;
+  int free_own;
+} solo_t;
+
+static void *alloc_and_exit(void *p) {
+  solo_t *s = p;
+  fill_batch(s->e->a, s->batch, s->tag);
+  if (s->free_own)
+    free_batch(s->e->a, s->batch, s->tag);
+  return NULL;
+}
+
+static void run_solo(env_t *e, batch_t *b, uint64_t tag, int free_own) {
+  solo_t s;
+  pthread_t t;
+  s.e = e;
+  s.batch = b;
+  s.tag = tag;
+  s.free_own = free_own;
+  ASSERT_EQ(pthread_create(&t, NULL, alloc_and_exit, &s), 0);
+  ASSERT_EQ(pthread_join(t, NULL), 0);
+}
+
+TEST(pool_blocks_of_exited_thread) {
+  env_t e;
+  static batch_t b;
+  fa_stats_t st;
+  uint64_t reserves, peak;
+  int i, fallbacks = 0;
+  env_open(&e);
+  for (i = 0; i < N; i++)
+    fallbacks += size_of(i) > 1024;
+
+  run_solo(&e, &b, 1, 0);
+  st = get_stats(e.a);
+  ASSERT_EQ(st.pool_count, N); /* still live after the thread exited */
+  free_batch(e.a, &b, 1);      /* main frees them */
+  st = get_stats(e.a);
+  ASSERT_EQ(st.pool_count, 0);
+  ASSERT_EQ(st.pool_bytes, 0);
+  ASSERT_EQ(diag_log_total(&e.log), 0);
+
+  /* Their pages serve new blocks: main allocates the same again. */
+  reserves = test_source_reserves(&e.src);
+  fill_batch(e.a, &b, 2);
+  ASSERT_LE(test_source_reserves(&e.src) - reserves, (uint64_t)fallbacks);
+  free_batch(e.a, &b, 2);
+
+  /* And returned by a trim once empty. */
+  run_solo(&e, &b, 3, 0);
+  free_batch(e.a, &b, 3);
+  peak = test_source_outstanding(&e.src);
+  fa_trim(e.a);
+  ASSERT_LT(test_source_outstanding(&e.src), peak);
+  ASSERT_EQ(get_stats(e.a).os_bytes, test_source_outstanding(&e.src));
+  ASSERT_EQ(get_stats(e.a).pool_count, 0);
+  ASSERT_EQ(diag_log_total(&e.log), 0);
+  env_close(&e);
+}
+
+static void *free_only(void *p) {
+  solo_t *s = p;
+  free_batch(s->e->a, s->batch, s->tag);
+  return NULL;
+}
+
+TEST(pool_exited_thread_blocks_freed_by_another_thread) {
+  env_t e;
+  static batch_t b;
+  solo_t s;
+  pthread_t t;
+  env_open(&e);
+  run_solo(&e, &b, 10, 0);
+  /* A third thread frees what an exited one allocated. */
+  s.e = &e;
+  s.batch = &b;
+  s.tag = 10;
+  s.free_own = 0;
+  ASSERT_EQ(pthread_create(&t, NULL, free_only, &s), 0);
+  ASSERT_EQ(pthread_join(t, NULL), 0);
+  ASSERT_EQ(get_stats(e.a).pool_count, 0);
+  ASSERT_EQ(get_stats(e.a).pool_bytes, 0);
+  ASSERT_EQ(diag_log_total(&e.log), 0);
+  env_close(&e);
+}
+
+/* ---- Heap blocks freed on another thread -------------------------------- */
+
+typedef struct heap_pass_s {
+  fa_allocator_t *a;
+  void *p[64];
+} heap_pass_t;
+
+static void *heap_alloc_thread(void *p) {
+  heap_pass_t *h = p;
+  int i;
+  for (i = 0; i < 64; i++) {
+    h->p[i] = fa_heap_alloc(h->a, 100 + (size_t)i * 100, (size_t)1 << (i % 13));
+    if (h->p[i])
+      test_fill(h->p[i], 100 + (size_t)i * 100, (uint64_t)i);
+  }
+  return NULL;
+}
+
+static void *heap_free_thread(void *p) {
+  heap_pass_t *h = p;
+  int i;
+  for (i = 0; i < 64; i++) {
+    ASSERT_NOT_NULL(h->p[i]);
+    ASSERT_EQ(test_check(h->p[i], 100 + (size_t)i * 100, (uint64_t)i),
+              100 + (size_t)i * 100);
+    fa_heap_free(h->a, h->p[i]);
+  }
+  return NULL;
+}
+
+TEST(heap_free_on_other_thread) {
+  env_t e;
+  heap_pass_t h;
+  pthread_t t;
+  env_open(&e);
+  h.a = e.a;
+  ASSERT_EQ(pthread_create(&t, NULL, heap_alloc_thread, &h), 0);
+  ASSERT_EQ(pthread_join(t, NULL), 0);
+  ASSERT_EQ(get_stats(e.a).heap_count, 64);
+  ASSERT_EQ(pthread_create(&t, NULL, heap_free_thread, &h), 0);
+  ASSERT_EQ(pthread_join(t, NULL), 0);
+  ASSERT_EQ(get_stats(e.a).heap_count, 0);
+  ASSERT_EQ(get_stats(e.a).heap_bytes, 0);
+  ASSERT_EQ(diag_log_total(&e.log), 0);
+  env_close(&e);
+}
+
+/* ---- Allocator lifetime and threads ----------------------------------- */
+
+static void *retain_release_loop(void *p) {
+  fa_allocator_t *a = p;
+  int i;
+  for (i = 0; i < 2000; i++) {
+    fa_allocator_t *r = fa_retain(a);
+    ASSERT_PTR_EQ(r, a);
+    if (i % 100 == 0) {
+      void *b = fa_pool_alloc(r, 32);
+      ASSERT_NOT_NULL(b);
+      fa_pool_free(r, b);
+    }
+    fa_release(r);
+  }
+  return NULL;
+}
+
+TEST(retain_release_from_threads) {
+  env_t e;
+  pthread_t t[6];
+  int i;
+  env_open(&e);
+  for (i = 0; i < 6; i++)
+    ASSERT_EQ(pthread_create(&t[i], NULL, retain_release_loop, e.a), 0);
+  for (i = 0; i < 6; i++)
+    ASSERT_EQ(pthread_join(t[i], NULL), 0);
+  /* The count is back to one: the allocator is alive and works. */
+  ASSERT_GT(test_source_outstanding(&e.src), 0);
+  fa_pool_free(e.a, fa_pool_alloc(e.a, 64));
+  ASSERT_EQ(get_stats(e.a).pool_count, 0);
+  ASSERT_EQ(diag_log_total(&e.log), 0);
+  env_close(&e);
+}
+
+typedef struct late_s {
+  fa_allocator_t *a;
+  pthread_barrier_t step;
+} late_t;
+
+static void *use_then_wait(void *p) {
+  late_t *s = p;
+  void *b;
+  int i;
+  fa_begin_frame(s->a);
+  test_sink = fa_frame_alloc(s->a, 100, 0);
+  fa_end_frame(s->a);
+  b = fa_pool_alloc(s->a, 100);
+  fa_pool_free(s->a, b);
+  pthread_barrier_wait(&s->step); /* main releases the allocator */
+  pthread_barrier_wait(&s->step);
+  /* The thread goes on with new allocators, then exits; its state for the
+   * released one is cleaned up, or was. */
+  for (i = 0; i < 20; i++) {
+    fa_allocator_t *other = fa_create(NULL);
+    ASSERT_NOT_NULL(other);
+    fa_begin_frame(other);
+    ASSERT_NOT_NULL(fa_frame_alloc(other, 100, 0));
+    fa_end_frame(other);
+    b = fa_pool_alloc(other, 100);
+    ASSERT_NOT_NULL(b);
+    fa_pool_free(other, b);
+    fa_release(other);
+  }
+  return NULL;
+}
+
+TEST(release_while_thread_alive) {
+  env_t e;
+  late_t s;
+  pthread_t t;
+  env_open(&e);
+  s.a = e.a;
+  ASSERT_EQ(pthread_barrier_init(&s.step, NULL, 2), 0);
+  ASSERT_EQ(pthread_create(&t, NULL, use_then_wait, &s), 0);
+  pthread_barrier_wait(&s.step);
+  fa_release(e.a);
+  ASSERT_EQ(test_source_outstanding(&e.src), 0);
+  pthread_barrier_wait(&s.step);
+  ASSERT_EQ(pthread_join(t, NULL), 0);
+  pthread_barrier_destroy(&s.step);
+  ASSERT_EQ(diag_log_count(&e.log, 5), 0); /* nothing was live */
+  ASSERT_EQ(test_source_bad(&e.src), 0);
+  diag_log_destroy(&e.log);
+  test_source_destroy(&e.src);
+}
+
+static const test_case_t tests[] = {
+    TEST_ENTRY(pool_free_on_other_thread),
+    TEST_ENTRY(pool_blocks_of_exited_thread),
+    TEST_ENTRY(pool_exited_thread_blocks_freed_by_another_thread),
+    TEST_ENTRY(heap_free_on_other_thread),
+    TEST_ENTRY(retain_release_from_threads),
+    TEST_ENTRY(release_while_thread_alive),
+};
+
+int main(int argc, char **argv) { return TEST_MAIN(tests, argc, argv); }
