@@ -343,7 +343,8 @@ struct fa__heap_s;
  * boundary, so a block's page is its address rounded down. */
 typedef struct fa__page_head_s {
   fa__block_t *free;             /* owner thread only */
-  uint32_t used;                 /* blocks handed out; owner only */
+  uint32_t used;                 /* blocks handed out; written by the owner
+                                    (relaxed atomic: stats read it) */
   uint32_t cls;                  /* size class */
   struct fa__heap_s *fast_owner; /* heap that frees inline; NULL: slow path */
 } fa__page_head_t;
@@ -354,7 +355,6 @@ typedef struct fa__heap_head_s {
   uintptr_t frame_lim; /* inline path limit; equal to frame_ptr: closed */
   unsigned char **map; /* page map of the allocator */
   fa__page_head_t *direct[FA__CLASSES + 1]; /* page to allocate from */
-  int64_t live[FA__CLASSES + 1]; /* blocks allocated minus freed here */
 } fa__heap_head_t;
 
 /* The first fields of an allocator. */
@@ -414,8 +414,7 @@ FA__INLINE void *fa_pool_alloc(fa_allocator_t *a, size_t size) {
     fa__block_t *b = pg->free;
     if (FA_LIKELY(b != NULL)) {
       pg->free = b->next;
-      pg->used++;
-      FA__STORE(&h->live[c], h->live[c] + 1);
+      FA__STORE(&pg->used, pg->used + 1); /* fa_get_stats reads it */
       return b;
     }
   }
@@ -442,8 +441,7 @@ FA__INLINE void fa_pool_free(fa_allocator_t *a, void *p) {
         fa__block_t *b = (fa__block_t *)p;
         b->next = pg->free;
         pg->free = b;
-        pg->used--;
-        FA__STORE(&h->live[pg->cls], h->live[pg->cls] - 1);
+        FA__STORE(&pg->used, pg->used - 1);
         return;
       }
     }

@@ -50,8 +50,9 @@ typedef struct fa__page_s {
   struct fa__page_s *prev, *next; /* circular, in avail[cls] or full[cls] */
   uint32_t block_size;
   uint32_t capacity;
-  uint64_t recip; /* 2^32 / (block_size / 16), rounded up */
-  int full;       /* in full[cls]: it ran out of blocks once */
+  uint64_t recip;   /* 2^32 / (block_size / 16), rounded up */
+  size_t reg_index; /* in alloc->pages */
+  int full;         /* in full[cls]: it ran out of blocks once */
 } fa__page_t;
 
 /* The state of one (allocator, thread) pair: frame arena and pools. It
@@ -90,7 +91,11 @@ typedef struct fa__heap_s {
    * lists are circular. */
   fa__page_t *avail[FA__CLASSES + 1];
   fa__page_t *full[FA__CLASSES + 1];
-  fa__block_t *remote;            /* blocks other threads freed here (atomic) */
+  fa__block_t *remote; /* blocks other threads freed here (atomic) */
+  /* Blocks this heap freed for other heaps, and blocks it collected from
+   * its remote list: the difference, over all heaps, is what is freed but
+   * still counted in its page's used (relaxed atomics, owner writes). */
+  uint64_t sent_blocks, sent_bytes, got_blocks, got_bytes;
   struct fa__heap_s *batch_owner; /* remote frees gathered for one heap */
   fa__block_t *batch_head, *batch_tail;
   unsigned batch_count;
@@ -121,15 +126,18 @@ struct fa_allocator_s {
 
   fa__mutex_t lock; /* heaps list, abandonment, page cache, registry */
   fa__heap_t *heaps;
-  unsigned abandoned;   /* heaps waiting for a thread (atomic) */
-  fa__page_t *cache;    /* empty pages kept for reuse */
+  unsigned abandoned; /* heaps waiting for a thread (atomic) */
+  fa__page_t *cache;  /* empty pages kept for reuse */
   size_t cache_count;
 
-  uint64_t heap_bytes, heap_count;        /* atomic */
-  uint64_t fb_bytes, fb_count;            /* pool fallbacks to the heap path */
-  uint64_t task_bytes;                    /* atomic */
-  uint64_t os_bytes, os_requests;         /* atomic */
-  uint64_t orphan_frees[FA__CLASSES + 1]; /* frees by threads with no heap */
+  uint64_t heap_bytes, heap_count;      /* atomic */
+  uint64_t fb_bytes, fb_count;          /* pool fallbacks to the heap path */
+  uint64_t task_bytes;                  /* atomic */
+  uint64_t os_bytes, os_requests;       /* atomic */
+  uint64_t orphan_blocks, orphan_bytes; /* remote frees by threads with no
+                                           heap of their own (atomic) */
+  fa__page_t **pages; /* every page reserved, for fa_get_stats; under lock */
+  size_t page_count, page_cap;
 
   struct fa_allocator_s *reg_next; /* the process-wide list, under reg lock */
   fa__mutex_t heap_lock;           /* the live set of heap blocks */
@@ -164,6 +172,7 @@ uint64_t fa__frame_in_use(const fa__heap_t *h);
 fa__page_t *fa__page_acquire(fa_allocator_t *a);
 void fa__page_retire(fa_allocator_t *a, fa__page_t *pg);
 void fa__page_cache_trim(fa_allocator_t *a);
+void fa__page_count_used(fa_allocator_t *a, uint64_t *blocks, uint64_t *bytes);
 fa__page_t *fa__page_lookup(fa_allocator_t *a, const void *p);
 void fa__map_destroy(fa_allocator_t *a);
 

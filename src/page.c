@@ -42,12 +42,60 @@ static int map_set(fa_allocator_t *a, fa__page_t *pg, unsigned char value) {
 }
 
 void fa__map_destroy(fa_allocator_t *a) {
+  if (a->pages)
+    fa__release(a, a->pages, a->page_cap * sizeof(*a->pages));
+  a->pages = NULL;
+  a->page_count = a->page_cap = 0;
   for (size_t i = 0; i < MAP_ENTRIES; i++) {
     if (a->map[i]) {
       fa__release(a, a->map[i], MAP_ENTRIES);
       a->map[i] = NULL;
     }
   }
+}
+
+/* The registry of every page reserved, for fa_get_stats. Called with
+ * a->lock held. */
+static int reg_add(fa_allocator_t *a, fa__page_t *pg) {
+  if (a->page_count == a->page_cap) {
+    size_t cap = a->page_cap ? a->page_cap * 2 : 64;
+    fa__page_t **fresh = fa__reserve(a, cap * sizeof(*fresh), 64);
+    if (!fresh)
+      return FA_ENOMEM;
+    if (a->page_count)
+      memcpy(fresh, a->pages, a->page_count * sizeof(*fresh));
+    if (a->pages)
+      fa__release(a, a->pages, a->page_cap * sizeof(*fresh));
+    a->pages = fresh;
+    a->page_cap = cap;
+  }
+  pg->reg_index = a->page_count;
+  a->pages[a->page_count++] = pg;
+  return 0;
+}
+
+static void reg_remove(fa_allocator_t *a, fa__page_t *pg) {
+  fa__page_t *last = a->pages[--a->page_count];
+  a->pages[pg->reg_index] = last;
+  last->reg_index = pg->reg_index;
+}
+
+/* Forgets pg (map and registry); a->lock held. */
+static void page_forget(fa_allocator_t *a, fa__page_t *pg) {
+  map_set(a, pg, 0);
+  reg_remove(a, pg);
+}
+
+void fa__page_count_used(fa_allocator_t *a, uint64_t *blocks, uint64_t *bytes) {
+  uint64_t n = 0, b = 0;
+  for (size_t i = 0; i < a->page_count; i++) {
+    const fa__page_t *pg = a->pages[i];
+    uint64_t used = FA__LOAD(&pg->h.used);
+    n += used;
+    b += used * FA__LOAD(&pg->block_size);
+  }
+  *blocks = n;
+  *bytes = b;
 }
 
 fa__page_t *fa__page_acquire(fa_allocator_t *a) {
@@ -69,8 +117,13 @@ fa__page_t *fa__page_acquire(fa_allocator_t *a) {
     fa__release(a, pg, FA__PAGE_SIZE); /* beyond the map, or misaligned */
     return NULL;
   }
+  FA__STORE(&pg->h.used, 0);
   fa__os_lock(&a->lock);
   int rc = map_set(a, pg, 1);
+  if (rc == 0 && reg_add(a, pg) != 0) {
+    map_set(a, pg, 0);
+    rc = FA_ENOMEM;
+  }
   fa__os_unlock(&a->lock);
   if (rc != 0) {
     fa__release(a, pg, FA__PAGE_SIZE);
@@ -90,7 +143,7 @@ void fa__page_retire(fa_allocator_t *a, fa__page_t *pg) {
     fa__os_unlock(&a->lock);
     return;
   }
-  map_set(a, pg, 0);
+  page_forget(a, pg);
   fa__os_unlock(&a->lock);
   fa__release(a, pg, FA__PAGE_SIZE);
 }
@@ -101,7 +154,7 @@ void fa__page_cache_trim(fa_allocator_t *a) {
   a->cache = NULL;
   a->cache_count = 0;
   for (fa__page_t *it = pg; it; it = it->next)
-    map_set(a, it, 0);
+    page_forget(a, it);
   fa__os_unlock(&a->lock);
   while (pg) {
     fa__page_t *next = pg->next;

@@ -42,8 +42,9 @@ static fa__page_t *page_of(const void *p) {
   return (fa__page_t *)((uintptr_t)p & ~(FA__PAGE_SIZE - 1));
 }
 
-static void count(fa__heap_t *h, unsigned c, int64_t delta) {
-  FA__STORE(&h->h.live[c], h->h.live[c] + delta);
+/* Adds to a counter that only this thread writes and fa_get_stats reads. */
+static void bump(uint64_t *counter, uint64_t n) {
+  FA__STORE(counter, *counter + n);
 }
 
 static void sync_direct(fa__heap_t *h, unsigned c) {
@@ -96,13 +97,15 @@ static void page_init(fa__heap_t *h, fa__page_t *pg, unsigned c) {
     fa__block_t *b = (fa__block_t *)(first + (size_t)i * bs);
     b->next =
         i + 1 < cap ? (fa__block_t *)(first + (size_t)(i + 1) * bs) : NULL;
+#if FA_DEBUG >= 1
     ((uintptr_t *)b)[1] = 0;
+#endif
     fa__track_dead((char *)b + KEEP, bs - KEEP);
   }
   pg->h.free = (fa__block_t *)first;
-  pg->h.used = 0;
+  FA__STORE(&pg->h.used, 0);
   pg->h.cls = c;
-  pg->block_size = bs;
+  FA__STORE(&pg->block_size, bs);
   pg->capacity = cap;
   pg->recip = (((uint64_t)1 << 32) + (bs >> 4) - 1) / (bs >> 4);
   pg->full = 0;
@@ -121,9 +124,11 @@ static void *page_pop(fa__page_t *pg) {
   if (!b)
     return NULL;
   pg->h.free = b->next;
-  pg->h.used++;
+  FA__STORE(&pg->h.used, pg->h.used + 1);
   fa__track_live(b, pg->block_size);
+#if FA_DEBUG >= 1
   ((uintptr_t *)b)[1] = 0; /* no longer marked freed */
+#endif
   return b;
 }
 
@@ -208,7 +213,6 @@ void *fa__pool_alloc_slow(fa_allocator_t *a, size_t size) {
     if (pg) {
       void *b = page_pop(pg);
       if (b) {
-        count(h, c, 1);
         fa__pool_validate(h);
         return b;
       }
@@ -230,10 +234,13 @@ void *fa__pool_alloc_slow(fa_allocator_t *a, size_t size) {
   }
 }
 
-/* Marks b freed and links it in front of next. */
+/* Links b in front of next; debug builds also mark it freed, to catch a
+ * second free of it. */
 static void link_freed(fa__block_t *b, fa__block_t *next) {
   b->next = next;
+#if FA_DEBUG >= 1
   ((uintptr_t *)b)[1] = FA__FREED_MAGIC ^ (uintptr_t)b;
+#endif
 }
 
 /* Puts b back on its page; the caller is the page's owner. */
@@ -247,7 +254,7 @@ static void free_local(fa__heap_t *h, fa__page_t *pg, fa__block_t *b) {
   link_freed(b, pg->h.free);
   fa__track_dead((char *)b + KEEP, pg->block_size - KEEP);
   pg->h.free = b;
-  pg->h.used--;
+  FA__STORE(&pg->h.used, pg->h.used - 1);
   if (pg->h.used != 0)
     return;
   /* Empty: back to the cache, unless it is the only page to allocate
@@ -283,15 +290,24 @@ void fa__pool_flush(fa__heap_t *h) {
 
 void fa__pool_collect(fa__heap_t *h) {
   fa__block_t *b = __atomic_exchange_n(&h->remote, NULL, __ATOMIC_ACQUIRE);
+  uint64_t blocks = 0, bytes = 0;
   while (b) {
     fa__block_t *next = b->next;
-    free_local(h, page_of(b), b);
+    fa__page_t *pg = page_of(b);
+    blocks++;
+    bytes += pg->block_size;
+    free_local(h, pg, b);
     b = next;
   }
+  bump(&h->got_blocks, blocks);
+  bump(&h->got_bytes, bytes);
 }
 
 /* Gathers b for its owner heap; one push per batch. */
-static void free_remote(fa__heap_t *h, fa__heap_t *owner, fa__block_t *b) {
+static void free_remote(fa__heap_t *h, fa__heap_t *owner, fa__page_t *pg,
+                        fa__block_t *b) {
+  bump(&h->sent_blocks, 1);
+  bump(&h->sent_bytes, pg->block_size);
   if (h->batch_owner != owner) {
     fa__pool_flush(h);
     h->batch_owner = owner;
@@ -345,19 +361,18 @@ void fa__pool_free_slow(fa_allocator_t *a, void *p) {
   }
 #endif
   fa__heap_t *h = fa__heap_get(a);
-  unsigned c = pg->h.cls;
   if (FA_UNLIKELY(!h)) {
     /* No state for this thread (out of memory): send the block alone. */
-    FA__ATOMIC_ADD(&a->orphan_frees[c], 1);
+    FA__ATOMIC_ADD(&a->orphan_blocks, 1);
+    FA__ATOMIC_ADD(&a->orphan_bytes, pg->block_size);
     link_freed(p, NULL);
     push_remote(owner, p, p);
     return;
   }
-  count(h, c, -1);
   if (owner == h)
     free_local(h, pg, p);
   else
-    free_remote(h, owner, p);
+    free_remote(h, owner, pg, p);
   fa__pool_validate(h);
 }
 
