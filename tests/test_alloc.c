@@ -47,12 +47,8 @@ TEST(create_zero_config) {
 
 TEST(retain_release) {
   test_source_t src;
-  fa_config_t cfg = {0};
   fa_allocator_t *a, *b;
-  test_source_init(&src);
-  cfg.memory_source = &src.src;
-  a = fa_create(&cfg);
-  ASSERT_NOT_NULL(a);
+  a = test_counted_create(&src, NULL);
   b = fa_retain(a);
   ASSERT_PTR_EQ(b, a);
   use_allocator(a);
@@ -60,10 +56,7 @@ TEST(retain_release) {
   /* One reference is left: the allocator still works. */
   use_allocator(b);
   ASSERT_GT(test_source_outstanding(&src), 0);
-  fa_release(b);
-  ASSERT_EQ(test_source_outstanding(&src), 0);
-  ASSERT_EQ(test_source_bad(&src), 0);
-  test_source_destroy(&src);
+  test_counted_release(b, &src);
 }
 
 TEST(retain_release_null) {
@@ -84,28 +77,20 @@ TEST(create_release_cycle) {
 }
 
 TEST(release_with_live_memory_fa005) {
-  test_source_t src;
-  diag_log_t log;
-  fa_config_t cfg = {0};
-  fa_allocator_t *a;
-  test_source_init(&src);
-  diag_log_init(&log);
-  cfg.memory_source = &src.src;
-  diag_log_config(&log, &cfg);
-  a = fa_create(&cfg);
-  ASSERT_NOT_NULL(a);
-  ASSERT_NOT_NULL(fa_pool_alloc(a, 64));
-  ASSERT_NOT_NULL(fa_pool_alloc(a, 5000));
-  ASSERT_NOT_NULL(fa_heap_alloc(a, 1000, 0));
-  fa_release(a);
-  ASSERT_GE(diag_log_count(&log, 5), 1);
-  ASSERT_EQ(diag_log_level(&log, 5), FA_LEVEL_ERROR);
-  ASSERT_EQ(log.bad, 0);
+  test_env_t e;
+  test_env_open(&e, NULL);
+  ASSERT_NOT_NULL(fa_pool_alloc(e.a, 64));
+  ASSERT_NOT_NULL(fa_pool_alloc(e.a, 5000));
+  ASSERT_NOT_NULL(fa_heap_alloc(e.a, 1000, 0));
+  fa_release(e.a);
+  ASSERT_GE(diag_log_count(&e.log, 5), 1);
+  ASSERT_EQ(diag_log_level(&e.log, 5), FA_LEVEL_ERROR);
+  ASSERT_EQ(e.log.bad, 0);
   /* The live memory went back with the allocator. */
-  ASSERT_EQ(test_source_outstanding(&src), 0);
-  ASSERT_EQ(test_source_bad(&src), 0);
-  diag_log_destroy(&log);
-  test_source_destroy(&src);
+  ASSERT_EQ(test_source_outstanding(&e.src), 0);
+  ASSERT_EQ(test_source_bad(&e.src), 0);
+  diag_log_destroy(&e.log);
+  test_source_destroy(&e.src);
 }
 
 TEST(release_clean_no_fa005) {
@@ -124,22 +109,15 @@ TEST(release_clean_no_fa005) {
 
 TEST(config_memory_source_used) {
   test_source_t src;
-  fa_config_t cfg = {0};
   fa_allocator_t *a;
   fa_stats_t st;
-  test_source_init(&src);
-  cfg.memory_source = &src.src;
-  a = fa_create(&cfg);
-  ASSERT_NOT_NULL(a);
+  a = test_counted_create(&src, NULL);
   use_allocator(a);
   ASSERT_GT(test_source_reserves(&src), 0);
   ASSERT_EQ(fa_get_stats(a, &st), 0);
   ASSERT_EQ(st.os_bytes, test_source_outstanding(&src));
   ASSERT_EQ(st.os_requests, test_source_reserves(&src));
-  fa_release(a);
-  ASSERT_EQ(test_source_outstanding(&src), 0);
-  ASSERT_EQ(test_source_bad(&src), 0);
-  test_source_destroy(&src);
+  test_counted_release(a, &src);
 }
 
 TEST(config_is_copied) {
@@ -188,11 +166,8 @@ static uint64_t first_frame_bytes(size_t chunk_size) {
   fa_config_t cfg = {0};
   fa_allocator_t *a;
   uint64_t bytes;
-  test_source_init(&src);
-  cfg.memory_source = &src.src;
   cfg.frame_chunk_size = chunk_size;
-  a = fa_create(&cfg);
-  ASSERT_NOT_NULL(a);
+  a = test_counted_create(&src, &cfg);
   fa_begin_frame(a);
   ASSERT_NOT_NULL(fa_frame_alloc(a, 1, 1));
   bytes = test_source_outstanding(&src);
@@ -508,65 +483,52 @@ static void run_child(void (*body)(int diag_fd), child_out_t *out) {
   ASSERT_EQ(waitpid(pid, &out->status, 0), pid);
 }
 
-static void strict_budget_with_callback(int fd) {
-  static int diag_fd;
+/* In a child: a strict allocator with this frame budget (0: none) whose
+ * diagnostics are written to diag_fd as codes (diag_fd < 0: printed by the
+ * default printer); the child exits with status 2 if there is none. */
+static fa_allocator_t *strict_create(int diag_fd, size_t budget) {
+  static int fd; /* the callback's user pointer must stay valid */
   fa_config_t cfg = {0};
   fa_allocator_t *a;
-  diag_fd = fd;
+  fd = diag_fd;
   cfg.strict = 1;
-  cfg.frame_budget = 64;
-  cfg.on_diagnostic = write_code;
-  cfg.diagnostic_user = &diag_fd;
+  cfg.frame_budget = budget;
+  if (diag_fd >= 0) {
+    cfg.on_diagnostic = write_code;
+    cfg.diagnostic_user = &fd;
+  }
   a = fa_create(&cfg);
   if (!a)
     _exit(2);
+  return a;
+}
+
+static void strict_budget_with_callback(int fd) {
+  fa_allocator_t *a = strict_create(fd, 64);
   fa_begin_frame(a);
   test_sink = fa_frame_alloc(a, 128, 0); /* FA003, an error: abort */
   _exit(0);
 }
 
 static void strict_budget_default_printer(int fd) {
-  fa_config_t cfg = {0};
   fa_allocator_t *a;
   (void)fd;
-  cfg.strict = 1;
-  cfg.frame_budget = 64;
-  a = fa_create(&cfg);
-  if (!a)
-    _exit(2);
+  a = strict_create(-1, 64);
   fa_begin_frame(a);
   test_sink = fa_frame_alloc(a, 128, 0);
   _exit(0);
 }
 
 static void strict_bad_align(int fd) {
-  static int diag_fd;
-  fa_config_t cfg = {0};
-  fa_allocator_t *a;
-  diag_fd = fd;
-  cfg.strict = 1;
-  cfg.on_diagnostic = write_code;
-  cfg.diagnostic_user = &diag_fd;
-  a = fa_create(&cfg);
-  if (!a)
-    _exit(2);
+  fa_allocator_t *a = strict_create(fd, 0);
   fa_begin_frame(a);
   test_sink = fa_frame_alloc(a, 8, 3); /* FA006, an error: abort */
   _exit(0);
 }
 
 static void strict_warning_only(int fd) {
-  static int diag_fd;
-  fa_config_t cfg = {0};
-  fa_allocator_t *a;
+  fa_allocator_t *a = strict_create(fd, 0);
   char *p;
-  diag_fd = fd;
-  cfg.strict = 1;
-  cfg.on_diagnostic = write_code;
-  cfg.diagnostic_user = &diag_fd;
-  a = fa_create(&cfg);
-  if (!a)
-    _exit(2);
   p = fa_frame_alloc(a, 8, 0); /* FA001, a warning: goes on */
   if (!p)
     _exit(4);

@@ -12,13 +12,6 @@
 
 #define MAX_ALIGN alignof(max_align_t)
 
-static fa_stats_t get_stats(fa_allocator_t *a) {
-  fa_stats_t st;
-  memset(&st, 0xff, sizeof(st));
-  ASSERT_EQ(fa_get_stats(a, &st), 0);
-  return st;
-}
-
 /* An allocator whose diagnostics go to log, with a chunk size and budget. */
 static fa_allocator_t *make(diag_log_t *log, size_t chunk, size_t budget) {
   fa_config_t cfg = {0};
@@ -125,15 +118,15 @@ TEST(frame_invalid_align_fa006) {
   uint64_t before;
   fa_begin_frame(a);
   ASSERT_NOT_NULL(fa_frame_alloc(a, 10, 1));
-  before = get_stats(a).frame_bytes;
+  before = test_stats(a).frame_bytes;
   for (i = 0; i < n; i++) {
     ASSERT_NULL(fa_frame_alloc(a, 16, bad[i]));
     ASSERT_EQ(diag_log_count(&log, 6), (int)i + 1);
   }
   ASSERT_EQ(diag_log_level(&log, 6), FA_LEVEL_ERROR);
   ASSERT_EQ(diag_log_total(&log), (int)n);
-  ASSERT_EQ(get_stats(a).frame_bytes, before); /* nothing was taken */
-  ASSERT_NOT_NULL(fa_frame_alloc(a, 16, 16));  /* and the frame goes on */
+  ASSERT_EQ(test_stats(a).frame_bytes, before); /* nothing was taken */
+  ASSERT_NOT_NULL(fa_frame_alloc(a, 16, 16));   /* and the frame goes on */
   fa_end_frame(a);
   done(a, &log);
 }
@@ -396,13 +389,13 @@ TEST(frame_mark_rewind) {
   ASSERT_NOT_NULL(keep);
   test_fill(keep, 100, 1);
   m = fa_frame_mark(a);
-  bytes = get_stats(a).frame_bytes;
+  bytes = test_stats(a).frame_bytes;
   p = fa_frame_alloc(a, 256, 16);
   ASSERT_NOT_NULL(p);
   ASSERT_NOT_NULL(fa_frame_alloc(a, 1000, 8));
-  ASSERT_GT(get_stats(a).frame_bytes, bytes);
+  ASSERT_GT(test_stats(a).frame_bytes, bytes);
   fa_frame_rewind(a, m);
-  ASSERT_EQ(get_stats(a).frame_bytes, bytes);
+  ASSERT_EQ(test_stats(a).frame_bytes, bytes);
   q = fa_frame_alloc(a, 256, 16);
   ASSERT_PTR_EQ(q, p); /* the space is handed out again */
   memset(q, 0, 256);
@@ -417,52 +410,47 @@ TEST(frame_mark_rewind) {
   /* Nested marks, rewound innermost first. */
   {
     fa_mark_t outer = fa_frame_mark(a), inner;
-    uint64_t at_outer = get_stats(a).frame_bytes, at_inner;
+    uint64_t at_outer = test_stats(a).frame_bytes, at_inner;
     ASSERT_NOT_NULL(fa_frame_alloc(a, 40, 1));
     inner = fa_frame_mark(a);
-    at_inner = get_stats(a).frame_bytes;
+    at_inner = test_stats(a).frame_bytes;
     ASSERT_NOT_NULL(fa_frame_alloc(a, 40, 1));
     fa_frame_rewind(a, inner);
-    ASSERT_EQ(get_stats(a).frame_bytes, at_inner);
+    ASSERT_EQ(test_stats(a).frame_bytes, at_inner);
     fa_frame_rewind(a, outer);
-    ASSERT_EQ(get_stats(a).frame_bytes, at_outer);
+    ASSERT_EQ(test_stats(a).frame_bytes, at_outer);
   }
   /* A rewind to the current position changes nothing. */
   m = fa_frame_mark(a);
-  bytes = get_stats(a).frame_bytes;
+  bytes = test_stats(a).frame_bytes;
   fa_frame_rewind(a, m);
-  ASSERT_EQ(get_stats(a).frame_bytes, bytes);
+  ASSERT_EQ(test_stats(a).frame_bytes, bytes);
   fa_end_frame(a);
   ASSERT_EQ(diag_log_total(&log), 0);
   done(a, &log);
 }
 
 TEST(frame_rewind_across_chunks) {
-  test_source_t src;
-  diag_log_t log;
+  test_env_t e;
   fa_config_t cfg = {0};
   fa_allocator_t *a;
   char *keep, *first, *p[60];
   fa_mark_t m;
   uint64_t bytes, reserves;
   int i, round;
-  test_source_init(&src);
-  diag_log_init(&log);
-  diag_log_config(&log, &cfg);
-  cfg.memory_source = &src.src;
   cfg.frame_chunk_size = 4096;
-  a = fa_create(&cfg);
-  ASSERT_NOT_NULL(a);
+  test_env_open(&e, &cfg);
+  a = e.a;
   fa_begin_frame(a);
   keep = fa_frame_alloc(a, 100, 1);
   ASSERT_NOT_NULL(keep);
   test_fill(keep, 100, 5);
   m = fa_frame_mark(a);
-  bytes = get_stats(a).frame_bytes;
+  bytes = test_stats(a).frame_bytes;
   first = fa_frame_alloc(a, 1000, 1);
   ASSERT_NOT_NULL(first);
   for (round = 0; round < 3; round++) {
-    reserves = test_source_reserves(&src);
+    reserves = test_source_reserves(&e.src);
     for (i = 0; i < 60; i++) { /* about 15 chunks */
       p[i] = fa_frame_alloc(a, 1000, 1);
       ASSERT_NOT_NULL(p[i]);
@@ -471,33 +459,28 @@ TEST(frame_rewind_across_chunks) {
     for (i = 0; i < 60; i++)
       ASSERT_EQ(test_check(p[i], 1000, (uint64_t)(round * 100 + i)), 1000);
     if (round > 0) /* the chunks were kept */
-      ASSERT_EQ(test_source_reserves(&src), reserves);
+      ASSERT_EQ(test_source_reserves(&e.src), reserves);
     fa_frame_rewind(a, m);
-    ASSERT_EQ(get_stats(a).frame_bytes, bytes);
+    ASSERT_EQ(test_stats(a).frame_bytes, bytes);
     ASSERT_PTR_EQ(fa_frame_alloc(a, 1000, 1), first);
   }
   ASSERT_EQ(test_check(keep, 100, 5), 100);
   fa_end_frame(a);
-  ASSERT_EQ(get_stats(a).frame_bytes, 0);
-  ASSERT_EQ(diag_log_total(&log), 0);
-  fa_release(a);
-  ASSERT_EQ(test_source_outstanding(&src), 0);
-  ASSERT_EQ(test_source_bad(&src), 0);
-  diag_log_destroy(&log);
-  test_source_destroy(&src);
+  ASSERT_EQ(test_stats(a).frame_bytes, 0);
+  test_env_close_quiet(&e);
 }
 
 /* Rewinds to m, which must be refused: FA006 and no change. */
 #define EXPECT_BAD_REWIND(a, log, m) TEST_AT(expect_bad_rewind(a, log, m))
 static void expect_bad_rewind(fa_allocator_t *a, diag_log_t *log, fa_mark_t m) {
   int before = diag_log_count(log, 6);
-  uint64_t bytes = get_stats(a).frame_bytes;
+  uint64_t bytes = test_stats(a).frame_bytes;
   char *probe = fa_frame_alloc(a, 8, 1), *next;
   ASSERT_NOT_NULL(probe);
   bytes += 8;
   fa_frame_rewind(a, m);
   ASSERT_EQ(diag_log_count(log, 6), before + 1);
-  ASSERT_EQ(get_stats(a).frame_bytes, bytes);
+  ASSERT_EQ(test_stats(a).frame_bytes, bytes);
   next = fa_frame_alloc(a, 8, 1);
   ASSERT_PTR_EQ(next, probe + 8); /* the frame went on where it was */
 }
@@ -600,11 +583,11 @@ TEST(frame_stale_mark_other_thread) {
   arg.m = fa_frame_mark(a);
   p = fa_frame_alloc(a, 64, 1);
   ASSERT_NOT_NULL(p);
-  bytes = get_stats(a).frame_bytes;
+  bytes = test_stats(a).frame_bytes;
   ASSERT_EQ(pthread_create(&t, NULL, rewind_elsewhere, &arg), 0);
   ASSERT_EQ(pthread_join(t, NULL), 0);
   ASSERT_EQ(diag_log_count(&log, 6), 1);
-  ASSERT_EQ(get_stats(a).frame_bytes, bytes);
+  ASSERT_EQ(test_stats(a).frame_bytes, bytes);
   q = fa_frame_alloc(a, 8, 1);
   ASSERT_PTR_EQ(q, p + 64);
   fa_end_frame(a);
@@ -629,7 +612,7 @@ TEST(frame_outside_frame_fa001) {
   ASSERT_EQ(q[0], 2);
   fa_end_frame(a); /* ends the implicit frame: balanced */
   ASSERT_EQ(diag_log_count(&log, 2), 0);
-  ASSERT_EQ(get_stats(a).frame_bytes, 0);
+  ASSERT_EQ(test_stats(a).frame_bytes, 0);
   ASSERT_EQ(diag_log_total(&log), 1);
   done(a, &log);
 }
@@ -651,10 +634,10 @@ TEST(frame_begin_twice_fa002) {
   ASSERT_PTR_NE(q, p);
   memset(q, 0, 64);
   ASSERT_EQ(test_check(p, 64, 7), 64);
-  ASSERT_GE(get_stats(a).frame_bytes, 128);
+  ASSERT_GE(test_stats(a).frame_bytes, 128);
   fa_end_frame(a);
   ASSERT_EQ(diag_log_count(&log, 2), 1);
-  ASSERT_EQ(get_stats(a).frame_bytes, 0);
+  ASSERT_EQ(test_stats(a).frame_bytes, 0);
   ASSERT_EQ(diag_log_total(&log), 1);
   done(a, &log);
 }
@@ -670,7 +653,7 @@ TEST(frame_end_without_begin_fa002) {
   ASSERT_EQ(diag_log_count(&log, 2), 1);
   fa_end_frame(a); /* again: no frame open */
   ASSERT_EQ(diag_log_count(&log, 2), 2);
-  ASSERT_EQ(get_stats(a).frame_bytes, 0);
+  ASSERT_EQ(test_stats(a).frame_bytes, 0);
   /* Frames work normally afterwards. */
   fa_begin_frame(a);
   ASSERT_NOT_NULL(fa_frame_alloc(a, 64, 0));
@@ -697,7 +680,7 @@ TEST(frame_budget_fa003) {
   ASSERT_EQ(diag_log_level(&log, 3), FA_LEVEL_ERROR);
   ASSERT_NULL(fa_frame_alloc(a, 0, 1)); /* size 0 takes a byte too */
   ASSERT_EQ(diag_log_count(&log, 3), 2);
-  ASSERT_EQ(get_stats(a).frame_bytes, 4096);
+  ASSERT_EQ(test_stats(a).frame_bytes, 4096);
   fa_end_frame(a);
 
   /* The budget is per frame. */
@@ -728,9 +711,9 @@ TEST(frame_budget_counts_padding) {
   ASSERT_NOT_NULL(p0);
   ASSERT_NOT_NULL(p1);
   used = (uint64_t)(p1 + 100 - p0);
-  ASSERT_EQ(get_stats(a).frame_bytes, used);
+  ASSERT_EQ(test_stats(a).frame_bytes, used);
   ASSERT_NOT_NULL(fa_frame_alloc(a, (size_t)(4096 - used), 1));
-  ASSERT_EQ(get_stats(a).frame_bytes, 4096);
+  ASSERT_EQ(test_stats(a).frame_bytes, 4096);
   ASSERT_EQ(diag_log_total(&log), 0);
   ASSERT_NULL(fa_frame_alloc(a, 1, 1));
   ASSERT_EQ(diag_log_count(&log, 3), 1);
@@ -808,11 +791,8 @@ TEST(frame_keeps_high_water_mark) {
   fa_allocator_t *a;
   uint64_t reserves = 0, bytes = 0;
   int f, i;
-  test_source_init(&src);
-  cfg.memory_source = &src.src;
   cfg.frame_chunk_size = 4096;
-  a = fa_create(&cfg);
-  ASSERT_NOT_NULL(a);
+  a = test_counted_create(&src, &cfg);
   for (f = 0; f < 6; f++) {
     fa_begin_frame(a);
     for (i = 0; i < 50; i++)
@@ -826,10 +806,7 @@ TEST(frame_keeps_high_water_mark) {
   }
   ASSERT_EQ(test_source_reserves(&src), reserves);
   ASSERT_EQ(test_source_outstanding(&src), bytes);
-  fa_release(a);
-  ASSERT_EQ(test_source_outstanding(&src), 0);
-  ASSERT_EQ(test_source_bad(&src), 0);
-  test_source_destroy(&src);
+  test_counted_release(a, &src);
 }
 
 TEST(frame_two_allocators_one_thread) {
@@ -855,18 +832,18 @@ TEST(frame_two_allocators_one_thread) {
       ASSERT_EQ(test_check(pa[f * 100 + i], 24 + (size_t)i,
                            1000 + (uint64_t)(f * 100 + i)),
                 24 + (size_t)i);
-    bytes_b = get_stats(b).frame_bytes;
+    bytes_b = test_stats(b).frame_bytes;
     fa_end_frame(a);
     /* b's frame, still open, lost nothing. */
-    ASSERT_EQ(get_stats(a).frame_bytes, 0);
-    ASSERT_EQ(get_stats(b).frame_bytes, bytes_b);
+    ASSERT_EQ(test_stats(a).frame_bytes, 0);
+    ASSERT_EQ(test_stats(b).frame_bytes, bytes_b);
     for (i = 0; i < (f + 1) * 100; i++)
       ASSERT_EQ(test_check(pb[i], 40 + (size_t)(i % 100), 2000 + (uint64_t)i),
                 40 + (size_t)(i % 100));
   }
   fa_end_frame(b);
-  ASSERT_EQ(get_stats(a).frames, 3);
-  ASSERT_EQ(get_stats(b).frames, 1);
+  ASSERT_EQ(test_stats(a).frames, 3);
+  ASSERT_EQ(test_stats(b).frames, 1);
   ASSERT_EQ(diag_log_total(&la), 0);
   ASSERT_EQ(diag_log_total(&lb), 0);
   done(a, &la);
@@ -928,7 +905,7 @@ TEST(frame_many_threads) {
   for (i = 0; i < THREADS; i++)
     ASSERT_EQ(pthread_join(t[i], NULL), 0);
   pthread_barrier_destroy(&barrier);
-  st = get_stats(a);
+  st = test_stats(a);
   ASSERT_EQ(st.frames, THREADS * THREAD_FRAMES);
   ASSERT_EQ(st.frame_bytes, 0);
   ASSERT_EQ(diag_log_total(&log), 0);
@@ -956,10 +933,10 @@ TEST(frame_thread_exit_inside_frame) {
   ASSERT_EQ(pthread_join(t, &res), 0);
   ASSERT_NOT_NULL(res);
   /* The exited thread's frame memory is gone; main's frame is intact. */
-  ASSERT_EQ(get_stats(a).frame_bytes, 10);
+  ASSERT_EQ(test_stats(a).frame_bytes, 10);
   fa_end_frame(a);
-  ASSERT_EQ(get_stats(a).frame_bytes, 0);
-  ASSERT_EQ(get_stats(a).frames, 1);
+  ASSERT_EQ(test_stats(a).frame_bytes, 0);
+  ASSERT_EQ(test_stats(a).frames, 1);
   done(a, &log);
 }
 
@@ -982,7 +959,7 @@ TEST(frame_end_on_other_thread) {
   ASSERT_EQ(pthread_create(&t, NULL, end_elsewhere, a), 0);
   ASSERT_EQ(pthread_join(t, NULL), 0);
   ASSERT_EQ(diag_log_count(&log, 2), 1);
-  ASSERT_EQ(get_stats(a).frame_bytes, 500);
+  ASSERT_EQ(test_stats(a).frame_bytes, 500);
   ASSERT_EQ(test_check(p, 500, 77), 500);
   ASSERT_PTR_EQ(fa_frame_alloc(a, 1, 1), p + 500);
   fa_end_frame(a);
@@ -1019,11 +996,11 @@ TEST(frame_many_allocators_one_thread) {
                 64 + (size_t)i);
       ASSERT_EQ(test_check(q[i], (size_t)i * 8, (uint64_t)(r * N + i) + 5000),
                 (size_t)i * 8);
-      ASSERT_EQ(get_stats(a[i]).frame_bytes, 64 + (size_t)i);
-      ASSERT_EQ(get_stats(a[i]).pool_count, 1);
+      ASSERT_EQ(test_stats(a[i]).frame_bytes, 64 + (size_t)i);
+      ASSERT_EQ(test_stats(a[i]).pool_count, 1);
       fa_pool_free(a[i], q[i]);
       fa_end_frame(a[i]);
-      ASSERT_EQ(get_stats(a[i]).frames, ++frames[i]);
+      ASSERT_EQ(test_stats(a[i]).frames, ++frames[i]);
     }
     for (i = r % 3; i < N; i += 3) { /* replace a third of them */
       fa_release(a[i]);
@@ -1074,11 +1051,8 @@ TEST(frame_trim) {
   char *p[100];
   uint64_t grown, trimmed;
   int i;
-  test_source_init(&src);
-  cfg.memory_source = &src.src;
   cfg.frame_chunk_size = 4096;
-  a = fa_create(&cfg);
-  ASSERT_NOT_NULL(a);
+  a = test_counted_create(&src, &cfg);
   fa_begin_frame(a);
   for (i = 0; i < 100; i++) {
     p[i] = fa_frame_alloc(a, 2000, 1);
@@ -1094,7 +1068,7 @@ TEST(frame_trim) {
   fa_trim(a);
   trimmed = test_source_outstanding(&src);
   ASSERT_LE(trimmed + 150000, grown); /* most of the 200 KB went back */
-  ASSERT_EQ(get_stats(a).os_bytes, trimmed);
+  ASSERT_EQ(test_stats(a).os_bytes, trimmed);
   /* Still works, and grows again. */
   fa_begin_frame(a);
   for (i = 0; i < 100; i++) {
@@ -1105,10 +1079,7 @@ TEST(frame_trim) {
   for (i = 0; i < 100; i++)
     ASSERT_EQ(test_check(p[i], 2000, (uint64_t)i), 2000);
   fa_end_frame(a);
-  fa_release(a);
-  ASSERT_EQ(test_source_outstanding(&src), 0);
-  ASSERT_EQ(test_source_bad(&src), 0);
-  test_source_destroy(&src);
+  test_counted_release(a, &src);
 }
 
 /* Bytes held after one big frame and then `small` frames of 100 bytes. */
@@ -1118,12 +1089,9 @@ static void auto_trim(unsigned trim_frames, uint64_t *after_big,
   fa_config_t cfg = {0};
   fa_allocator_t *a;
   int i;
-  test_source_init(&src);
-  cfg.memory_source = &src.src;
   cfg.frame_chunk_size = 4096;
   cfg.frame_trim_frames = trim_frames;
-  a = fa_create(&cfg);
-  ASSERT_NOT_NULL(a);
+  a = test_counted_create(&src, &cfg);
   fa_begin_frame(a);
   for (i = 0; i < 100; i++)
     ASSERT_NOT_NULL(fa_frame_alloc(a, 2000, 1));

@@ -14,44 +14,12 @@
 
 #define MAX_ALIGN alignof(max_align_t)
 
-static fa_stats_t get_stats(fa_allocator_t *a) {
-  fa_stats_t st;
-  memset(&st, 0xff, sizeof(st));
-  ASSERT_EQ(fa_get_stats(a, &st), 0);
-  return st;
-}
-
-typedef struct env_s {
-  test_source_t src;
-  diag_log_t log;
-  fa_allocator_t *a;
-} env_t;
-
-static void env_open(env_t *e) {
-  fa_config_t cfg = {0};
-  test_source_init(&e->src);
-  diag_log_init(&e->log);
-  diag_log_config(&e->log, &cfg);
-  cfg.memory_source = &e->src.src;
-  e->a = fa_create(&cfg);
-  ASSERT_NOT_NULL(e->a);
-}
-
-static void env_close(env_t *e) {
-  ASSERT_EQ(e->log.bad, 0);
-  fa_release(e->a);
-  ASSERT_EQ(test_source_outstanding(&e->src), 0);
-  ASSERT_EQ(test_source_bad(&e->src), 0);
-  diag_log_destroy(&e->log);
-  test_source_destroy(&e->src);
-}
-
 TEST(heap_basic) {
-  env_t e;
+  test_env_t e;
   enum { N = 200 };
   static char *p[N];
   int i;
-  env_open(&e);
+  test_env_open(&e, NULL);
   for (i = 0; i < N; i++) {
     size_t size = (size_t)i * 97 + 1;
     p[i] = fa_heap_alloc(e.a, size, 0);
@@ -67,17 +35,16 @@ TEST(heap_basic) {
   }
   for (i = 0; i < N; i += 2)
     fa_heap_free(e.a, p[i]);
-  ASSERT_EQ(get_stats(e.a).heap_count, 0);
-  ASSERT_EQ(diag_log_total(&e.log), 0);
-  env_close(&e);
+  ASSERT_EQ(test_stats(e.a).heap_count, 0);
+  test_env_close_quiet(&e);
 }
 
 TEST(heap_alignments) {
-  env_t e;
+  test_env_t e;
   char *p[21 * 2];
   size_t align;
   int n = 0, i;
-  env_open(&e);
+  test_env_open(&e, NULL);
   for (align = 1; align <= ((size_t)1 << 20); align *= 2) {
     /* A small block, and one larger than its alignment. */
     p[n] = fa_heap_alloc(e.a, 24, align);
@@ -96,10 +63,9 @@ TEST(heap_alignments) {
     fa_heap_free(e.a, p[i]);
     fa_heap_free(e.a, p[i + 1]);
   }
-  ASSERT_EQ(get_stats(e.a).heap_count, 0);
-  ASSERT_EQ(get_stats(e.a).heap_bytes, 0);
-  ASSERT_EQ(diag_log_total(&e.log), 0);
-  env_close(&e);
+  ASSERT_EQ(test_stats(e.a).heap_count, 0);
+  ASSERT_EQ(test_stats(e.a).heap_bytes, 0);
+  test_env_close_quiet(&e);
 }
 
 TEST(heap_alignments_default_source) {
@@ -120,21 +86,21 @@ TEST(heap_alignments_default_source) {
 
 TEST(heap_invalid_align) {
   static const size_t bad[] = {3, 6, 24, 100, 4097, SIZE_MAX, SIZE_MAX / 2 + 3};
-  env_t e;
+  test_env_t e;
   size_t i;
-  env_open(&e);
+  test_env_open(&e, NULL);
   for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
     ASSERT_NULL(fa_heap_alloc(e.a, 64, bad[i]));
-  ASSERT_EQ(get_stats(e.a).heap_count, 0);
-  ASSERT_EQ(get_stats(e.a).heap_bytes, 0);
-  env_close(&e);
+  ASSERT_EQ(test_stats(e.a).heap_count, 0);
+  ASSERT_EQ(test_stats(e.a).heap_bytes, 0);
+  test_env_close(&e);
 }
 
 TEST(heap_size_zero) {
-  env_t e;
+  test_env_t e;
   void *p[32];
   int i, j;
-  env_open(&e);
+  test_env_open(&e, NULL);
   for (i = 0; i < 32; i++) {
     p[i] = fa_heap_alloc(e.a, 0, i % 2 ? 64 : 0);
     ASSERT_NOT_NULL(p[i]);
@@ -142,13 +108,12 @@ TEST(heap_size_zero) {
     for (j = 0; j < i; j++)
       ASSERT_PTR_NE(p[i], p[j]);
   }
-  ASSERT_EQ(get_stats(e.a).heap_count, 32);
+  ASSERT_EQ(test_stats(e.a).heap_count, 32);
   for (i = 0; i < 32; i++)
     fa_heap_free(e.a, p[i]);
-  ASSERT_EQ(get_stats(e.a).heap_count, 0);
-  ASSERT_EQ(get_stats(e.a).heap_bytes, 0);
-  ASSERT_EQ(diag_log_total(&e.log), 0);
-  env_close(&e);
+  ASSERT_EQ(test_stats(e.a).heap_count, 0);
+  ASSERT_EQ(test_stats(e.a).heap_bytes, 0);
+  test_env_close_quiet(&e);
 }
 
 TEST(heap_overflow) {
@@ -156,19 +121,19 @@ TEST(heap_overflow) {
       SIZE_MAX,         SIZE_MAX - 1,     SIZE_MAX - 63,  SIZE_MAX - 4095,
       SIZE_MAX - 65535, SIZE_MAX / 2 + 1, (size_t)1 << 62};
   static const size_t aligns[] = {0, 1, 16, 4096, (size_t)1 << 20};
-  env_t e;
+  test_env_t e;
   size_t i, k;
   void *p;
-  env_open(&e);
+  test_env_open(&e, NULL);
   for (i = 0; i < sizeof(huge) / sizeof(huge[0]); i++)
     for (k = 0; k < sizeof(aligns) / sizeof(aligns[0]); k++)
       ASSERT_NULL(fa_heap_alloc(e.a, huge[i], aligns[k]));
-  ASSERT_EQ(get_stats(e.a).heap_count, 0);
-  ASSERT_EQ(get_stats(e.a).heap_bytes, 0);
+  ASSERT_EQ(test_stats(e.a).heap_count, 0);
+  ASSERT_EQ(test_stats(e.a).heap_bytes, 0);
   p = fa_heap_alloc(e.a, 100, 0);
   ASSERT_NOT_NULL(p);
   fa_heap_free(e.a, p);
-  env_close(&e);
+  test_env_close(&e);
 }
 
 TEST(heap_overflow_default_source) {
@@ -177,23 +142,23 @@ TEST(heap_overflow_default_source) {
   ASSERT_NULL(fa_heap_alloc(a, SIZE_MAX, 0));
   ASSERT_NULL(fa_heap_alloc(a, SIZE_MAX - 4095, 4096));
   ASSERT_NULL(fa_heap_alloc(a, SIZE_MAX / 2 + 1, 0));
-  ASSERT_EQ(get_stats(a).heap_count, 0);
+  ASSERT_EQ(test_stats(a).heap_count, 0);
   fa_release(a);
 }
 
 TEST(heap_accounting) {
-  env_t e;
+  test_env_t e;
   static const size_t sizes[] = {1, 7, 16, 100, 1000, 4096, 12345, 1 << 20};
   void *p[8];
   uint64_t bytes = 0;
   fa_stats_t st;
   size_t i, n = sizeof(sizes) / sizeof(sizes[0]);
-  env_open(&e);
+  test_env_open(&e, NULL);
   for (i = 0; i < n; i++) {
     p[i] = fa_heap_alloc(e.a, sizes[i], i % 2 ? 64 : 0);
     ASSERT_NOT_NULL(p[i]);
     bytes += sizes[i];
-    st = get_stats(e.a);
+    st = test_stats(e.a);
     ASSERT_EQ(st.heap_count, i + 1);
     ASSERT_EQ(st.heap_bytes, bytes);
     ASSERT_EQ(st.pool_count, 0); /* the heap is not the pool */
@@ -202,26 +167,25 @@ TEST(heap_accounting) {
   for (i = 0; i < n; i++) {
     fa_heap_free(e.a, p[i]);
     bytes -= sizes[i];
-    st = get_stats(e.a);
+    st = test_stats(e.a);
     ASSERT_EQ(st.heap_count, n - i - 1);
     ASSERT_EQ(st.heap_bytes, bytes);
     ASSERT_EQ(st.os_bytes, test_source_outstanding(&e.src));
   }
-  ASSERT_EQ(diag_log_total(&e.log), 0);
-  env_close(&e);
+  test_env_close_quiet(&e);
 }
 
 TEST(heap_free_null) {
-  env_t e;
+  test_env_t e;
   void *p;
-  env_open(&e);
+  test_env_open(&e, NULL);
   p = fa_heap_alloc(e.a, 10, 0);
   ASSERT_NOT_NULL(p);
   fa_heap_free(e.a, NULL);
-  ASSERT_EQ(get_stats(e.a).heap_count, 1);
+  ASSERT_EQ(test_stats(e.a).heap_count, 1);
   ASSERT_EQ(diag_log_total(&e.log), 0);
   fa_heap_free(e.a, p);
-  env_close(&e);
+  test_env_close(&e);
 }
 
 TEST(heap_null_allocator) {
@@ -237,15 +201,15 @@ typedef struct rec_s {
 } rec_t;
 
 TEST(heap_typed_macros) {
-  env_t e;
+  test_env_t e;
   rec_t *r;
-  env_open(&e);
+  test_env_open(&e, NULL);
   r = fa_heap_new(e.a, rec_t);
   ASSERT_NOT_NULL(r);
   ASSERT(test_aligned(r, alignof(rec_t)));
   ASSERT(r->v[0] == 0.0 && r->v[2] == 0.0);
   ASSERT_EQ(r->tag, 0);
-  ASSERT_EQ(get_stats(e.a).heap_bytes, sizeof(rec_t));
+  ASSERT_EQ(test_stats(e.a).heap_bytes, sizeof(rec_t));
   fa_heap_free(e.a, r);
   r = fa_heap_box(e.a, rec_t, {{1.0, 2.0, 3.0}, 9});
   ASSERT_NOT_NULL(r);
@@ -253,32 +217,22 @@ TEST(heap_typed_macros) {
   ASSERT(r->v[1] == 2.0);
   ASSERT_EQ(r->tag, 9);
   fa_heap_free(e.a, r);
-  ASSERT_EQ(get_stats(e.a).heap_count, 0);
-  env_close(&e);
+  ASSERT_EQ(test_stats(e.a).heap_count, 0);
+  test_env_close(&e);
 }
 
 #if FA_DEBUG >= 1
 
 /* Frees p, which must be refused: one FA004, stats unchanged. */
-#define EXPECT_BAD_FREE(e, p) TEST_AT(expect_bad_free(e, p))
-static void expect_bad_free(env_t *e, void *p) {
-  fa_stats_t before = get_stats(e->a), after;
-  int n = diag_log_count(&e->log, 4);
-  fa_heap_free(e->a, p);
-  ASSERT_EQ(diag_log_count(&e->log, 4), n + 1);
-  ASSERT_EQ(diag_log_level(&e->log, 4), FA_LEVEL_ERROR);
-  after = get_stats(e->a);
-  ASSERT_EQ(after.heap_count, before.heap_count);
-  ASSERT_EQ(after.heap_bytes, before.heap_bytes);
-  ASSERT_EQ(after.pool_count, before.pool_count);
-}
+#define EXPECT_BAD_FREE(e, p)                                                  \
+  TEST_AT(test_expect_bad_free(e, TEST_TIER_HEAP, p))
 
 TEST(heap_invalid_free_fa004) {
-  env_t e, other;
+  test_env_t e, other;
   void *mine, *freed, *theirs, *pooled, *fallback, *from_malloc, *from_frame;
   long on_stack = 0;
-  env_open(&e);
-  env_open(&other);
+  test_env_open(&e, NULL);
+  test_env_open(&other, NULL);
   mine = fa_heap_alloc(e.a, 256, 0);
   freed = fa_heap_alloc(e.a, 256, 0);
   theirs = fa_heap_alloc(other.a, 256, 0);
@@ -315,13 +269,13 @@ TEST(heap_invalid_free_fa004) {
   fa_heap_free(e.a, mine);
   fa_pool_free(e.a, pooled);
   fa_pool_free(e.a, fallback);
-  ASSERT_EQ(get_stats(e.a).heap_count, 0);
-  ASSERT_EQ(get_stats(e.a).pool_count, 0);
+  ASSERT_EQ(test_stats(e.a).heap_count, 0);
+  ASSERT_EQ(test_stats(e.a).pool_count, 0);
   ASSERT_EQ(diag_log_total(&e.log), 8);
   ASSERT_EQ(diag_log_total(&other.log), 0);
   free(from_malloc);
-  env_close(&other);
-  env_close(&e);
+  test_env_close(&other);
+  test_env_close(&e);
 }
 
 #endif /* FA_DEBUG >= 1 */

@@ -16,13 +16,6 @@
 
 #define MAX_ALIGN alignof(max_align_t)
 
-static fa_stats_t get_stats(fa_allocator_t *a) {
-  fa_stats_t st;
-  memset(&st, 0xff, sizeof(st));
-  ASSERT_EQ(fa_get_stats(a, &st), 0);
-  return st;
-}
-
 /* What pool_bytes counts for a pooled block of size s: 16-byte classes up
  * to 1 KiB, then four classes per power of two. */
 static uint64_t block_size(size_t s) {
@@ -37,31 +30,13 @@ static uint64_t block_size(size_t s) {
   }
 }
 
-typedef struct env_s {
-  test_source_t src;
-  diag_log_t log;
-  fa_allocator_t *a;
-} env_t;
-
-static void env_open(env_t *e, size_t pool_max, size_t cache_max) {
+/* An environment whose allocator has these pool_max_size and
+ * cache_max_size. */
+static void env_open(test_env_t *e, size_t pool_max, size_t cache_max) {
   fa_config_t cfg = {0};
-  test_source_init(&e->src);
-  diag_log_init(&e->log);
-  diag_log_config(&e->log, &cfg);
-  cfg.memory_source = &e->src.src;
   cfg.pool_max_size = pool_max;
   cfg.cache_max_size = cache_max;
-  e->a = fa_create(&cfg);
-  ASSERT_NOT_NULL(e->a);
-}
-
-static void env_close(env_t *e) {
-  ASSERT_EQ(e->log.bad, 0);
-  fa_release(e->a);
-  ASSERT_EQ(test_source_outstanding(&e->src), 0);
-  ASSERT_EQ(test_source_bad(&e->src), 0);
-  diag_log_destroy(&e->log);
-  test_source_destroy(&e->src);
+  test_env_open(e, &cfg);
 }
 
 #define MAX_SIZE 1200
@@ -70,7 +45,7 @@ static const size_t big_sizes[] = {1500,  2048,      4096,   8192,
 #define NBIG (sizeof(big_sizes) / sizeof(big_sizes[0]))
 
 TEST(pool_every_size) {
-  env_t e;
+  test_env_t e;
   static void *p[MAX_SIZE + 1];
   void *q[NBIG];
   uint64_t bytes = 0;
@@ -91,7 +66,7 @@ TEST(pool_every_size) {
     test_fill(q[i], big_sizes[i], 7 * i);
     bytes += big_sizes[i];
   }
-  st = get_stats(e.a);
+  st = test_stats(e.a);
   ASSERT_EQ(st.pool_count, MAX_SIZE + 1 + NBIG);
   ASSERT_EQ(st.pool_bytes, bytes);
   for (s = 0; s <= MAX_SIZE; s++) {
@@ -102,17 +77,16 @@ TEST(pool_every_size) {
     ASSERT_EQ(test_check(q[i], big_sizes[i], 7 * i), big_sizes[i]);
     fa_pool_free(e.a, q[i]);
   }
-  st = get_stats(e.a);
+  st = test_stats(e.a);
   ASSERT_EQ(st.pool_count, 0);
   ASSERT_EQ(st.pool_bytes, 0);
-  ASSERT_EQ(diag_log_total(&e.log), 0);
-  env_close(&e);
+  test_env_close_quiet(&e);
 }
 
 TEST(pool_payload_integrity) {
   /* Interleaved allocs and frees in a few classes: a free block's link
    * must never land in a live block. */
-  env_t e;
+  test_env_t e;
   enum { N = 3000 };
   static void *p[N];
   static size_t size[N];
@@ -141,13 +115,12 @@ TEST(pool_payload_integrity) {
     ASSERT_EQ(test_check(p[i], size[i], (uint64_t)i), size[i]);
     fa_pool_free(e.a, p[i]);
   }
-  ASSERT_EQ(get_stats(e.a).pool_count, 0);
-  ASSERT_EQ(diag_log_total(&e.log), 0);
-  env_close(&e);
+  ASSERT_EQ(test_stats(e.a).pool_count, 0);
+  test_env_close_quiet(&e);
 }
 
 TEST(pool_unique_blocks) {
-  env_t e;
+  test_env_t e;
   enum { N = 500 };
   static char *p[N];
   int i, j;
@@ -165,12 +138,11 @@ TEST(pool_unique_blocks) {
     }
   for (i = 0; i < N; i++)
     fa_pool_free(e.a, p[i]);
-  ASSERT_EQ(diag_log_total(&e.log), 0);
-  env_close(&e);
+  test_env_close_quiet(&e);
 }
 
 TEST(pool_reuse_after_free) {
-  env_t e;
+  test_env_t e;
   enum { N = 2000 };
   static void *p[N];
   uint64_t reserves, bytes = 0;
@@ -200,30 +172,29 @@ TEST(pool_reuse_after_free) {
   }
   ASSERT_EQ(test_source_reserves(&e.src), reserves);
   ASSERT_EQ(test_source_outstanding(&e.src), bytes);
-  ASSERT_EQ(get_stats(e.a).pool_count, 0);
-  ASSERT_EQ(diag_log_total(&e.log), 0);
-  env_close(&e);
+  ASSERT_EQ(test_stats(e.a).pool_count, 0);
+  test_env_close_quiet(&e);
 }
 
 TEST(pool_free_null) {
-  env_t e;
+  test_env_t e;
   fa_stats_t before, after;
   void *p;
   env_open(&e, 0, 0);
   p = fa_pool_alloc(e.a, 10);
   ASSERT_NOT_NULL(p);
-  before = get_stats(e.a);
+  before = test_stats(e.a);
   fa_pool_free(e.a, NULL);
-  after = get_stats(e.a);
+  after = test_stats(e.a);
   ASSERT_EQ(after.pool_count, before.pool_count);
   ASSERT_EQ(after.pool_bytes, before.pool_bytes);
   ASSERT_EQ(diag_log_total(&e.log), 0);
   fa_pool_free(e.a, p);
-  env_close(&e);
+  test_env_close(&e);
 }
 
 TEST(pool_size_zero_unique) {
-  env_t e;
+  test_env_t e;
   void *p[100];
   int i, j;
   env_open(&e, 0, 0);
@@ -233,29 +204,29 @@ TEST(pool_size_zero_unique) {
     for (j = 0; j < i; j++)
       ASSERT_PTR_NE(p[i], p[j]);
   }
-  ASSERT_EQ(get_stats(e.a).pool_bytes, 100 * 16);
+  ASSERT_EQ(test_stats(e.a).pool_bytes, 100 * 16);
   for (i = 0; i < 100; i++)
     fa_pool_free(e.a, p[i]);
-  ASSERT_EQ(get_stats(e.a).pool_bytes, 0);
-  env_close(&e);
+  ASSERT_EQ(test_stats(e.a).pool_bytes, 0);
+  test_env_close(&e);
 }
 
 TEST(pool_huge_sizes) {
   static const size_t huge[] = {SIZE_MAX,         SIZE_MAX - 1,
                                 SIZE_MAX - 4095,  SIZE_MAX - 65535,
                                 SIZE_MAX / 2 + 1, (size_t)1 << 62};
-  env_t e;
+  test_env_t e;
   size_t i;
   void *p;
   env_open(&e, 0, 0);
   for (i = 0; i < sizeof(huge) / sizeof(huge[0]); i++)
     ASSERT_NULL(fa_pool_alloc(e.a, huge[i]));
-  ASSERT_EQ(get_stats(e.a).pool_count, 0);
-  ASSERT_EQ(get_stats(e.a).pool_bytes, 0);
+  ASSERT_EQ(test_stats(e.a).pool_count, 0);
+  ASSERT_EQ(test_stats(e.a).pool_bytes, 0);
   p = fa_pool_alloc(e.a, 100);
   ASSERT_NOT_NULL(p);
   fa_pool_free(e.a, p);
-  env_close(&e);
+  test_env_close(&e);
 }
 
 typedef struct item_s {
@@ -265,7 +236,7 @@ typedef struct item_s {
 } item_t;
 
 TEST(pool_typed_macros) {
-  env_t e;
+  test_env_t e;
   item_t *it;
   void *dirty;
   size_t i;
@@ -287,11 +258,11 @@ TEST(pool_typed_macros) {
   ASSERT_EQ(it->id, 42);
   ASSERT(it->weight == 2.5);
   ASSERT_STR_EQ(it->name, "box");
-  ASSERT_EQ(get_stats(e.a).pool_bytes, block_size(sizeof(item_t)));
+  ASSERT_EQ(test_stats(e.a).pool_bytes, block_size(sizeof(item_t)));
   fa_pool_free(e.a, it);
   ASSERT_NULL(fa_pool_new(NULL, item_t));
   ASSERT_NULL(fa_pool_box(NULL, item_t, {1, 1.0, "x"}));
-  env_close(&e);
+  test_env_close(&e);
 }
 
 TEST(pool_null_allocator) {
@@ -302,18 +273,18 @@ TEST(pool_null_allocator) {
 }
 
 /* Allocates size, checks what pool_bytes gained and returns the block. */
-static void *alloc_counted(env_t *e, size_t size, uint64_t expect) {
-  uint64_t before = get_stats(e->a).pool_bytes;
+static void *alloc_counted(test_env_t *e, size_t size, uint64_t expect) {
+  uint64_t before = test_stats(e->a).pool_bytes;
   void *p = fa_pool_alloc(e->a, size);
   ASSERT_NOT_NULL(p);
   ASSERT(test_aligned(p, MAX_ALIGN));
   test_fill(p, size, size);
-  ASSERT_EQ(get_stats(e->a).pool_bytes - before, expect);
+  ASSERT_EQ(test_stats(e->a).pool_bytes - before, expect);
   return p;
 }
 
 TEST(pool_max_size_default) {
-  env_t e;
+  test_env_t e;
   void *p[4];
   int i;
   env_open(&e, 0, 0);
@@ -323,14 +294,13 @@ TEST(pool_max_size_default) {
   p[3] = alloc_counted(&e, 1009, 1024);
   for (i = 0; i < 4; i++)
     fa_pool_free(e.a, p[i]);
-  ASSERT_EQ(get_stats(e.a).pool_bytes, 0);
-  ASSERT_EQ(get_stats(e.a).pool_count, 0);
-  ASSERT_EQ(diag_log_total(&e.log), 0);
-  env_close(&e);
+  ASSERT_EQ(test_stats(e.a).pool_bytes, 0);
+  ASSERT_EQ(test_stats(e.a).pool_count, 0);
+  test_env_close_quiet(&e);
 }
 
 TEST(pool_max_size_config) {
-  env_t e;
+  test_env_t e;
   void *p[8];
   int i;
   env_open(&e, 1500, 0);
@@ -342,9 +312,8 @@ TEST(pool_max_size_config) {
   p[5] = alloc_counted(&e, 1530, 1530); /* above the max: fallback */
   for (i = 0; i < 6; i++)
     fa_pool_free(e.a, p[i]);
-  ASSERT_EQ(get_stats(e.a).pool_bytes, 0);
-  ASSERT_EQ(diag_log_total(&e.log), 0);
-  env_close(&e);
+  ASSERT_EQ(test_stats(e.a).pool_bytes, 0);
+  test_env_close_quiet(&e);
 
   env_open(&e, 100, 0); /* below 1 KiB, not a multiple of 16 */
   p[0] = alloc_counted(&e, 100, 112);
@@ -354,9 +323,8 @@ TEST(pool_max_size_config) {
   p[4] = alloc_counted(&e, 0, 16);
   for (i = 0; i < 5; i++)
     fa_pool_free(e.a, p[i]);
-  ASSERT_EQ(get_stats(e.a).pool_bytes, 0);
-  ASSERT_EQ(diag_log_total(&e.log), 0);
-  env_close(&e);
+  ASSERT_EQ(test_stats(e.a).pool_bytes, 0);
+  test_env_close_quiet(&e);
 
   env_open(&e, 4096, 0);
   p[0] = alloc_counted(&e, 2049, 2560);
@@ -365,12 +333,12 @@ TEST(pool_max_size_config) {
   p[3] = alloc_counted(&e, 4097, 4097);
   for (i = 0; i < 4; i++)
     fa_pool_free(e.a, p[i]);
-  ASSERT_EQ(get_stats(e.a).pool_bytes, 0);
-  env_close(&e);
+  ASSERT_EQ(test_stats(e.a).pool_bytes, 0);
+  test_env_close(&e);
 }
 
 TEST(pool_max_size_clamped) {
-  env_t e;
+  test_env_t e;
   void *p[3];
   uint64_t reserves;
   int i;
@@ -383,13 +351,12 @@ TEST(pool_max_size_clamped) {
   p[2] = alloc_counted(&e, FA_POOL_MAX_LIMIT + 1, FA_POOL_MAX_LIMIT + 1);
   for (i = 0; i < 3; i++)
     fa_pool_free(e.a, p[i]);
-  ASSERT_EQ(get_stats(e.a).pool_bytes, 0);
-  ASSERT_EQ(diag_log_total(&e.log), 0);
-  env_close(&e);
+  ASSERT_EQ(test_stats(e.a).pool_bytes, 0);
+  test_env_close_quiet(&e);
 }
 
 TEST(pool_trim_returns_pages) {
-  env_t e;
+  test_env_t e;
   enum { N = 2000 };
   static void *p[N];
   uint64_t peak;
@@ -405,19 +372,18 @@ TEST(pool_trim_returns_pages) {
     fa_pool_free(e.a, p[i]);
   fa_trim(e.a);
   ASSERT_LE(test_source_outstanding(&e.src) + N * 512 / 2, peak);
-  ASSERT_EQ(get_stats(e.a).os_bytes, test_source_outstanding(&e.src));
+  ASSERT_EQ(test_stats(e.a).os_bytes, test_source_outstanding(&e.src));
   /* And the pool still works. */
   p[0] = fa_pool_alloc(e.a, 512);
   ASSERT_NOT_NULL(p[0]);
   fa_pool_free(e.a, p[0]);
-  ASSERT_EQ(diag_log_total(&e.log), 0);
-  env_close(&e);
+  test_env_close_quiet(&e);
 }
 
 TEST(pool_cache_max_size) {
   /* With a tiny page cache, empty pages go back to the source without a
    * trim. */
-  env_t e;
+  test_env_t e;
   enum { N = 2000 };
   static void *p[N];
   uint64_t peak;
@@ -431,12 +397,11 @@ TEST(pool_cache_max_size) {
   for (i = 0; i < N; i++)
     fa_pool_free(e.a, p[i]);
   ASSERT_LE(test_source_outstanding(&e.src) + N * 512 / 2, peak);
-  ASSERT_EQ(diag_log_total(&e.log), 0);
-  env_close(&e);
+  test_env_close_quiet(&e);
 }
 
 TEST(pool_two_allocators_one_thread) {
-  env_t e1, e2;
+  test_env_t e1, e2;
   enum { N = 300 };
   static void *p1[N], *p2[N];
   int i;
@@ -450,43 +415,33 @@ TEST(pool_two_allocators_one_thread) {
     test_fill(p1[i], (size_t)i % 100, (uint64_t)i);
     test_fill(p2[i], (size_t)i % 100 + 1, (uint64_t)i + N);
   }
-  ASSERT_EQ(get_stats(e1.a).pool_count, N);
-  ASSERT_EQ(get_stats(e2.a).pool_count, N);
+  ASSERT_EQ(test_stats(e1.a).pool_count, N);
+  ASSERT_EQ(test_stats(e2.a).pool_count, N);
   for (i = 0; i < N; i++) {
     ASSERT_EQ(test_check(p1[i], (size_t)i % 100, (uint64_t)i), (size_t)i % 100);
     fa_pool_free(e1.a, p1[i]);
     ASSERT_EQ(test_check(p2[i], (size_t)i % 100 + 1, (uint64_t)i + N),
               (size_t)i % 100 + 1);
   }
-  ASSERT_EQ(get_stats(e1.a).pool_count, 0);
-  ASSERT_EQ(get_stats(e2.a).pool_count, N);
+  ASSERT_EQ(test_stats(e1.a).pool_count, 0);
+  ASSERT_EQ(test_stats(e2.a).pool_count, N);
   for (i = 0; i < N; i++)
     fa_pool_free(e2.a, p2[i]);
-  ASSERT_EQ(get_stats(e2.a).pool_count, 0);
+  ASSERT_EQ(test_stats(e2.a).pool_count, 0);
   ASSERT_EQ(diag_log_total(&e1.log), 0);
   ASSERT_EQ(diag_log_total(&e2.log), 0);
-  env_close(&e1);
-  env_close(&e2);
+  test_env_close(&e1);
+  test_env_close(&e2);
 }
 
 #if FA_DEBUG >= 1
 
 /* Frees p, which must be refused: one FA004, stats unchanged. */
-#define EXPECT_BAD_FREE(e, p) TEST_AT(expect_bad_free(e, p))
-static void expect_bad_free(env_t *e, void *p) {
-  fa_stats_t before = get_stats(e->a), after;
-  int n = diag_log_count(&e->log, 4);
-  fa_pool_free(e->a, p);
-  ASSERT_EQ(diag_log_count(&e->log, 4), n + 1);
-  ASSERT_EQ(diag_log_level(&e->log, 4), FA_LEVEL_ERROR);
-  after = get_stats(e->a);
-  ASSERT_EQ(after.pool_count, before.pool_count);
-  ASSERT_EQ(after.pool_bytes, before.pool_bytes);
-  ASSERT_EQ(after.heap_count, before.heap_count);
-}
+#define EXPECT_BAD_FREE(e, p)                                                  \
+  TEST_AT(test_expect_bad_free(e, TEST_TIER_POOL, p))
 
 TEST(pool_double_free_fa004) {
-  env_t e;
+  test_env_t e;
   void *keep[4], *p, *q, *r, *big;
   int i;
   env_open(&e, 0, 0);
@@ -513,13 +468,13 @@ TEST(pool_double_free_fa004) {
   EXPECT_BAD_FREE(&e, big);
   for (i = 0; i < 4; i++)
     fa_pool_free(e.a, keep[i]);
-  ASSERT_EQ(get_stats(e.a).pool_count, 0);
+  ASSERT_EQ(test_stats(e.a).pool_count, 0);
   ASSERT_EQ(diag_log_total(&e.log), 2);
-  env_close(&e);
+  test_env_close(&e);
 }
 
 TEST(pool_foreign_pointers_fa004) {
-  env_t e, other;
+  test_env_t e, other;
   void *mine, *theirs, *theirs_big, *from_malloc, *from_frame, *from_heap;
   char *interior;
   long on_stack = 0;
@@ -556,15 +511,15 @@ TEST(pool_foreign_pointers_fa004) {
   fa_pool_free(other.a, theirs);
   fa_pool_free(other.a, theirs_big);
   ASSERT_EQ(diag_log_total(&other.log), 0);
-  ASSERT_EQ(get_stats(other.a).pool_count, 0);
+  ASSERT_EQ(test_stats(other.a).pool_count, 0);
   fa_pool_free(e.a, mine);
   fa_heap_free(e.a, from_heap);
-  ASSERT_EQ(get_stats(e.a).pool_count, 0);
-  ASSERT_EQ(get_stats(e.a).heap_count, 0);
+  ASSERT_EQ(test_stats(e.a).pool_count, 0);
+  ASSERT_EQ(test_stats(e.a).heap_count, 0);
   ASSERT_EQ(diag_log_total(&e.log), 7);
   free(from_malloc);
-  env_close(&other);
-  env_close(&e);
+  test_env_close(&other);
+  test_env_close(&e);
 }
 
 #endif /* FA_DEBUG >= 1 */

@@ -8,45 +8,9 @@
 
 #include <framealloc.h>
 
-static fa_stats_t get_stats(fa_allocator_t *a) {
-  fa_stats_t st;
-  memset(&st, 0xff, sizeof(st));
-  ASSERT_EQ(fa_get_stats(a, &st), 0);
-  return st;
-}
-
-typedef struct env_s {
-  test_source_t src;
-  diag_log_t log;
-  fa_allocator_t *a;
-} env_t;
-
-static void env_open_cfg(env_t *e, fa_config_t *cfg) {
-  test_source_init(&e->src);
-  diag_log_init(&e->log);
-  diag_log_config(&e->log, cfg);
-  cfg->memory_source = &e->src.src;
-  e->a = fa_create(cfg);
-  ASSERT_NOT_NULL(e->a);
-}
-
-static void env_open(env_t *e) {
-  fa_config_t cfg = {0};
-  env_open_cfg(e, &cfg);
-}
-
-static void env_close(env_t *e) {
-  ASSERT_EQ(diag_log_total(&e->log), 0);
-  fa_release(e->a);
-  ASSERT_EQ(test_source_outstanding(&e->src), 0);
-  ASSERT_EQ(test_source_bad(&e->src), 0);
-  diag_log_destroy(&e->log);
-  test_source_destroy(&e->src);
-}
-
 /* os_bytes and os_requests are what the source saw. */
-static void check_os(env_t *e) {
-  fa_stats_t st = get_stats(e->a);
+static void check_os(test_env_t *e) {
+  fa_stats_t st = test_stats(e->a);
   ASSERT_EQ(st.os_bytes, test_source_outstanding(&e->src));
   ASSERT_EQ(st.os_requests, test_source_reserves(&e->src));
 }
@@ -63,10 +27,10 @@ TEST(stats_null_arguments) {
 }
 
 TEST(stats_fresh_allocator) {
-  env_t e;
+  test_env_t e;
   fa_stats_t st;
-  env_open(&e);
-  st = get_stats(e.a);
+  test_env_open(&e, NULL);
+  st = test_stats(e.a);
   ASSERT_EQ(st.frame_bytes, 0);
   ASSERT_EQ(st.frame_peak, 0);
   ASSERT_EQ(st.frames, 0);
@@ -76,49 +40,49 @@ TEST(stats_fresh_allocator) {
   ASSERT_EQ(st.heap_count, 0);
   ASSERT_EQ(st.task_bytes, 0);
   check_os(&e);
-  env_close(&e);
+  test_env_close_quiet(&e);
 }
 
 TEST(stats_frame_bytes_exact) {
-  env_t e;
+  test_env_t e;
   char *p0, *p1, *p2, *p3, *p4;
   fa_stats_t st;
-  env_open(&e);
+  test_env_open(&e, NULL);
   fa_begin_frame(e.a);
-  ASSERT_EQ(get_stats(e.a).frame_bytes, 0);
+  ASSERT_EQ(test_stats(e.a).frame_bytes, 0);
   p0 = fa_frame_alloc(e.a, 1, 1);
   ASSERT_NOT_NULL(p0);
-  ASSERT_EQ(get_stats(e.a).frame_bytes, 1);
+  ASSERT_EQ(test_stats(e.a).frame_bytes, 1);
   p1 = fa_frame_alloc(e.a, 1, 16); /* padding to 16 counts */
   ASSERT_NOT_NULL(p1);
-  ASSERT_EQ(get_stats(e.a).frame_bytes, (uint64_t)(p1 + 1 - p0));
+  ASSERT_EQ(test_stats(e.a).frame_bytes, (uint64_t)(p1 + 1 - p0));
   p2 = fa_frame_alloc(e.a, 0, 1); /* size 0 counts one byte */
   ASSERT_NOT_NULL(p2);
   ASSERT_PTR_EQ(p2, p1 + 1);
-  ASSERT_EQ(get_stats(e.a).frame_bytes, (uint64_t)(p2 + 1 - p0));
+  ASSERT_EQ(test_stats(e.a).frame_bytes, (uint64_t)(p2 + 1 - p0));
   p3 = fa_frame_alloc(e.a, 100, 256);
   ASSERT_NOT_NULL(p3);
-  ASSERT_EQ(get_stats(e.a).frame_bytes, (uint64_t)(p3 + 100 - p0));
+  ASSERT_EQ(test_stats(e.a).frame_bytes, (uint64_t)(p3 + 100 - p0));
   p4 = fa_frame_alloc(e.a, 0, 4096);
   ASSERT_NOT_NULL(p4);
-  st = get_stats(e.a);
+  st = test_stats(e.a);
   ASSERT_EQ(st.frame_bytes, (uint64_t)(p4 + 1 - p0));
   ASSERT_EQ(st.frames, 0);
   fa_end_frame(e.a);
-  st = get_stats(e.a);
+  st = test_stats(e.a);
   ASSERT_EQ(st.frame_bytes, 0);
   ASSERT_EQ(st.frames, 1);
   ASSERT_EQ(st.frame_peak, (uint64_t)(p4 + 1 - p0));
   check_os(&e);
-  env_close(&e);
+  test_env_close_quiet(&e);
 }
 
 TEST(stats_frame_peak) {
   static const size_t use[] = {100, 300, 50, 299, 0, 1};
-  env_t e;
+  test_env_t e;
   uint64_t peak = 0;
   size_t i;
-  env_open(&e);
+  test_env_open(&e, NULL);
   for (i = 0; i < sizeof(use) / sizeof(use[0]); i++) {
     fa_begin_frame(e.a);
     if (use[i])
@@ -126,10 +90,10 @@ TEST(stats_frame_peak) {
     fa_end_frame(e.a);
     if (use[i] > peak)
       peak = use[i];
-    ASSERT_EQ(get_stats(e.a).frame_peak, peak);
-    ASSERT_EQ(get_stats(e.a).frames, i + 1);
+    ASSERT_EQ(test_stats(e.a).frame_peak, peak);
+    ASSERT_EQ(test_stats(e.a).frames, i + 1);
   }
-  env_close(&e);
+  test_env_close_quiet(&e);
 }
 
 typedef struct frames_arg_s {
@@ -150,12 +114,12 @@ static void *run_frames(void *p) {
 }
 
 TEST(stats_frames_and_peak_across_threads) {
-  env_t e;
+  test_env_t e;
   pthread_t t[4];
   frames_arg_t arg[4];
   fa_stats_t st;
   int i;
-  env_open(&e);
+  test_env_open(&e, NULL);
   for (i = 0; i < 3; i++) {
     fa_begin_frame(e.a);
     ASSERT_NOT_NULL(fa_frame_alloc(e.a, 100, 1));
@@ -169,12 +133,12 @@ TEST(stats_frames_and_peak_across_threads) {
   }
   for (i = 0; i < 4; i++)
     ASSERT_EQ(pthread_join(t[i], NULL), 0);
-  st = get_stats(e.a);
+  st = test_stats(e.a);
   ASSERT_EQ(st.frames, 3 + 4 * 5);
   ASSERT_EQ(st.frame_peak, 4000);
   ASSERT_EQ(st.frame_bytes, 0);
   check_os(&e);
-  env_close(&e);
+  test_env_close_quiet(&e);
 }
 
 typedef struct holder_s {
@@ -193,10 +157,10 @@ static void *hold_frame(void *p) {
 }
 
 TEST(stats_frame_bytes_all_threads) {
-  env_t e;
+  test_env_t e;
   holder_t h;
   pthread_t t;
-  env_open(&e);
+  test_env_open(&e, NULL);
   h.a = e.a;
   ASSERT_EQ(pthread_barrier_init(&h.step, NULL, 2), 0);
   ASSERT_EQ(pthread_create(&t, NULL, hold_frame, &h), 0);
@@ -204,15 +168,15 @@ TEST(stats_frame_bytes_all_threads) {
   ASSERT_NOT_NULL(fa_frame_alloc(e.a, 20, 1));
   pthread_barrier_wait(&h.step);
   ASSERT_NOT_NULL(test_sink);
-  ASSERT_EQ(get_stats(e.a).frame_bytes, 320);
+  ASSERT_EQ(test_stats(e.a).frame_bytes, 320);
   pthread_barrier_wait(&h.step);
   ASSERT_EQ(pthread_join(t, NULL), 0);
   pthread_barrier_destroy(&h.step);
-  ASSERT_EQ(get_stats(e.a).frame_bytes, 20);
+  ASSERT_EQ(test_stats(e.a).frame_bytes, 20);
   fa_end_frame(e.a);
-  ASSERT_EQ(get_stats(e.a).frame_bytes, 0);
-  ASSERT_EQ(get_stats(e.a).frames, 2);
-  env_close(&e);
+  ASSERT_EQ(test_stats(e.a).frame_bytes, 0);
+  ASSERT_EQ(test_stats(e.a).frames, 2);
+  test_env_close_quiet(&e);
 }
 
 TEST(stats_pool_block_sizes) {
@@ -222,42 +186,42 @@ TEST(stats_pool_block_sizes) {
   static const uint64_t blocks[] = {16,  16,   16,   16,   32,   32,
                                     32,  48,   112,  256,  256,  272,
                                     512, 1008, 1008, 1024, 1024, 1024};
-  env_t e;
+  test_env_t e;
   void *p[18];
   uint64_t bytes = 0;
   fa_stats_t st;
   size_t i, n = sizeof(sizes) / sizeof(sizes[0]);
-  env_open(&e);
+  test_env_open(&e, NULL);
   for (i = 0; i < n; i++) {
     p[i] = fa_pool_alloc(e.a, sizes[i]);
     ASSERT_NOT_NULL(p[i]);
     bytes += blocks[i];
-    st = get_stats(e.a);
+    st = test_stats(e.a);
     ASSERT_EQ(st.pool_bytes, bytes);
     ASSERT_EQ(st.pool_count, i + 1);
   }
   for (i = 0; i < n; i++) {
     fa_pool_free(e.a, p[i]);
     bytes -= blocks[i];
-    st = get_stats(e.a);
+    st = test_stats(e.a);
     ASSERT_EQ(st.pool_bytes, bytes);
     ASSERT_EQ(st.pool_count, n - i - 1);
   }
   ASSERT_EQ(st.heap_count, 0);
   check_os(&e);
-  env_close(&e);
+  test_env_close_quiet(&e);
 }
 
 TEST(stats_pool_fallback_requested_size) {
-  env_t e;
+  test_env_t e;
   void *p, *q;
   fa_stats_t st;
-  env_open(&e);
+  test_env_open(&e, NULL);
   p = fa_pool_alloc(e.a, 1025);
   q = fa_pool_alloc(e.a, 100000);
   ASSERT_NOT_NULL(p);
   ASSERT_NOT_NULL(q);
-  st = get_stats(e.a);
+  st = test_stats(e.a);
   ASSERT_EQ(st.pool_bytes, 1025 + 100000);
   ASSERT_EQ(st.pool_count, 2);
   ASSERT_EQ(st.heap_bytes, 0); /* counted as pool memory only */
@@ -265,11 +229,11 @@ TEST(stats_pool_fallback_requested_size) {
   check_os(&e);
   fa_pool_free(e.a, p);
   fa_pool_free(e.a, q);
-  st = get_stats(e.a);
+  st = test_stats(e.a);
   ASSERT_EQ(st.pool_bytes, 0);
   ASSERT_EQ(st.pool_count, 0);
   check_os(&e);
-  env_close(&e);
+  test_env_close_quiet(&e);
 }
 
 TEST(stats_pool_classes_above_1k) {
@@ -277,24 +241,24 @@ TEST(stats_pool_classes_above_1k) {
                                  2049, 3000, 4000, 5000, 7000, 8192};
   static const uint64_t blocks[] = {1280, 1280, 1536, 1792, 2048, 2048,
                                     2560, 3072, 4096, 5120, 7168, 8192};
-  env_t e;
+  test_env_t e;
   fa_config_t cfg = {0};
   void *p[12];
   uint64_t bytes = 0;
   size_t i, n = sizeof(sizes) / sizeof(sizes[0]);
   cfg.pool_max_size = FA_POOL_MAX_LIMIT;
-  env_open_cfg(&e, &cfg);
+  test_env_open(&e, &cfg);
   for (i = 0; i < n; i++) {
     p[i] = fa_pool_alloc(e.a, sizes[i]);
     ASSERT_NOT_NULL(p[i]);
     bytes += blocks[i];
-    ASSERT_EQ(get_stats(e.a).pool_bytes, bytes);
+    ASSERT_EQ(test_stats(e.a).pool_bytes, bytes);
   }
   for (i = 0; i < n; i++)
     fa_pool_free(e.a, p[i]);
-  ASSERT_EQ(get_stats(e.a).pool_bytes, 0);
-  ASSERT_EQ(get_stats(e.a).pool_count, 0);
-  env_close(&e);
+  ASSERT_EQ(test_stats(e.a).pool_bytes, 0);
+  ASSERT_EQ(test_stats(e.a).pool_count, 0);
+  test_env_close_quiet(&e);
 }
 
 static void *alloc_pool_and_exit(void *p) {
@@ -307,65 +271,65 @@ static void *alloc_pool_and_exit(void *p) {
 }
 
 TEST(stats_pool_live_after_thread_exit) {
-  env_t e;
+  test_env_t e;
   void *blocks[11];
   pthread_t t;
   int i;
-  env_open(&e);
+  test_env_open(&e, NULL);
   blocks[0] = e.a;
   ASSERT_EQ(pthread_create(&t, NULL, alloc_pool_and_exit, blocks), 0);
   ASSERT_EQ(pthread_join(t, NULL), 0);
-  ASSERT_EQ(get_stats(e.a).pool_count, 10);
-  ASSERT_EQ(get_stats(e.a).pool_bytes, 10 * 48);
+  ASSERT_EQ(test_stats(e.a).pool_count, 10);
+  ASSERT_EQ(test_stats(e.a).pool_bytes, 10 * 48);
   for (i = 1; i <= 10; i++) {
     ASSERT_NOT_NULL(blocks[i]);
     fa_pool_free(e.a, blocks[i]);
-    ASSERT_EQ(get_stats(e.a).pool_count, 10 - i);
+    ASSERT_EQ(test_stats(e.a).pool_count, 10 - i);
   }
-  ASSERT_EQ(get_stats(e.a).pool_bytes, 0);
-  env_close(&e);
+  ASSERT_EQ(test_stats(e.a).pool_bytes, 0);
+  test_env_close_quiet(&e);
 }
 
 TEST(stats_heap_exact) {
-  env_t e;
+  test_env_t e;
   void *p, *q, *r;
   fa_stats_t st;
-  env_open(&e);
+  test_env_open(&e, NULL);
   p = fa_heap_alloc(e.a, 123, 0);
   q = fa_heap_alloc(e.a, 4567, 4096);
   r = fa_heap_alloc(e.a, 0, 0);
   ASSERT_NOT_NULL(p);
   ASSERT_NOT_NULL(q);
   ASSERT_NOT_NULL(r);
-  st = get_stats(e.a);
+  st = test_stats(e.a);
   ASSERT_EQ(st.heap_count, 3);
   ASSERT_GE(st.heap_bytes, 123 + 4567);
   ASSERT_LE(st.heap_bytes, 123 + 4567 + 1); /* size 0: 0 or 1 byte */
   ASSERT_EQ(st.pool_count, 0);
   check_os(&e);
   fa_heap_free(e.a, r);
-  st = get_stats(e.a);
+  st = test_stats(e.a);
   ASSERT_EQ(st.heap_count, 2);
   ASSERT_EQ(st.heap_bytes, 123 + 4567);
   fa_heap_free(e.a, p);
-  ASSERT_EQ(get_stats(e.a).heap_bytes, 4567);
+  ASSERT_EQ(test_stats(e.a).heap_bytes, 4567);
   fa_heap_free(e.a, q);
-  st = get_stats(e.a);
+  st = test_stats(e.a);
   ASSERT_EQ(st.heap_count, 0);
   ASSERT_EQ(st.heap_bytes, 0);
   check_os(&e);
-  env_close(&e);
+  test_env_close_quiet(&e);
 }
 
 TEST(stats_os_matches_source) {
-  env_t e;
+  test_env_t e;
   fa_config_t cfg = {0};
   void *p[300];
   int i;
   cfg.frame_chunk_size = 4096;
-  env_open_cfg(&e, &cfg);
+  test_env_open(&e, &cfg);
   check_os(&e);
-  ASSERT_GT(get_stats(e.a).os_requests, 0); /* the allocator itself */
+  ASSERT_GT(test_stats(e.a).os_requests, 0); /* the allocator itself */
   fa_begin_frame(e.a);
   for (i = 0; i < 100; i++)
     ASSERT_NOT_NULL(fa_frame_alloc(e.a, 3000, 8));
@@ -390,18 +354,18 @@ TEST(stats_os_matches_source) {
   check_os(&e);
   fa_trim(e.a);
   check_os(&e);
-  env_close(&e);
+  test_env_close_quiet(&e);
 }
 
 TEST(stats_task_bytes_zero) {
-  env_t e;
-  env_open(&e);
+  test_env_t e;
+  test_env_open(&e, NULL);
   fa_begin_frame(e.a);
   ASSERT_NOT_NULL(fa_frame_alloc(e.a, 100, 0));
   fa_pool_free(e.a, fa_pool_alloc(e.a, 100));
-  ASSERT_EQ(get_stats(e.a).task_bytes, 0); /* no task exists */
+  ASSERT_EQ(test_stats(e.a).task_bytes, 0); /* no task exists */
   fa_end_frame(e.a);
-  env_close(&e);
+  test_env_close_quiet(&e);
 }
 
 static const test_case_t tests[] = {

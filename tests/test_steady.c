@@ -13,38 +13,6 @@
 #define LIVE 3    /* frames a pool block lives */
 #define BLOCKS 64 /* pool blocks per frame */
 
-static fa_stats_t get_stats(fa_allocator_t *a) {
-  fa_stats_t st;
-  memset(&st, 0xff, sizeof(st));
-  ASSERT_EQ(fa_get_stats(a, &st), 0);
-  return st;
-}
-
-typedef struct env_s {
-  test_source_t src;
-  diag_log_t log;
-  fa_allocator_t *a;
-} env_t;
-
-static void env_open(env_t *e) {
-  fa_config_t cfg = {0};
-  test_source_init(&e->src);
-  diag_log_init(&e->log);
-  diag_log_config(&e->log, &cfg);
-  cfg.memory_source = &e->src.src;
-  e->a = fa_create(&cfg);
-  ASSERT_NOT_NULL(e->a);
-}
-
-static void env_close(env_t *e) {
-  ASSERT_EQ(diag_log_total(&e->log), 0);
-  fa_release(e->a);
-  ASSERT_EQ(test_source_outstanding(&e->src), 0);
-  ASSERT_EQ(test_source_bad(&e->src), 0);
-  diag_log_destroy(&e->log);
-  test_source_destroy(&e->src);
-}
-
 static size_t pool_size(int i) { return (size_t)(i * 29) % 1025; }
 
 /* The frame part of one frame: scratch of varied sizes (the arena grows
@@ -68,38 +36,67 @@ static void frame_work(fa_allocator_t *a) {
   ASSERT_NOT_NULL(fa_frame_alloc(a, 100000, 16)); /* beyond a chunk */
 }
 
-TEST(steady_one_thread) {
-  env_t e;
-  static void *ring[LIVE][BLOCKS];
-  uint64_t requests = 0, bytes = 0;
-  int f, i;
-  env_open(&e);
-  memset(ring, 0, sizeof(ring));
-  for (f = 0; f < WARMUP + FRAMES; f++) {
-    void **slot = ring[f % LIVE];
-    if (f == WARMUP) {
-      fa_stats_t st = get_stats(e.a);
-      requests = st.os_requests;
-      bytes = st.os_bytes;
-    }
-    fa_begin_frame(e.a);
-    frame_work(e.a);
-    for (i = 0; i < BLOCKS; i++) { /* free the oldest, take new ones */
-      fa_pool_free(e.a, slot[i]);
-      slot[i] = fa_pool_alloc(e.a, pool_size(f + i));
-      ASSERT_NOT_NULL(slot[i]);
-      memset(slot[i], f, pool_size(f + i));
-    }
-    fa_end_frame(e.a);
+/* What the memory source holds; a steady loop leaves it as it was. */
+typedef struct usage_s {
+  uint64_t requests, bytes;
+} usage_t;
+
+/* Begins frame f and does its frame work; at the end of the warm-up,
+ * first records the memory source usage in *warm. */
+static void begin_frame(fa_allocator_t *a, int f, usage_t *warm) {
+  if (f == WARMUP) {
+    fa_stats_t st = test_stats(a);
+    warm->requests = st.os_requests;
+    warm->bytes = st.os_bytes;
   }
-  ASSERT_EQ(get_stats(e.a).os_requests, requests);
-  ASSERT_EQ(get_stats(e.a).os_bytes, bytes);
-  ASSERT_EQ(get_stats(e.a).frames, WARMUP + FRAMES);
+  fa_begin_frame(a);
+  frame_work(a);
+}
+
+/* Gives the slot of frame f new pool blocks, freeing each old one just
+ * before its replacement is taken when free_old is set. */
+static void refill(fa_allocator_t *a, void **slot, int f, int free_old) {
+  int i;
+  for (i = 0; i < BLOCKS; i++) {
+    if (free_old)
+      fa_pool_free(a, slot[i]);
+    slot[i] = fa_pool_alloc(a, pool_size(f + i));
+    ASSERT_NOT_NULL(slot[i]);
+    memset(slot[i], f, pool_size(f + i));
+  }
+}
+
+/* The memory source holds what it held after the warm-up. */
+static void check_usage(fa_allocator_t *a, usage_t warm) {
+  ASSERT_EQ(test_stats(a).os_requests, warm.requests);
+  ASSERT_EQ(test_stats(a).os_bytes, warm.bytes);
+}
+
+/* Frees the blocks left in the ring: then no pool block is live. */
+static void free_ring(fa_allocator_t *a, void *ring[][BLOCKS]) {
+  int f, i;
   for (f = 0; f < LIVE; f++)
     for (i = 0; i < BLOCKS; i++)
-      fa_pool_free(e.a, ring[f][i]);
-  ASSERT_EQ(get_stats(e.a).pool_count, 0);
-  env_close(&e);
+      fa_pool_free(a, ring[f][i]);
+  ASSERT_EQ(test_stats(a).pool_count, 0);
+}
+
+TEST(steady_one_thread) {
+  test_env_t e;
+  static void *ring[LIVE][BLOCKS];
+  usage_t warm = {0, 0};
+  int f;
+  test_env_open(&e, NULL);
+  memset(ring, 0, sizeof(ring));
+  for (f = 0; f < WARMUP + FRAMES; f++) {
+    begin_frame(e.a, f, &warm);
+    refill(e.a, ring[f % LIVE], f, 1); /* free the oldest, take new ones */
+    fa_end_frame(e.a);
+  }
+  check_usage(e.a, warm);
+  ASSERT_EQ(test_stats(e.a).frames, WARMUP + FRAMES);
+  free_ring(e.a, ring);
+  test_env_close_quiet(&e);
 }
 
 /* A helper thread frees, each frame, the blocks main hands it. */
@@ -133,13 +130,13 @@ static void *helper(void *p) {
 }
 
 TEST(steady_cross_thread_frees) {
-  env_t e;
+  test_env_t e;
   static handoff_t h;
   static void *ring[LIVE][BLOCKS];
   pthread_t t;
-  uint64_t requests = 0, bytes = 0;
-  int f, i;
-  env_open(&e);
+  usage_t warm = {0, 0};
+  int f;
+  test_env_open(&e, NULL);
   memset(ring, 0, sizeof(ring));
   h.a = e.a;
   h.pending = h.quit = 0;
@@ -148,13 +145,7 @@ TEST(steady_cross_thread_frees) {
   ASSERT_EQ(pthread_create(&t, NULL, helper, &h), 0);
   for (f = 0; f < WARMUP + FRAMES; f++) {
     void **slot = ring[f % LIVE];
-    if (f == WARMUP) {
-      fa_stats_t st = get_stats(e.a);
-      requests = st.os_requests;
-      bytes = st.os_bytes;
-    }
-    fa_begin_frame(e.a);
-    frame_work(e.a);
+    begin_frame(e.a, f, &warm);
     /* The oldest blocks go to the helper, which frees them remotely. */
     pthread_mutex_lock(&h.lock);
     while (h.pending)
@@ -165,11 +156,7 @@ TEST(steady_cross_thread_frees) {
     while (h.pending) /* keep the run deterministic */
       pthread_cond_wait(&h.cond, &h.lock);
     pthread_mutex_unlock(&h.lock);
-    for (i = 0; i < BLOCKS; i++) {
-      slot[i] = fa_pool_alloc(e.a, pool_size(f + i));
-      ASSERT_NOT_NULL(slot[i]);
-      memset(slot[i], f, pool_size(f + i));
-    }
+    refill(e.a, slot, f, 0);
     fa_end_frame(e.a);
   }
   pthread_mutex_lock(&h.lock);
@@ -177,15 +164,11 @@ TEST(steady_cross_thread_frees) {
   pthread_cond_broadcast(&h.cond);
   pthread_mutex_unlock(&h.lock);
   ASSERT_EQ(pthread_join(t, NULL), 0);
-  ASSERT_EQ(get_stats(e.a).os_requests, requests);
-  ASSERT_EQ(get_stats(e.a).os_bytes, bytes);
-  for (f = 0; f < LIVE; f++)
-    for (i = 0; i < BLOCKS; i++)
-      fa_pool_free(e.a, ring[f][i]);
-  ASSERT_EQ(get_stats(e.a).pool_count, 0);
+  check_usage(e.a, warm);
+  free_ring(e.a, ring);
   pthread_mutex_destroy(&h.lock);
   pthread_cond_destroy(&h.cond);
-  env_close(&e);
+  test_env_close_quiet(&e);
 }
 
 static const test_case_t tests[] = {

@@ -7,38 +7,6 @@
 
 #include <framealloc.h>
 
-static fa_stats_t get_stats(fa_allocator_t *a) {
-  fa_stats_t st;
-  memset(&st, 0xff, sizeof(st));
-  ASSERT_EQ(fa_get_stats(a, &st), 0);
-  return st;
-}
-
-typedef struct env_s {
-  test_source_t src;
-  diag_log_t log;
-  fa_allocator_t *a;
-} env_t;
-
-static void env_open(env_t *e) {
-  fa_config_t cfg = {0};
-  test_source_init(&e->src);
-  diag_log_init(&e->log);
-  diag_log_config(&e->log, &cfg);
-  cfg.memory_source = &e->src.src;
-  e->a = fa_create(&cfg);
-  ASSERT_NOT_NULL(e->a);
-}
-
-static void env_close(env_t *e) {
-  ASSERT_EQ(e->log.bad, 0);
-  fa_release(e->a);
-  ASSERT_EQ(test_source_outstanding(&e->src), 0);
-  ASSERT_EQ(test_source_bad(&e->src), 0);
-  diag_log_destroy(&e->log);
-  test_source_destroy(&e->src);
-}
-
 #define N 2000
 
 /* The blocks handed between threads, with their sizes. */
@@ -73,7 +41,7 @@ static void free_batch(fa_allocator_t *a, batch_t *b, uint64_t tag) {
 /* ---- Freed on another thread while the owner lives ------------------- */
 
 typedef struct pair_s {
-  env_t *e;
+  test_env_t *e;
   batch_t batch;
   pthread_barrier_t step;
   uint64_t reserves_before, reserves_after;
@@ -108,12 +76,12 @@ static void *freer(void *p) {
 }
 
 TEST(pool_free_on_other_thread) {
-  env_t e;
+  test_env_t e;
   static pair_t s;
   pthread_t t1, t2;
   fa_stats_t st;
   int i, fallbacks = 0;
-  env_open(&e);
+  test_env_open(&e, NULL);
   s.e = &e;
   ASSERT_EQ(pthread_barrier_init(&s.step, NULL, 2), 0);
   ASSERT_EQ(pthread_create(&t1, NULL, owner, &s), 0);
@@ -125,17 +93,16 @@ TEST(pool_free_on_other_thread) {
     fallbacks += size_of(i) > 1024;
   /* Only heap fallbacks may have asked the source for memory. */
   ASSERT_LE(s.reserves_after - s.reserves_before, (uint64_t)fallbacks);
-  st = get_stats(e.a);
+  st = test_stats(e.a);
   ASSERT_EQ(st.pool_count, 0);
   ASSERT_EQ(st.pool_bytes, 0);
-  ASSERT_EQ(diag_log_total(&e.log), 0);
-  env_close(&e);
+  test_env_close_quiet(&e);
 }
 
 /* ---- Blocks outliving their thread ------------------------------------ */
 
 typedef struct solo_s {
-  env_t *e;
+  test_env_t *e;
   batch_t *batch;
   uint64_t tag;
   int free_own;
@@ -149,7 +116,7 @@ static void *alloc_and_exit(void *p) {
   return NULL;
 }
 
-static void run_solo(env_t *e, batch_t *b, uint64_t tag, int free_own) {
+static void run_solo(test_env_t *e, batch_t *b, uint64_t tag, int free_own) {
   solo_t s;
   pthread_t t;
   s.e = e;
@@ -161,20 +128,20 @@ static void run_solo(env_t *e, batch_t *b, uint64_t tag, int free_own) {
 }
 
 TEST(pool_blocks_of_exited_thread) {
-  env_t e;
+  test_env_t e;
   static batch_t b;
   fa_stats_t st;
   uint64_t reserves, peak;
   int i, fallbacks = 0;
-  env_open(&e);
+  test_env_open(&e, NULL);
   for (i = 0; i < N; i++)
     fallbacks += size_of(i) > 1024;
 
   run_solo(&e, &b, 1, 0);
-  st = get_stats(e.a);
+  st = test_stats(e.a);
   ASSERT_EQ(st.pool_count, N); /* still live after the thread exited */
   free_batch(e.a, &b, 1);      /* main frees them */
-  st = get_stats(e.a);
+  st = test_stats(e.a);
   ASSERT_EQ(st.pool_count, 0);
   ASSERT_EQ(st.pool_bytes, 0);
   ASSERT_EQ(diag_log_total(&e.log), 0);
@@ -191,10 +158,9 @@ TEST(pool_blocks_of_exited_thread) {
   peak = test_source_outstanding(&e.src);
   fa_trim(e.a);
   ASSERT_LT(test_source_outstanding(&e.src), peak);
-  ASSERT_EQ(get_stats(e.a).os_bytes, test_source_outstanding(&e.src));
-  ASSERT_EQ(get_stats(e.a).pool_count, 0);
-  ASSERT_EQ(diag_log_total(&e.log), 0);
-  env_close(&e);
+  ASSERT_EQ(test_stats(e.a).os_bytes, test_source_outstanding(&e.src));
+  ASSERT_EQ(test_stats(e.a).pool_count, 0);
+  test_env_close_quiet(&e);
 }
 
 static void *free_only(void *p) {
@@ -204,11 +170,11 @@ static void *free_only(void *p) {
 }
 
 TEST(pool_exited_thread_blocks_freed_by_another_thread) {
-  env_t e;
+  test_env_t e;
   static batch_t b;
   solo_t s;
   pthread_t t;
-  env_open(&e);
+  test_env_open(&e, NULL);
   run_solo(&e, &b, 10, 0);
   /* A third thread frees what an exited one allocated. */
   s.e = &e;
@@ -217,10 +183,9 @@ TEST(pool_exited_thread_blocks_freed_by_another_thread) {
   s.free_own = 0;
   ASSERT_EQ(pthread_create(&t, NULL, free_only, &s), 0);
   ASSERT_EQ(pthread_join(t, NULL), 0);
-  ASSERT_EQ(get_stats(e.a).pool_count, 0);
-  ASSERT_EQ(get_stats(e.a).pool_bytes, 0);
-  ASSERT_EQ(diag_log_total(&e.log), 0);
-  env_close(&e);
+  ASSERT_EQ(test_stats(e.a).pool_count, 0);
+  ASSERT_EQ(test_stats(e.a).pool_bytes, 0);
+  test_env_close_quiet(&e);
 }
 
 /* ---- Heap blocks freed on another thread -------------------------------- */
@@ -254,20 +219,19 @@ static void *heap_free_thread(void *p) {
 }
 
 TEST(heap_free_on_other_thread) {
-  env_t e;
+  test_env_t e;
   heap_pass_t h;
   pthread_t t;
-  env_open(&e);
+  test_env_open(&e, NULL);
   h.a = e.a;
   ASSERT_EQ(pthread_create(&t, NULL, heap_alloc_thread, &h), 0);
   ASSERT_EQ(pthread_join(t, NULL), 0);
-  ASSERT_EQ(get_stats(e.a).heap_count, 64);
+  ASSERT_EQ(test_stats(e.a).heap_count, 64);
   ASSERT_EQ(pthread_create(&t, NULL, heap_free_thread, &h), 0);
   ASSERT_EQ(pthread_join(t, NULL), 0);
-  ASSERT_EQ(get_stats(e.a).heap_count, 0);
-  ASSERT_EQ(get_stats(e.a).heap_bytes, 0);
-  ASSERT_EQ(diag_log_total(&e.log), 0);
-  env_close(&e);
+  ASSERT_EQ(test_stats(e.a).heap_count, 0);
+  ASSERT_EQ(test_stats(e.a).heap_bytes, 0);
+  test_env_close_quiet(&e);
 }
 
 /* ---- Allocator lifetime and threads ----------------------------------- */
@@ -289,10 +253,10 @@ static void *retain_release_loop(void *p) {
 }
 
 TEST(retain_release_from_threads) {
-  env_t e;
+  test_env_t e;
   pthread_t t[6];
   int i;
-  env_open(&e);
+  test_env_open(&e, NULL);
   for (i = 0; i < 6; i++)
     ASSERT_EQ(pthread_create(&t[i], NULL, retain_release_loop, e.a), 0);
   for (i = 0; i < 6; i++)
@@ -300,9 +264,8 @@ TEST(retain_release_from_threads) {
   /* The count is back to one: the allocator is alive and works. */
   ASSERT_GT(test_source_outstanding(&e.src), 0);
   fa_pool_free(e.a, fa_pool_alloc(e.a, 64));
-  ASSERT_EQ(get_stats(e.a).pool_count, 0);
-  ASSERT_EQ(diag_log_total(&e.log), 0);
-  env_close(&e);
+  ASSERT_EQ(test_stats(e.a).pool_count, 0);
+  test_env_close_quiet(&e);
 }
 
 typedef struct late_s {
@@ -338,10 +301,10 @@ static void *use_then_wait(void *p) {
 }
 
 TEST(release_while_thread_alive) {
-  env_t e;
+  test_env_t e;
   late_t s;
   pthread_t t;
-  env_open(&e);
+  test_env_open(&e, NULL);
   s.a = e.a;
   ASSERT_EQ(pthread_barrier_init(&s.step, NULL, 2), 0);
   ASSERT_EQ(pthread_create(&t, NULL, use_then_wait, &s), 0);

@@ -8,14 +8,20 @@
  * every release matches a reserve, fills new memory with garbage (the
  * contract does not promise zeroed memory) and, when armed, fails chosen
  * reserve calls, for fault injection. Both are safe to use from any
- * thread. */
+ * thread.
+ *
+ * test_env_t is an allocator on its own counting source with its own
+ * diagnostic log, opened and closed with the checks most tests share. */
 #ifndef FA_TESTUTIL_H
 #define FA_TESTUTIL_H
+
+#include "test.h"
 
 #include <framealloc.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* ---- Diagnostics ------------------------------------------------------ */
 
@@ -107,5 +113,102 @@ size_t test_check(const void *p, size_t n, uint64_t key);
 extern void *volatile test_sink;
 /* Whether p is a multiple of align. */
 int test_aligned(const void *p, size_t align);
+
+/* ---- Checked setup and teardown --------------------------------------- */
+
+/* What follows asserts, so it is defined here, static inline, and not in
+ * testutil.c: test.h keeps the state of the running test per translation
+ * unit, and a failed assertion must reach the one of the test file. */
+
+/* The stats of a. They start as all ones, so a field that fa_get_stats
+ * leaves unwritten shows. */
+static inline fa_stats_t test_stats(fa_allocator_t *a) {
+  fa_stats_t st;
+  memset(&st, 0xff, sizeof(st));
+  ASSERT_EQ(fa_get_stats(a, &st), 0);
+  return st;
+}
+
+/* Initializes s and creates an allocator on it, with base's other settings
+ * (NULL: the defaults); diagnostics go where base says. */
+static inline fa_allocator_t *test_counted_create(test_source_t *s,
+                                                  const fa_config_t *base) {
+  fa_config_t cfg = {0};
+  fa_allocator_t *a;
+  if (base)
+    cfg = *base;
+  test_source_init(s);
+  cfg.memory_source = &s->src;
+  a = fa_create(&cfg);
+  ASSERT_NOT_NULL(a);
+  return a;
+}
+
+/* Releases a, checks that s got all its memory back and saw no bad call,
+ * and frees s. */
+static inline void test_counted_release(fa_allocator_t *a, test_source_t *s) {
+  fa_release(a);
+  ASSERT_EQ(test_source_outstanding(s), 0);
+  ASSERT_EQ(test_source_bad(s), 0);
+  test_source_destroy(s);
+}
+
+/* An allocator on its own counting source, its diagnostics going to log. */
+typedef struct test_env_s {
+  test_source_t src;
+  diag_log_t log;
+  fa_allocator_t *a;
+} test_env_t;
+
+/* Opens e: e->a gets base's settings (NULL: the defaults) but e's source
+ * and log. */
+static inline void test_env_open(test_env_t *e, const fa_config_t *base) {
+  fa_config_t cfg = {0};
+  if (base)
+    cfg = *base;
+  diag_log_init(&e->log);
+  diag_log_config(&e->log, &cfg);
+  e->a = test_counted_create(&e->src, &cfg);
+}
+
+/* Closes e once every diagnostic it received was well formed: releases
+ * e->a as test_counted_release does and frees the log. */
+static inline void test_env_close(test_env_t *e) {
+  ASSERT_EQ(e->log.bad, 0);
+  test_counted_release(e->a, &e->src);
+  diag_log_destroy(&e->log);
+}
+
+/* Closes e, as test_env_close does, once it received no diagnostic. */
+static inline void test_env_close_quiet(test_env_t *e) {
+  ASSERT_EQ(diag_log_total(&e->log), 0);
+  test_counted_release(e->a, &e->src);
+  diag_log_destroy(&e->log);
+}
+
+/* The free function that test_expect_bad_free calls. */
+typedef enum test_tier_e { TEST_TIER_POOL, TEST_TIER_HEAP } test_tier_t;
+
+/* Frees p with the tier's free function, which must refuse it: one FA004,
+ * an error, and the pool and heap counts and the tier's bytes unchanged.
+ * Call it through TEST_AT, so that a failure also names the caller. */
+static inline void test_expect_bad_free(test_env_t *e, test_tier_t tier,
+                                        void *p) {
+  fa_stats_t before = test_stats(e->a), after;
+  int n = diag_log_count(&e->log, 4);
+  if (tier == TEST_TIER_HEAP)
+    fa_heap_free(e->a, p);
+  else
+    fa_pool_free(e->a, p);
+  ASSERT_EQ(diag_log_count(&e->log, 4), n + 1);
+  ASSERT_EQ(diag_log_level(&e->log, 4), FA_LEVEL_ERROR);
+  after = test_stats(e->a);
+  ASSERT_EQ(after.pool_count, before.pool_count);
+  ASSERT_EQ(after.heap_count, before.heap_count);
+  if (tier == TEST_TIER_HEAP)
+    ASSERT_EQ(after.heap_bytes, before.heap_bytes);
+  else
+    ASSERT_EQ(after.pool_bytes, before.pool_bytes);
+}
 
 #endif /* FA_TESTUTIL_H */
