@@ -357,17 +357,17 @@ typedef struct fa__heap_head_s {
   fa__page_head_t *direct[FA__CLASSES + 1]; /* page to allocate from */
 } fa__heap_head_t;
 
-/* The first fields of an allocator. */
-typedef struct fa__alloc_head_s {
-  uint64_t key;         /* unique for the process lifetime, never 0 */
-  size_t pool_fast_max; /* min(pool_max_size, FA__SMALL_MAX) */
-} fa__alloc_head_t;
-
-/* One-entry cache: the allocator the calling thread used last. */
+/* One-entry cache: the allocator the calling thread used last. An
+ * allocator being destroyed clears the entries that name it, in every
+ * thread, so a new allocator at the same address never matches a stale
+ * entry; that is why alloc is a relaxed atomic. */
 typedef struct fa__tls_s {
-  uint64_t key;          /* key of that allocator; 0: empty */
+  fa_allocator_t *alloc; /* FA__TLS_EMPTY when empty (never NULL, so that a
+                            NULL allocator never matches) */
   fa__heap_head_t *heap; /* its state for this thread */
+  size_t pool_fast_max;  /* min(pool_max_size, FA__SMALL_MAX) */
 } fa__tls_t;
+#define FA__TLS_EMPTY ((fa_allocator_t *)(uintptr_t)1)
 
 #if defined(__GNUC__) && !defined(FA_NO_INLINE_TLS)
 extern FA_EXTERN __thread fa__tls_t fa__tls
@@ -380,7 +380,6 @@ FA_EXTERN void *fa__frame_alloc_slow(fa_allocator_t *a, size_t size,
 FA_EXTERN void *fa__pool_alloc_slow(fa_allocator_t *a, size_t size);
 FA_EXTERN void fa__pool_free_slow(fa_allocator_t *a, void *p);
 
-#define FA__HEAD(a) ((const fa__alloc_head_t *)(const void *)(a))
 #define FA__LOAD(p) __atomic_load_n((p), __ATOMIC_RELAXED)
 #define FA__STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
 
@@ -390,7 +389,7 @@ FA__INLINE void *fa_frame_alloc(fa_allocator_t *a, size_t size, size_t align) {
    * that every pointer is unique; the size bound keeps p + n from wrapping. */
   if (align == 0) /* folds away for a constant align */
     align = FA__DEFAULT_ALIGNMENT;
-  if (FA_LIKELY(a && fa__tls.key == FA__HEAD(a)->key && align - 1 < 4096 &&
+  if (FA_LIKELY(FA__LOAD(&fa__tls.alloc) == a && align - 1 < 4096 &&
                 (align & (align - 1)) == 0 && size < ((size_t)1 << 40))) {
     fa__heap_head_t *h = fa__tls.heap;
     uintptr_t p = (h->frame_ptr + align - 1) & ~(uintptr_t)(align - 1);
@@ -406,8 +405,8 @@ FA__INLINE void *fa_frame_alloc(fa_allocator_t *a, size_t size, size_t align) {
 
 FA__INLINE void *fa_pool_alloc(fa_allocator_t *a, size_t size) {
 #ifdef FA__HAVE_TLS
-  if (FA_LIKELY(a && fa__tls.key == FA__HEAD(a)->key && size <= FA__SMALL_MAX &&
-                size <= FA__HEAD(a)->pool_fast_max)) {
+  if (FA_LIKELY(FA__LOAD(&fa__tls.alloc) == a && size <= FA__SMALL_MAX &&
+                size <= fa__tls.pool_fast_max)) {
     fa__heap_head_t *h = fa__tls.heap;
     size_t c = size ? (size + 15) >> 4 : 1;
     fa__page_head_t *pg = h->direct[c];
@@ -424,7 +423,7 @@ FA__INLINE void *fa_pool_alloc(fa_allocator_t *a, size_t size) {
 
 FA__INLINE void fa_pool_free(fa_allocator_t *a, void *p) {
 #ifdef FA__HAVE_TLS
-  if (FA_LIKELY(a && fa__tls.key == FA__HEAD(a)->key)) {
+  if (FA_LIKELY(FA__LOAD(&fa__tls.alloc) == a)) {
     fa__heap_head_t *h = fa__tls.heap;
     uintptr_t pn = (uintptr_t)p >> FA__PAGE_SHIFT;
     unsigned char *leaf = __atomic_load_n(

@@ -12,7 +12,8 @@
 
 #include "internal.h"
 
-__thread fa__tls_t fa__tls __attribute__((tls_model("initial-exec")));
+__thread fa__tls_t fa__tls
+    __attribute__((tls_model("initial-exec"))) = {FA__TLS_EMPTY, NULL, 0};
 
 /* Live allocators, for thread exit: only heaps of live ones are touched. */
 static fa__mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -103,15 +104,14 @@ fa_allocator_t *fa_create(const fa_config_t *cfg) {
   a->trim_frames = cfg->frame_trim_frames;
   a->tracking = fa__track_always();
   a->fast = !a->tracking && FA_DEBUG == 0;
-  a->head.pool_fast_max =
-      a->pool_max < FA__SMALL_MAX ? a->pool_max : FA__SMALL_MAX;
+  a->pool_fast_max = a->pool_max < FA__SMALL_MAX ? a->pool_max : FA__SMALL_MAX;
   if (fa__os_mutex_init(&a->lock) != 0)
     goto out_release_self;
   if (fa__os_mutex_init(&a->heap_lock) != 0)
     goto out_destroy_lock;
 
   fa__os_lock(&reg_lock);
-  a->head.key = next_key++;
+  a->key = next_key++;
   a->reg_next = reg_head;
   reg_head = a;
   fa__os_unlock(&reg_lock);
@@ -138,6 +138,19 @@ static void destroy(fa_allocator_t *a) {
       break;
     }
   }
+  /* Clear every thread's cache entry for a: the inline paths compare the
+   * allocator pointer only, and a new allocator may get this address.
+   * Exiting threads abandon their heaps under reg_lock, so each owner_tls
+   * seen here belongs to a live thread. */
+  fa__os_lock(&a->lock);
+  for (fa__heap_t *h = a->heaps; h; h = h->next_in_alloc) {
+    fa_allocator_t *expected = a;
+    if (h->owner_tls)
+      __atomic_compare_exchange_n(&h->owner_tls->alloc, &expected,
+                                  FA__TLS_EMPTY, 0, __ATOMIC_RELAXED,
+                                  __ATOMIC_RELAXED);
+  }
+  fa__os_unlock(&a->lock);
   fa__os_unlock(&reg_lock);
 
   fa_stats_t st;
@@ -150,11 +163,6 @@ static void destroy(fa_allocator_t *a) {
              (unsigned long long)st.heap_count,
              (unsigned long long)st.task_bytes);
 
-  /* The thread-local cache of this thread may point here; the key of a
-   * destroyed allocator is never reused, so other threads' caches are
-   * harmless, and this one is cleared for tidiness. */
-  if (fa__tls.key == a->head.key)
-    fa__tls.key = 0;
   fa__heap_t *h = a->heaps;
   while (h) {
     fa__heap_t *next = h->next_in_alloc;
@@ -188,13 +196,14 @@ static void abandon(fa__heap_t *h) {
   fa__pool_drop_empty(h);
   fa__frame_abandon(h);
   fa__os_lock(&a->lock);
+  h->owner_tls = NULL;
   h->abandoned = 1;
   __atomic_fetch_add(&a->abandoned, 1, __ATOMIC_RELAXED);
   fa__os_unlock(&a->lock);
 }
 
 void fa__on_thread_exit(void) {
-  fa__tls.key = 0;
+  FA__STORE(&fa__tls.alloc, FA__TLS_EMPTY);
   fa__os_lock(&reg_lock);
   size_t n = more_len + ENTRIES_INLINE;
   for (size_t i = 0; i < n; i++) {
@@ -202,7 +211,7 @@ void fa__on_thread_exit(void) {
     if (!e->key)
       continue;
     for (fa_allocator_t *a = reg_head; a; a = a->reg_next) {
-      if (a == e->alloc && a->head.key == e->key) {
+      if (a == e->alloc && a->key == e->key) {
         abandon(e->heap);
         break;
       }
@@ -213,6 +222,9 @@ void fa__on_thread_exit(void) {
   free(more);
   more = NULL;
   more_len = more_cap = 0;
+  /* A later destructor that uses an allocator installs the hook again, so
+   * this runs again for the heap it makes. */
+  watched = 0;
 }
 
 /* Each heap numbers its frames from its own base, 2^32 apart, so the
@@ -268,7 +280,7 @@ static entry_t *entry_slot(void) {
   for (size_t i = 0; i < ENTRIES_INLINE + more_len; i++) {
     entry_t *e = i < ENTRIES_INLINE ? &entries[i] : &more[i - ENTRIES_INLINE];
     fa_allocator_t *a = reg_head;
-    while (a && !(a == e->alloc && a->head.key == e->key))
+    while (a && !(a == e->alloc && a->key == e->key))
       a = a->reg_next;
     if (!a) {
       e->key = 0;
@@ -292,9 +304,9 @@ static entry_t *entry_slot(void) {
 }
 
 fa__heap_t *fa__heap_get(fa_allocator_t *a) {
-  uint64_t key = a->head.key;
-  if (fa__tls.key == key)
+  if (FA__LOAD(&fa__tls.alloc) == a)
     return (fa__heap_t *)fa__tls.heap;
+  uint64_t key = a->key;
   fa__heap_t *h = NULL;
   for (size_t i = 0; i < ENTRIES_INLINE && !h; i++)
     if (entries[i].key == key && entries[i].alloc == a)
@@ -315,10 +327,14 @@ fa__heap_t *fa__heap_get(fa_allocator_t *a) {
     if (!h)
       return NULL;
     *e = (entry_t){key, a, h};
+    fa__os_lock(&a->lock);
+    h->owner_tls = &fa__tls;
+    fa__os_unlock(&a->lock);
   }
   if (a->fast && !fa__in_task()) {
-    fa__tls.key = key;
     fa__tls.heap = &h->h;
+    fa__tls.pool_fast_max = a->pool_fast_max;
+    FA__STORE(&fa__tls.alloc, a);
   }
   return h;
 }

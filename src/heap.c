@@ -17,7 +17,7 @@ typedef struct hdr_s {
 #define HEAP_MAGIC ((uintptr_t)0x6a09e667f3bcc908u)
 
 static uintptr_t magic_of(fa_allocator_t *a, const void *p) {
-  return HEAP_MAGIC ^ (uintptr_t)p ^ (uintptr_t)a->head.key;
+  return HEAP_MAGIC ^ (uintptr_t)p ^ (uintptr_t)a->key;
 }
 
 /* The live set: open addressing over pointers, tombstones for removals. */

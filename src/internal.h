@@ -62,7 +62,9 @@ typedef struct fa__heap_s {
   fa__heap_head_t h; /* first: the inline paths read it */
   fa_allocator_t *alloc;
   struct fa__heap_s *next_in_alloc; /* every heap of the allocator */
-  int abandoned;                    /* under alloc->lock */
+  fa__tls_t *owner_tls; /* the owning thread's cache; NULL when abandoned
+                           (under alloc->lock) */
+  int abandoned;        /* under alloc->lock */
 
   /* Frame arena. Chunks: the ones used this frame up to cur, then spares.
    * Fields read by fa_get_stats on other threads are relaxed atomics. */
@@ -107,7 +109,8 @@ typedef struct fa__heap_s {
 enum { FRAME_NONE = 0, FRAME_OPEN = 1, FRAME_IMPLICIT = 2 };
 
 struct fa_allocator_s {
-  fa__alloc_head_t head; /* first: the inline paths read it */
+  uint64_t key; /* unique for the process lifetime, never 0 */
+  size_t pool_fast_max;
   fa_memory_source_t src;
   fa_diag_fn on_diag;
   void *diag_user;

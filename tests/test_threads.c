@@ -319,6 +319,107 @@ TEST(release_while_thread_alive) {
   diag_log_destroy(&e.log);
   test_source_destroy(&e.src);
 }
+/* ---- A new allocator at the address of a released one ---------------- */
+
+/* A memory source that hands a released block back to the next request of
+ * the same size and alignment, so that a new allocator is made at the
+ * address of the one released just before. */
+#define RECYCLED 64
+typedef struct recycle_s {
+  pthread_mutex_t lock;
+  void *block[RECYCLED];
+  size_t size[RECYCLED];
+  int count;
+} recycle_t;
+
+static void *recycle_reserve(size_t size, size_t align, void *user) {
+  recycle_t *r = user;
+  void *p = NULL;
+  int i;
+  pthread_mutex_lock(&r->lock);
+  for (i = r->count - 1; i >= 0 && !p; i--) {
+    if (r->size[i] == size && (uintptr_t)r->block[i] % align == 0) {
+      p = r->block[i];
+      r->block[i] = r->block[--r->count];
+      r->size[i] = r->size[r->count];
+    }
+  }
+  pthread_mutex_unlock(&r->lock);
+  if (!p && posix_memalign(&p, align < sizeof(void *) ? sizeof(void *) : align,
+                           size) != 0)
+    return NULL;
+  return p;
+}
+
+static void recycle_release(void *p, size_t size, void *user) {
+  recycle_t *r = user;
+  pthread_mutex_lock(&r->lock);
+  if (r->count < RECYCLED) {
+    r->block[r->count] = p;
+    r->size[r->count++] = size;
+    p = NULL;
+  }
+  pthread_mutex_unlock(&r->lock);
+  free(p);
+}
+
+typedef struct reuse_s {
+  fa_allocator_t *a;
+  pthread_barrier_t step;
+  uint64_t pool_count; /* of the new allocator, seen by the thread */
+  int in_new;          /* frame allocations the thread saw succeed */
+} reuse_t;
+
+static void *use_old_then_new(void *p) {
+  reuse_t *s = p;
+  void *b;
+  fa_begin_frame(s->a);
+  test_sink = fa_frame_alloc(s->a, 64, 0);
+  b = fa_pool_alloc(s->a, 64);
+  fa_pool_free(s->a, b);
+  fa_end_frame(s->a);             /* this thread's cache names the old one */
+  pthread_barrier_wait(&s->step); /* main releases it, makes a new one */
+  pthread_barrier_wait(&s->step);
+  b = fa_pool_alloc(s->a, 64); /* s->a is the new allocator now */
+  ASSERT_NOT_NULL(b);
+  s->pool_count = test_stats(s->a).pool_count;
+  fa_pool_free(s->a, b);
+  fa_begin_frame(s->a);
+  s->in_new = fa_frame_alloc(s->a, 32, 0) != NULL;
+  fa_end_frame(s->a);
+  return NULL;
+}
+
+TEST(new_allocator_at_released_address) {
+  recycle_t r;
+  fa_memory_source_t src = {recycle_reserve, recycle_release, &r};
+  fa_config_t cfg = {0};
+  fa_allocator_t *old;
+  reuse_t s;
+  pthread_t t;
+  memset(&r, 0, sizeof(r));
+  ASSERT_EQ(pthread_mutex_init(&r.lock, NULL), 0);
+  cfg.memory_source = &src;
+  old = s.a = fa_create(&cfg);
+  ASSERT_NOT_NULL(s.a);
+  ASSERT_EQ(pthread_barrier_init(&s.step, NULL, 2), 0);
+  ASSERT_EQ(pthread_create(&t, NULL, use_old_then_new, &s), 0);
+  pthread_barrier_wait(&s.step);
+  fa_release(s.a);
+  s.a = fa_create(&cfg);
+  ASSERT_PTR_EQ(s.a, old); /* the case under test: the same address */
+  pthread_barrier_wait(&s.step);
+  ASSERT_EQ(pthread_join(t, NULL), 0);
+  ASSERT_EQ(s.pool_count, 1);
+  ASSERT_EQ(s.in_new, 1);
+  ASSERT_EQ(test_stats(s.a).pool_count, 0);
+  ASSERT_EQ(test_stats(s.a).frames, 1);
+  fa_release(s.a);
+  pthread_barrier_destroy(&s.step);
+  while (r.count > 0)
+    free(r.block[--r.count]);
+  pthread_mutex_destroy(&r.lock);
+}
 
 static const test_case_t tests[] = {
     TEST_ENTRY(pool_free_on_other_thread),
@@ -327,6 +428,7 @@ static const test_case_t tests[] = {
     TEST_ENTRY(heap_free_on_other_thread),
     TEST_ENTRY(retain_release_from_threads),
     TEST_ENTRY(release_while_thread_alive),
+    TEST_ENTRY(new_allocator_at_released_address),
 };
 
 int main(int argc, char **argv) { return TEST_MAIN(tests, argc, argv); }
