@@ -6,8 +6,8 @@ FA_WERROR ?= OFF
 CMAKE_ARGS = -DFA_WERROR=$(FA_WERROR)
 CTEST      = ctest --output-on-failure -j $(JOBS)
 
-.PHONY: all deps build demo test test-release test-tsan test-asan bench \
-        format clean
+.PHONY: all deps build demo test test-release test-tsan test-expensive \
+        test-asan bench format clean
 
 all: build
 
@@ -21,9 +21,10 @@ build: deps
 demo: build
 	./build/examples/game_loop
 
-# Release (inline fast paths), then the threaded tests under TSan, then the
-# whole suite under ASan+UBSan with debug checks; CTest's summary comes last.
-test: deps test-release test-tsan test-asan
+# Release (inline fast paths), the threaded tests under TSan, the suite with
+# the expensive validators (FA_DEBUG=3), then the whole suite under
+# ASan+UBSan with debug checks; CTest's summary comes last.
+test: deps test-release test-tsan test-expensive test-asan
 
 test-release:
 	cmake -S . -B build -DCMAKE_BUILD_TYPE=Release $(CMAKE_ARGS) >/dev/null
@@ -35,6 +36,12 @@ test-tsan:
 	  -DFA_SANITIZE=thread $(CMAKE_ARGS) >/dev/null
 	cmake --build build-tsan -j $(JOBS)
 	cd build-tsan && $(CTEST) -L threads
+
+test-expensive:
+	cmake -S . -B build-debug3 -DCMAKE_BUILD_TYPE=Debug -DFA_DEBUG=3 \
+	  $(CMAKE_ARGS) >/dev/null
+	cmake --build build-debug3 -j $(JOBS)
+	cd build-debug3 && $(CTEST)
 
 test-asan:
 	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DFA_DEBUG=2 \
@@ -51,4 +58,4 @@ format:
 	  tests/*.c tests/*.h examples/*.c bench/*.c bench/*.h 2>/dev/null || true
 
 clean:
-	rm -rf build build-tsan build-asan build-bench
+	rm -rf build build-tsan build-debug3 build-asan build-bench

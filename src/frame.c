@@ -46,11 +46,37 @@ uint64_t fa__frame_in_use(const fa__heap_t *h) {
   return base + (p - start);
 }
 
+#if FA_DEBUG >= 3
+/* The arena's invariants: cur is in the chunk list, every chunk before it
+ * has its top inside it, the bump pointer is inside cur, and the frame
+ * base is the sum of what the chunks before cur used. */
+static void arena_validate(const fa__heap_t *h) {
+  uint64_t base = 0;
+  const fa__chunk_t *c = h->chunks;
+  if (!h->cur) {
+    fa__assert(!h->chunks && h->h.frame_ptr == 0);
+    return;
+  }
+  for (; c && c != h->cur; c = c->next) {
+    uintptr_t top = ((const chunk_top_t *)c)->top;
+    fa__assert(top >= chunk_start(c) && top <= chunk_limit(c));
+    base += top - chunk_start(c);
+  }
+  fa__assert(c == h->cur);
+  fa__assert(base == h->frame_base);
+}
+#else
+#define arena_validate(h) ((void)0)
+#endif
+
 /* Opens the inline window where it is allowed, up to the chunk end or the
  * budget, whichever comes first. */
 static void set_window(fa__heap_t *h) {
   fa_allocator_t *a = h->alloc;
   uintptr_t lim = 0;
+  fa__assert(!h->cur || (h->h.frame_ptr >= h->chunk_base &&
+                         h->h.frame_ptr <= h->chunk_end));
+  arena_validate(h);
   if (a->fast && h->cur && h->in_frame != FRAME_NONE) {
     lim = h->chunk_end;
     if (a->frame_budget) {
