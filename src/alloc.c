@@ -2,12 +2,14 @@
  *
  * An allocator owns one heap (fa__heap_t) per thread that uses it, made on
  * the thread's first call. A thread finds its heap through a one-entry
- * cache (fa__tls, read by the inline paths) backed by a small table of
- * (allocator key, heap) pairs. Keys are unique for the life of the process,
- * so a cache entry of a destroyed allocator can never match a new one that
- * happens to get the same address. When a thread exits its heaps are
- * abandoned (pages, counters and arena stay with the allocator) and the
- * next new thread adopts one instead of making its own. */
+ * cache (fa__tls, read by the inline paths, which compare the allocator
+ * pointer only) backed by a small table of (allocator key, heap) pairs.
+ * Keys are unique for the life of the process, so a table entry of a
+ * destroyed allocator never matches a new one at the same address; the
+ * cache entries naming a destroyed allocator are cleared by its destruction
+ * in every thread. When a thread exits its heaps are abandoned (pages,
+ * counters and arena stay with the allocator) and the next new thread
+ * adopts one instead of making its own. */
 #include <stdlib.h>
 
 #include "internal.h"

@@ -147,7 +147,6 @@ static size_t pow2_at_least(uint64_t n) {
 }
 
 void fa__frame_init(fa__heap_t *h) {
-  h->epoch = 1;
   use_chunk(h, NULL);
   set_window(h);
 }
@@ -312,8 +311,8 @@ static void reset(fa__heap_t *h, int counted) {
     kill_from(h, h->chunks, chunk_start(h->chunks));
   if (counted)
     resize_arena(h, h->frame_hwm);
+  set_base(h, 0); /* before the pointer moves, for readers of the stats */
   use_chunk(h, h->chunks);
-  set_base(h, 0);
   h->frame_hwm = 0;
   h->epoch++;
   h->dead_count = 0;
