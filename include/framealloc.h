@@ -379,6 +379,9 @@ FA_EXTERN void *fa__frame_alloc_slow(fa_allocator_t *a, size_t size,
                                      size_t align);
 FA_EXTERN void *fa__pool_alloc_slow(fa_allocator_t *a, size_t size);
 FA_EXTERN void fa__pool_free_slow(fa_allocator_t *a, void *p);
+/* The rest of a free whose page the inline path has found in the map. */
+FA_EXTERN void fa__pool_free_page(fa__heap_head_t *h, fa__page_head_t *pg,
+                                  void *p);
 
 #define FA__LOAD(p) __atomic_load_n((p), __ATOMIC_RELAXED)
 #define FA__STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
@@ -423,14 +426,16 @@ FA__INLINE void *fa_pool_alloc(fa_allocator_t *a, size_t size) {
 
 FA__INLINE void fa_pool_free(fa_allocator_t *a, void *p) {
 #ifdef FA__HAVE_TLS
-  if (FA_LIKELY(FA__LOAD(&fa__tls.alloc) == a)) {
+  /* The page map says whether p's 64 KiB page is a pool page of a before
+   * its header is read; addresses beyond 48 bits are not in the map. */
+  uintptr_t top = (uintptr_t)p >> (FA__PAGE_SHIFT + FA__MAP_SHIFT);
+  if (FA_LIKELY(FA__LOAD(&fa__tls.alloc) == a &&
+                top < ((uintptr_t)1 << FA__MAP_SHIFT))) {
     fa__heap_head_t *h = fa__tls.heap;
-    uintptr_t pn = (uintptr_t)p >> FA__PAGE_SHIFT;
-    unsigned char *leaf = __atomic_load_n(
-        &h->map[(pn >> FA__MAP_SHIFT) & 0xffff], __ATOMIC_ACQUIRE);
-    if (FA_LIKELY(leaf && (pn >> (2 * FA__MAP_SHIFT)) == 0 &&
-                  FA__LOAD(&leaf[pn & 0xffff]))) {
-      uintptr_t base = pn << FA__PAGE_SHIFT;
+    unsigned char *leaf = __atomic_load_n(&h->map[top], __ATOMIC_ACQUIRE);
+    uintptr_t idx = ((uintptr_t)p >> FA__PAGE_SHIFT) & 0xffff;
+    if (FA_LIKELY(leaf && FA__LOAD(&leaf[idx]))) {
+      uintptr_t base = (uintptr_t)p & ~(FA__PAGE_SIZE - 1);
 #if defined(__GNUC__)
       __asm__("" : "+r"(base)); /* no constant folding of a bad pointer */
 #endif
@@ -443,6 +448,8 @@ FA__INLINE void fa_pool_free(fa_allocator_t *a, void *p) {
         FA__STORE(&pg->used, pg->used - 1);
         return;
       }
+      fa__pool_free_page(h, pg, p);
+      return;
     }
   }
 #endif

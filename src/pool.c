@@ -334,18 +334,10 @@ static int is_block_start(const fa__page_t *pg, uintptr_t p) {
   return x == q * k && q < pg->capacity;
 }
 
-void fa__pool_free_slow(fa_allocator_t *a, void *p) {
-  if (!p)
-    return;
-  if (!a) {
-    fa__diag(NULL, 6, "fa_pool_free: NULL allocator; block not freed");
-    return;
-  }
-  fa__page_t *pg = fa__page_lookup(a, p);
-  if (!pg) {
-    fa__heap_free_tier(a, p, 1);
-    return;
-  }
+/* Frees p, found in page pg of a, for the calling thread's heap h (NULL
+ * when the thread could not get one). */
+static void free_in_page(fa_allocator_t *a, fa__heap_t *h, fa__page_t *pg,
+                         void *p) {
   fa__heap_t *owner = __atomic_load_n(&pg->heap, __ATOMIC_RELAXED);
   if (!owner || !is_block_start(pg, (uintptr_t)p)) {
     fa__diag(a, 4,
@@ -360,7 +352,6 @@ void fa__pool_free_slow(fa_allocator_t *a, void *p) {
     return;
   }
 #endif
-  fa__heap_t *h = fa__heap_get(a);
   if (FA_UNLIKELY(!h)) {
     /* No state for this thread (out of memory): send the block alone. */
     FA__ATOMIC_ADD(&a->orphan_blocks, 1);
@@ -374,6 +365,25 @@ void fa__pool_free_slow(fa_allocator_t *a, void *p) {
   else
     free_remote(h, owner, pg, p);
   fa__pool_validate(h);
+}
+
+void fa__pool_free_slow(fa_allocator_t *a, void *p) {
+  if (!p)
+    return;
+  if (!a) {
+    fa__diag(NULL, 6, "fa_pool_free: NULL allocator; block not freed");
+    return;
+  }
+  fa__page_t *pg = fa__page_lookup(a, p);
+  if (!pg)
+    fa__heap_free_tier(a, p, 1);
+  else
+    free_in_page(a, fa__heap_get(a), pg, p);
+}
+
+void fa__pool_free_page(fa__heap_head_t *hh, fa__page_head_t *pg, void *p) {
+  fa__heap_t *h = (fa__heap_t *)hh;
+  free_in_page(h->alloc, h, (fa__page_t *)pg, p);
 }
 
 /* Calls fn on every page of list *head; fn may take the page off. */
