@@ -104,8 +104,9 @@ fa_allocator_t *fa_create(const fa_config_t *cfg) {
   a->cache_max = (cfg->cache_max_size ? cfg->cache_max_size : (size_t)4 << 20) /
                  FA__PAGE_SIZE;
   a->trim_frames = cfg->frame_trim_frames;
-  a->tracking = fa__track_always();
-  a->fast = !a->tracking && FA_DEBUG == 0;
+  /* Debug checks and ASan/Valgrind annotations live on the out-of-line
+   * paths, so they keep the inline ones closed. */
+  a->fast = !fa__track_always() && FA_DEBUG == 0;
   a->pool_fast_max = a->pool_max < FA__SMALL_MAX ? a->pool_max : FA__SMALL_MAX;
   if (fa__os_mutex_init(&a->lock) != 0)
     goto out_release_self;

@@ -101,9 +101,6 @@ typedef struct fa__heap_s {
   struct fa__heap_s *batch_owner; /* remote frees gathered for one heap */
   fa__block_t *batch_head, *batch_tail;
   unsigned batch_count;
-#if FA_DEBUG >= 1
-  uint64_t pool_ops;
-#endif
 } fa__heap_t;
 
 enum { FRAME_NONE = 0, FRAME_OPEN = 1, FRAME_IMPLICIT = 2 };
@@ -116,7 +113,6 @@ struct fa_allocator_s {
   void *diag_user;
   int strict;
   int fast;       /* inline paths allowed: no debug checks, no tracking */
-  int tracking;   /* ASan or Valgrind annotations active */
   int src_zeroed; /* the source hands out zeroed large blocks */
   int refs;       /* atomic */
   size_t page_size;

@@ -403,16 +403,14 @@ static void each_page(fa__heap_t *h, fa__page_t **head,
   }
 }
 
-static void retire_if_empty(fa__heap_t *h, fa__page_t **head, fa__page_t *pg) {
-  if (pg->h.used == 0) {
-    list_remove(head, pg);
-    fa__page_retire(h->alloc, pg);
-  }
-}
-
 static void retire(fa__heap_t *h, fa__page_t **head, fa__page_t *pg) {
   list_remove(head, pg);
   fa__page_retire(h->alloc, pg);
+}
+
+static void retire_if_empty(fa__heap_t *h, fa__page_t **head, fa__page_t *pg) {
+  if (pg->h.used == 0)
+    retire(h, head, pg);
 }
 
 void fa__pool_drop_empty(fa__heap_t *h) {
