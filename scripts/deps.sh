@@ -2,4 +2,5 @@
 # What building and testing framealloc needs on Debian 12.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-bash "$here/ensure-packages.sh" cmake make gcc g++ pkgconf python3 valgrind
+bash "$here/ensure-packages.sh" cmake make gcc g++ pkgconf python3 valgrind \
+  libclang-14-dev libjansson-dev python3-jsonschema

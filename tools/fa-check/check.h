@@ -1,0 +1,229 @@
+/* fa-check's internal header: the types every part of the checker shares,
+ * and the cross-file functions grouped by the file that defines them.
+ *
+ * The pipeline: the command line and fa-check.toml make an fc_options_t
+ * (cli.c, config.c); the driver turns a compile database or a file list into
+ * translation units (compdb.c), parses them on N threads and lowers each to
+ * an fc_unit_t of facts (lower.c); the analysis computes summaries across
+ * all units, then runs the rule families (analyze.c, rule_*.c); the driver
+ * applies levels and suppression comments, sorts, de-duplicates and hands
+ * the list to one output format (out_*.c). */
+#ifndef FA_CHECK_H
+#define FA_CHECK_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include <clang-c/Index.h>
+
+#if defined(__GNUC__)
+#define FC_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define FC_PRINTF(f, a)
+#endif
+
+/* Exit status (DESIGN §4). */
+enum { FC_EXIT_OK = 0, FC_EXIT_FINDINGS = 1, FC_EXIT_FAILURE = 2 };
+
+/* Levels, in increasing severity. Rule defaults, fa-check.toml and the
+ * command line all speak these. */
+typedef enum fc_level_e {
+  FC_LEVEL_ALLOW = 0,
+  FC_LEVEL_WARN = 1,
+  FC_LEVEL_ERROR = 2
+} fc_level_t;
+
+/* Rule families, selected with --check NAME or --all. */
+typedef enum fc_family_e {
+  FC_FAMILY_ASYNC = 1u << 0, /* "async-safety": FA701 FA702 FA703 */
+  FC_FAMILY_LIFETIME = 1u << 1 /* "lifetime": FA601 FA603 FA604 */
+} fc_family_t;
+
+/* A source position. `file` is an absolute, normalised path interned with
+ * fc_intern (it lives for the whole run); line and col count from 1. */
+typedef struct fc_loc_s {
+  const char *file;
+  unsigned line, col;
+} fc_loc_t;
+
+typedef struct fc_note_s {
+  fc_loc_t loc;
+  char *msg;
+} fc_note_t;
+
+/* One finding. The analysis fills code, loc, msg and notes; the driver sets
+ * level from the rule table, fa-check.toml and the command line. */
+typedef struct fc_diag_s {
+  int code; /* 702 for FA702 */
+  fc_level_t level;
+  fc_loc_t loc;
+  char *msg; /* one line, no trailing newline */
+  fc_note_t *notes;
+  size_t nnotes;
+} fc_diag_t;
+
+typedef struct fc_diag_list_s {
+  fc_diag_t *v;
+  size_t n, cap;
+} fc_diag_list_t;
+
+/* A translation unit that could not be analysed, or another tool-level
+ * problem worth showing next to the findings (SARIF notifications). */
+typedef struct fc_failure_s {
+  const char *file; /* interned; NULL when not about a file */
+  char *msg;
+} fc_failure_t;
+
+typedef struct fc_failure_list_s {
+  fc_failure_t *v;
+  size_t n, cap;
+} fc_failure_list_t;
+
+/* ---- rules.c: the catalogue ------------------------------------------ */
+
+/* One checker rule. Code, default level and title come from FA_DIAG_MAP in
+ * <framealloc.h>, the table the library shares; the rest is the checker's. */
+typedef struct fc_rule_s {
+  int code;
+  const char *name;       /* "FA702" */
+  fc_family_t family;
+  fc_level_t default_level;
+  const char *precision;  /* "high" or "medium" */
+  const char *title;      /* the catalogue's one-line meaning */
+  const char *help;       /* one line: how to fix it */
+  const char *explain;    /* several paragraphs with a bad and a fixed example */
+} fc_rule_t;
+
+const fc_rule_t *fc_rules(size_t *count);   /* sorted by code */
+const fc_rule_t *fc_rule_find(int code);    /* NULL if not a checker rule */
+int fc_parse_code(const char *s);           /* "FA702"/"fa702"/"702" -> 702, else -1 */
+const char *fc_family_name(fc_family_t f);  /* "async-safety" */
+int fc_parse_family(const char *s);         /* the fc_family_t bit, or -1 */
+const char *fc_level_name(fc_level_t l);    /* "allow", "warning", "error" */
+
+/* ---- config.c: fa-check.toml ----------------------------------------- */
+
+/* A name from [async] spawn = ["name:N"]: N is the 1-based position of the
+ * context argument, 0 when none was given. */
+typedef struct fc_spawner_s {
+  char *name;
+  int arg;
+} fc_spawner_t;
+
+typedef struct fc_names_s {
+  char **v;
+  size_t n, cap;
+} fc_names_t;
+
+typedef struct fc_config_s {
+  char *path;                 /* the file it was read from, NULL if none */
+  int family_level[2];        /* by family bit index; -1: not set */
+  int code_level[1000];       /* by code; -1: not set */
+  fc_spawner_t *spawn;        /* [async] spawn */
+  size_t nspawn;
+  fc_names_t await;           /* [async] await: extra suspension points */
+  fc_names_t frame;           /* [async] frame: extra frame allocators */
+  fc_names_t async;           /* [async] async: extra async contexts */
+} fc_config_t;
+
+void fc_config_init(fc_config_t *c);         /* empty: every level unset */
+/* Reads and validates FILE. On error prints "FILE:LINE: error: ..." to
+ * stderr and returns -1; `c` is then left empty. */
+int fc_config_load(fc_config_t *c, const char *file);
+/* The nearest fa-check.toml from `dir` upwards (malloc'd), or NULL. */
+char *fc_config_find(const char *dir);
+void fc_config_free(fc_config_t *c);
+const char *fc_config_default_text(void);    /* what `fa-check init` writes */
+
+/* ---- cli.c: the command line ----------------------------------------- */
+
+typedef enum fc_format_e {
+  FC_FORMAT_HUMAN,
+  FC_FORMAT_COMPACT,
+  FC_FORMAT_JSON,
+  FC_FORMAT_SARIF
+} fc_format_t;
+
+typedef struct fc_level_override_s {
+  int code;          /* a code, or -(family bit) for a whole family */
+  fc_level_t level;
+} fc_level_override_t;
+
+typedef struct fc_options_s {
+  unsigned families;          /* fc_family_t bits; 0: not chosen (all) */
+  const char *build_dir;      /* -p */
+  const char **files;         /* positional files */
+  size_t nfiles;
+  const char **clang_args;    /* after -- */
+  size_t nclang_args;
+  fc_format_t format;
+  fc_level_override_t *overrides; /* --deny/--warn/--allow, in order */
+  size_t noverrides;
+  int deny_warnings;
+  const char *config_file;    /* --config */
+  int jobs;                   /* -j; 0: one per core */
+  int color;                  /* -1 auto (a terminal), 0 never, 1 always */
+} fc_options_t;
+
+/* ---- diag.c: findings, failures and interned strings ------------------ */
+
+const char *fc_intern(const char *s);        /* thread-safe; lives for the run */
+fc_diag_t *fc_diag_add(fc_diag_list_t *l, int code, fc_loc_t loc,
+                       const char *fmt, ...) FC_PRINTF(4, 5);
+void fc_diag_note(fc_diag_t *d, fc_loc_t loc, const char *fmt, ...)
+    FC_PRINTF(3, 4);
+void fc_diag_move(fc_diag_list_t *dst, fc_diag_list_t *src); /* appends, empties src */
+/* Sorts by file, line, column, code, message and drops exact duplicates
+ * (a header seen by several translation units). */
+void fc_diag_sort_unique(fc_diag_list_t *l);
+void fc_diag_list_free(fc_diag_list_t *l);
+void fc_failure_add(fc_failure_list_t *l, const char *file, const char *fmt,
+                    ...) FC_PRINTF(3, 4);
+void fc_failure_list_free(fc_failure_list_t *l);
+char *fc_vformat(const char *fmt, va_list ap); /* malloc'd */
+/* The location of a libclang source location (expansion location), with
+ * the file interned; file NULL when it has none. */
+fc_loc_t fc_loc_of(CXSourceLocation sl);
+/* `path` relative to `root` when it is inside it, else `path` itself. */
+const char *fc_relpath(const char *path, const char *root);
+
+/* ---- source.c: source text, for carets and suppression comments ------- */
+
+/* Line `line` of `file` without its newline, in *len; NULL if unreadable.
+ * Files are read once and cached; not thread-safe (used after analysis). */
+const char *fc_source_line(const char *file, unsigned line, size_t *len);
+void fc_source_free_all(void);
+
+/* ---- lower.c / analyze.c: the analysis -------------------------------- */
+
+/* The facts of one translation unit, lowered from its AST: what the rules
+ * and the summaries need, nothing that refers to libclang any more. */
+typedef struct fc_unit_s fc_unit_t;
+
+/* Thread-safe: called on the driver's worker threads, one TU each. Problems
+ * of the unit itself (not findings) go to `fail`. */
+fc_unit_t *fc_unit_lower(CXTranslationUnit tu, const fc_config_t *cfg,
+                         fc_failure_list_t *fail);
+void fc_unit_free(fc_unit_t *u);
+/* Computes the summaries across all units (functions that return frame
+ * memory, functions that are async because some unit spawns them) and runs
+ * the families selected in `families` (fc_family_t bits). */
+void fc_analyze(fc_unit_t *const *units, size_t n, const fc_config_t *cfg,
+                unsigned families, fc_diag_list_t *out);
+
+/* ---- out_*.c: output formats ------------------------------------------ */
+
+typedef struct fc_emit_s {
+  FILE *out;
+  int color;        /* ANSI colours (human only) */
+  const char *root; /* paths are shown relative to this directory */
+  const fc_failure_list_t *failures;
+} fc_emit_t;
+
+void fc_emit_human(const fc_diag_list_t *l, const fc_emit_t *e);
+void fc_emit_compact(const fc_diag_list_t *l, const fc_emit_t *e);
+void fc_emit_json(const fc_diag_list_t *l, const fc_emit_t *e);
+void fc_emit_sarif(const fc_diag_list_t *l, const fc_emit_t *e);
+
+#endif
