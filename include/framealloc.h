@@ -312,10 +312,14 @@ FA_EXTERN int fa__frame_vec_reserve(fa_allocator_t *a, void *vec, size_t n,
 /* ---- Markers for fa-check (no run-time cost) --------------------------- */
 
 /* Marks a function as async/task code: frame memory is forbidden in it. */
+/* Marks a function whose calls are suspension points (it may switch to
+ * another coroutine or wait for the event loop before returning). */
 #if defined(__clang__)
 #define FA_ASYNC __attribute__((annotate("fa_async")))
+#define FA_SUSPENDS __attribute__((annotate("fa_suspends")))
 #else
 #define FA_ASYNC
+#define FA_SUSPENDS
 #endif
 FA__INLINE void fa__await(void) {}
 /* Marks a suspension point; evaluates expr (which may be void). */
