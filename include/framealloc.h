@@ -98,6 +98,7 @@ FA_EXTERN const char *fa_strerror(int code);
   XX(4, ERROR, LIBRARY, "invalid free")                                        \
   XX(5, ERROR, LIBRARY, "allocator released while memory is still held")       \
   XX(6, ERROR, LIBRARY, "invalid argument")                                    \
+  XX(7, ERROR, LIBRARY, "task used by two threads at once")                    \
   XX(701, ERROR, BOTH, "frame allocation in an async context")                 \
   XX(702, ERROR, CHECKER, "frame pointer used across a suspension point")      \
   XX(703, ERROR, CHECKER, "frame data captured by a spawned task")             \
@@ -368,6 +369,9 @@ typedef struct fa__heap_head_s {
 typedef struct fa__tls_s {
   fa_allocator_t *alloc; /* FA__TLS_EMPTY when empty (never NULL, so that a
                             NULL allocator never matches) */
+  fa_allocator_t *frame_alloc; /* alloc, or FA__TLS_EMPTY inside a task
+                                  scope: frame calls then go out of line,
+                                  where FA701 is raised */
   fa__heap_head_t *heap; /* its state for this thread */
   size_t pool_fast_max;  /* min(pool_max_size, FA__SMALL_MAX) */
 } fa__tls_t;
@@ -396,7 +400,7 @@ FA__INLINE void *fa_frame_alloc(fa_allocator_t *a, size_t size, size_t align) {
    * that every pointer is unique; the size bound keeps p + n from wrapping. */
   if (align == 0) /* folds away for a constant align */
     align = FA__DEFAULT_ALIGNMENT;
-  if (FA_LIKELY(FA__LOAD(&fa__tls.alloc) == a && align - 1 < 4096 &&
+  if (FA_LIKELY(FA__LOAD(&fa__tls.frame_alloc) == a && align - 1 < 4096 &&
                 (align & (align - 1)) == 0 && size < ((size_t)1 << 40))) {
     fa__heap_head_t *h = fa__tls.heap;
     uintptr_t p = (h->frame_ptr + align - 1) & ~(uintptr_t)(align - 1);

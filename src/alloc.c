@@ -14,8 +14,8 @@
 
 #include "internal.h"
 
-__thread fa__tls_t fa__tls
-    __attribute__((tls_model("initial-exec"))) = {FA__TLS_EMPTY, NULL, 0};
+__thread fa__tls_t fa__tls __attribute__((tls_model("initial-exec"))) = {
+    FA__TLS_EMPTY, FA__TLS_EMPTY, NULL, 0};
 
 /* Live allocators, for thread exit: only heaps of live ones are touched. */
 static fa__mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -147,11 +147,15 @@ static void destroy(fa_allocator_t *a) {
    * seen here belongs to a live thread. */
   fa__os_lock(&a->lock);
   for (fa__heap_t *h = a->heaps; h; h = h->next_in_alloc) {
+    if (!h->owner_tls)
+      continue;
     fa_allocator_t *expected = a;
-    if (h->owner_tls)
-      __atomic_compare_exchange_n(&h->owner_tls->alloc, &expected,
-                                  FA__TLS_EMPTY, 0, __ATOMIC_RELAXED,
-                                  __ATOMIC_RELAXED);
+    __atomic_compare_exchange_n(&h->owner_tls->alloc, &expected, FA__TLS_EMPTY,
+                                0, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+    expected = a;
+    __atomic_compare_exchange_n(&h->owner_tls->frame_alloc, &expected,
+                                FA__TLS_EMPTY, 0, __ATOMIC_RELAXED,
+                                __ATOMIC_RELAXED);
   }
   fa__os_unlock(&a->lock);
   fa__os_unlock(&reg_lock);
@@ -171,6 +175,7 @@ static void destroy(fa_allocator_t *a) {
     fa__heap_t *next = h->next_in_alloc;
     fa__frame_destroy(h);
     fa__pool_destroy(h);
+    fa__task_cache_flush(h);
     fa__release(a, h, sizeof(*h));
     h = next;
   }
@@ -197,6 +202,7 @@ static void abandon(fa__heap_t *h) {
   fa__pool_flush(h);
   fa__pool_collect(h);
   fa__pool_drop_empty(h);
+  fa__task_cache_flush(h);
   fa__frame_abandon(h);
   fa__os_lock(&a->lock);
   h->owner_tls = NULL;
@@ -205,8 +211,25 @@ static void abandon(fa__heap_t *h) {
   fa__os_unlock(&a->lock);
 }
 
+/* Lets frame calls inline again once the thread leaves its last task
+ * scope. An allocator destroyed meanwhile clears alloc and then
+ * frame_alloc; re-reading alloc after the store catches the one order in
+ * which that clearing would be undone here. */
+void fa__tls_frame_reopen(void) {
+  fa_allocator_t *a = FA__LOAD(&fa__tls.alloc);
+  fa_allocator_t *expected = FA__TLS_EMPTY;
+  if (a == FA__TLS_EMPTY ||
+      !__atomic_compare_exchange_n(&fa__tls.frame_alloc, &expected, a, 0,
+                                   __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+    return;
+  if (FA__LOAD(&fa__tls.alloc) != a)
+    __atomic_compare_exchange_n(&fa__tls.frame_alloc, &a, FA__TLS_EMPTY, 0,
+                                __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+}
+
 void fa__on_thread_exit(void) {
   FA__STORE(&fa__tls.alloc, FA__TLS_EMPTY);
+  FA__STORE(&fa__tls.frame_alloc, FA__TLS_EMPTY);
   fa__os_lock(&reg_lock);
   size_t n = more_len + ENTRIES_INLINE;
   for (size_t i = 0; i < n; i++) {
@@ -334,16 +357,15 @@ fa__heap_t *fa__heap_get(fa_allocator_t *a) {
     h->owner_tls = &fa__tls;
     fa__os_unlock(&a->lock);
   }
-  if (a->fast && !fa__in_task()) {
+  if (a->fast) {
     fa__tls.heap = &h->h;
     fa__tls.pool_fast_max = a->pool_fast_max;
     FA__STORE(&fa__tls.alloc, a);
+    /* Inside a task scope frame calls stay out of line, to raise FA701. */
+    FA__STORE(&fa__tls.frame_alloc, fa__in_task() ? FA__TLS_EMPTY : a);
   }
   return h;
 }
-
-/* Task scopes arrive with the task tier; until then no code runs in one. */
-int fa__in_task(void) { return 0; }
 
 /* Heaps of exited threads: each is claimed like an adoption (heap_make
  * passes it by), collected, which returns its empty pages, and abandoned

@@ -43,11 +43,12 @@ static const diag_info_t *find(int code) {
 /* "FA" #num gives "FA1" for 1; the catalogue's names have three digits. */
 const char *fa_diag_name(int code) {
   static const char *const names[] = {"FA001", "FA002", "FA003",
-                                      "FA004", "FA005", "FA006"};
+                                      "FA004", "FA005", "FA006",
+                                      "FA007", "FA008", "FA009"};
   const diag_info_t *d = find(code);
   if (!d)
     return NULL;
-  return code >= 1 && code <= 6 ? names[code - 1] : d->name;
+  return code >= 1 && code <= 9 ? names[code - 1] : d->name;
 }
 
 const char *fa_diag_title(int code) {

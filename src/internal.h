@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "framealloc.h"
+#include "framealloc/task.h"
 #include "os.h"
 #include "track.h"
 
@@ -53,6 +54,8 @@ typedef struct fa__page_s {
   uint64_t recip;   /* 2^32 / (block_size / 16), rounded up */
   size_t reg_index; /* in alloc->pages */
   int full;         /* in full[cls]: it ran out of blocks once */
+  struct fa__arena_s *arena; /* the task or guard region whose struct is in
+                                this page, for fa_get_stats (atomic) */
 } fa__page_t;
 
 /* The state of one (allocator, thread) pair: frame arena and pools. It
@@ -98,12 +101,37 @@ typedef struct fa__heap_s {
    * its remote list: the difference, over all heaps, is what is freed but
    * still counted in its page's used (relaxed atomics, owner writes). */
   uint64_t sent_blocks, sent_bytes, got_blocks, got_bytes;
+  fa__page_t *task_cache; /* pages kept for tasks and guards, by next */
+  unsigned task_cache_count;
   struct fa__heap_s *batch_owner; /* remote frees gathered for one heap */
   fa__block_t *batch_head, *batch_tail;
   unsigned batch_count;
 } fa__heap_t;
 
 enum { FRAME_NONE = 0, FRAME_OPEN = 1, FRAME_IMPLICIT = 2 };
+
+/* A block of a task or guard region too large for a page of its own. */
+typedef struct fa__large_s {
+  struct fa__large_s *next;
+  size_t size; /* bytes reserved, this header included */
+} fa__large_t;
+
+/* A bump region made of pages from the page cache, plus large blocks: the
+ * memory of a task, or of one thread's part of a pool guard. Its struct
+ * lives in its first page, whose header points back to it. Fields read by
+ * fa_get_stats on other threads are relaxed atomics. */
+typedef struct fa__arena_s {
+  fa__task_head_t h;    /* first: fa_task_alloc's inline path reads it */
+  uintptr_t end;        /* end of the current chunk */
+  uintptr_t base;       /* first byte handed out in it (atomic) */
+  uint64_t settled;     /* bytes handed out before it (atomic) */
+  fa_allocator_t *alloc;
+  fa__page_t *first;    /* the page holding this struct */
+  fa__page_t *more;     /* later pages, linked by next */
+  fa__large_t *large;
+  struct fa__arena_s *next; /* guard regions: the guard's list */
+  uintptr_t owner;          /* guard regions: the thread using it (atomic) */
+} fa__arena_t;
 
 struct fa_allocator_s {
   uint64_t key; /* unique for the process lifetime, never 0 */
@@ -131,7 +159,6 @@ struct fa_allocator_s {
 
   uint64_t heap_bytes, heap_count;      /* atomic */
   uint64_t fb_bytes, fb_count;          /* pool fallbacks to the heap path */
-  uint64_t task_bytes;                  /* atomic */
   uint64_t os_bytes, os_requests;       /* atomic */
   uint64_t orphan_blocks, orphan_bytes; /* remote frees by threads with no
                                            heap of their own (atomic) */
@@ -150,7 +177,7 @@ void *fa__reserve(fa_allocator_t *a, size_t size, size_t align);
 void fa__release(fa_allocator_t *a, void *p, size_t size);
 fa__heap_t *fa__heap_get(fa_allocator_t *a);
 void fa__reclaim_abandoned(fa_allocator_t *a);
-int fa__in_task(void);
+void fa__tls_frame_reopen(void);
 
 /* diag.c */
 void fa__diag(fa_allocator_t *a, int code, const char *fmt, ...)
@@ -171,7 +198,8 @@ uint64_t fa__frame_in_use(const fa__heap_t *h);
 fa__page_t *fa__page_acquire(fa_allocator_t *a);
 void fa__page_retire(fa_allocator_t *a, fa__page_t *pg);
 void fa__page_cache_trim(fa_allocator_t *a);
-void fa__page_count_used(fa_allocator_t *a, uint64_t *blocks, uint64_t *bytes);
+void fa__page_count_used(fa_allocator_t *a, uint64_t *blocks, uint64_t *bytes,
+                         uint64_t *task_bytes);
 fa__page_t *fa__page_lookup(fa_allocator_t *a, const void *p);
 void fa__map_destroy(fa_allocator_t *a);
 
@@ -183,6 +211,9 @@ void fa__pool_flush(fa__heap_t *h);
 void fa__pool_drop_empty(fa__heap_t *h);
 void fa__pool_destroy(fa__heap_t *h);
 
+/* task.c */
+int fa__in_task(void);
+void fa__task_cache_flush(fa__heap_t *h);
 /* heap.c */
 void *fa__heap_alloc_tier(fa_allocator_t *a, size_t size, size_t align,
                           int fallback);

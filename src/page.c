@@ -86,16 +86,24 @@ static void page_forget(fa_allocator_t *a, fa__page_t *pg) {
   reg_remove(a, pg);
 }
 
-void fa__page_count_used(fa_allocator_t *a, uint64_t *blocks, uint64_t *bytes) {
-  uint64_t n = 0, b = 0;
+/* Called under a->lock, which every page needs to leave the registry or
+ * to pass from tasks to pools: so each page read here is mapped, and one
+ * whose header names an arena holds that arena's struct. */
+void fa__page_count_used(fa_allocator_t *a, uint64_t *blocks, uint64_t *bytes,
+                         uint64_t *task_bytes) {
+  uint64_t n = 0, b = 0, t = 0;
   for (size_t i = 0; i < a->page_count; i++) {
     const fa__page_t *pg = a->pages[i];
     uint64_t used = FA__LOAD(&pg->h.used);
     n += used;
     b += used * FA__LOAD(&pg->block_size);
+    fa__arena_t *ar = FA__LOAD(&pg->arena);
+    if (ar)
+      t += FA__LOAD(&ar->settled) + FA__LOAD(&ar->h.ptr) - FA__LOAD(&ar->base);
   }
   *blocks = n;
   *bytes = b;
+  *task_bytes = t;
 }
 
 fa__page_t *fa__page_acquire(fa_allocator_t *a) {
@@ -118,6 +126,7 @@ fa__page_t *fa__page_acquire(fa_allocator_t *a) {
     return NULL;
   }
   FA__STORE(&pg->h.used, 0);
+  FA__STORE(&pg->arena, NULL);
   fa__os_lock(&a->lock);
   int rc = map_set(a, pg, 1);
   if (rc == 0 && reg_add(a, pg) != 0) {

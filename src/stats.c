@@ -15,7 +15,7 @@ int fa_get_stats(fa_allocator_t *a, fa_stats_t *out) {
   int64_t pending = (int64_t)FA__LOAD(&a->orphan_blocks);
   int64_t pending_bytes = (int64_t)FA__LOAD(&a->orphan_bytes);
   fa__os_lock(&a->lock);
-  fa__page_count_used(a, &blocks, &bytes);
+  fa__page_count_used(a, &blocks, &bytes, &out->task_bytes);
   for (const fa__heap_t *h = a->heaps; h; h = h->next_in_alloc) {
     uint64_t now = fa__frame_in_use(h);
     uint64_t peak = FA__LOAD(&h->frame_peak);
@@ -35,7 +35,6 @@ int fa_get_stats(fa_allocator_t *a, fa_stats_t *out) {
       clamp((int64_t)bytes - pending_bytes) + FA__LOAD(&a->fb_bytes);
   out->heap_bytes = FA__LOAD(&a->heap_bytes);
   out->heap_count = FA__LOAD(&a->heap_count);
-  out->task_bytes = FA__LOAD(&a->task_bytes);
   out->os_bytes = FA__LOAD(&a->os_bytes);
   out->os_requests = FA__LOAD(&a->os_requests);
   return 0;

@@ -9,6 +9,7 @@
 #include "testutil.h"
 
 #include <framealloc.h>
+#include <framealloc/task.h>
 #include <stdalign.h>
 #include <stddef.h>
 
@@ -152,6 +153,38 @@ static void scenario_thread(fa_allocator_t *a, test_source_t *src) {
   }
 }
 
+/* Each registered cleanup must run exactly once, whatever failed. */
+static int task_cleanups[40];
+
+static void task_cleanup(void *arg) { (*(int *)arg)++; }
+
+static void scenario_task(fa_allocator_t *a, test_source_t *src) {
+  static const size_t sizes[] = {16, 0, 3000, 100, 90000, 1, 20000, 500};
+  fa_task_t *t;
+  fa_pool_guard_t *g;
+  void *p[40];
+  int registered[40];
+  int i;
+  (void)src;
+  memset(task_cleanups, 0, sizeof(task_cleanups));
+  t = fa_task_create(a);
+  g = fa_pool_guard_create(a);
+  for (i = 0; i < 40; i++) {
+    size_t align = (size_t)1 << (i % 13);
+    p[i] = fa_task_alloc(t, sizes[i % 8], align);
+    check_block(p[i], sizes[i % 8], align, (uint64_t)i);
+    registered[i] = fa_task_defer(t, task_cleanup, &task_cleanups[i]) == 0;
+    check_block(fa_pool_guard_alloc(g, sizes[(i + 3) % 8], 16),
+                sizes[(i + 3) % 8], 16, (uint64_t)i);
+  }
+  for (i = 0; i < 40; i++)
+    verify_block(p[i], sizes[i % 8], (uint64_t)i);
+  fa_task_destroy(t);
+  fa_pool_guard_destroy(g);
+  for (i = 0; i < 40; i++)
+    ASSERT_EQ(task_cleanups[i], t ? registered[i] : 0);
+}
+
 /* Runs the scenario with reserve call n (and count-1 more) failing;
  * returns whether a failure was injected. */
 static int run_armed(scenario_fn fn, int64_t n, uint64_t count) {
@@ -175,6 +208,7 @@ static int run_armed(scenario_fn fn, int64_t n, uint64_t count) {
     ASSERT_EQ(st.os_bytes, test_source_outstanding(&src));
     ASSERT_EQ(st.pool_count, 0);
     ASSERT_EQ(st.heap_count, 0);
+    ASSERT_EQ(st.task_bytes, 0);
     fa_release(a);
   }
   hit = test_source_failures(&src) > 0;
@@ -208,12 +242,14 @@ TEST(fault_frame) { run_all_faults(scenario_frame); }
 TEST(fault_pool) { run_all_faults(scenario_pool); }
 TEST(fault_heap) { run_all_faults(scenario_heap); }
 TEST(fault_thread) { run_all_faults(scenario_thread); }
+TEST(fault_task) { run_all_faults(scenario_task); }
 
 static const test_case_t tests[] = {
     TEST_ENTRY(fault_frame),
     TEST_ENTRY(fault_pool),
     TEST_ENTRY(fault_heap),
     TEST_ENTRY(fault_thread),
+    TEST_ENTRY(fault_task),
 };
 
 int main(int argc, char **argv) { return TEST_MAIN(tests, argc, argv); }

@@ -93,8 +93,8 @@ FA_EXTERN fa_pool_guard_t *fa_pool_guard_create(fa_allocator_t *a);
 /* size bytes aligned to align (as fa_task_alloc), valid until the guard is
  * destroyed. Any number of threads may call it at once: each allocates in a
  * region of its own. NULL on bad arguments (FA006) or when memory is short. */
-FA_EXTERN FA__MALLOC void *fa_pool_guard_alloc(fa_pool_guard_t *g,
-                                               size_t size, size_t align);
+FA_EXTERN FA__MALLOC void *fa_pool_guard_alloc(fa_pool_guard_t *g, size_t size,
+                                               size_t align);
 
 /* Frees everything allocated from g and releases its allocator. No thread
  * may be allocating from g any more. NULL is a no-op. */

@@ -1,0 +1,481 @@
+/* Task memory and pool guards: bump regions for asynchronous work.
+ *
+ * A region (fa__arena_t) is a chain of 64 KiB pages from the allocator's
+ * page cache, plus large blocks from the memory source for requests that
+ * do not fit a page. A task is one region whose struct sits at the start
+ * of its first page; a pool guard is a list of regions, one per thread
+ * that allocates from it, so threads never share a bump pointer or a lock
+ * on the allocation path. Destroying either walks its pages, large blocks
+ * and deferred cleanups, never its allocations.
+ *
+ * Pages freed by tasks go to a small cache in the destroying thread's heap,
+ * so a thread that creates and destroys tasks in a loop touches no lock and
+ * makes no memory-source request once warm.
+ *
+ * A task scope marks the thread as running task code: the thread's frame
+ * key in fa__tls is emptied, so frame allocations go out of line, where
+ * fa__in_task() makes them raise FA701. */
+#include "internal.h"
+
+#define TASK_CACHE_MAX 8              /* pages kept per thread */
+#define LARGE_MIN (FA__PAGE_SIZE / 4) /* larger requests get a block */
+#define DEAD_BYTE 0xdd                /* debug fill of destroyed memory */
+
+typedef struct defer_s {
+  void (*fn)(void *);
+  void *arg;
+  struct defer_s *next;
+} defer_t;
+
+struct fa_task_s {
+  fa__arena_t ar;  /* first: its fa__task_head_t is the task's inline head */
+  defer_t *defers; /* newest first */
+  fa_task_t *scope_prev; /* the scope this one is nested in */
+  unsigned scope_depth;  /* enters not yet left, on the scope's thread */
+  uintptr_t user;        /* the thread in a scope with it, or in a call
+                            (debug builds); 0: none (atomic) */
+};
+
+struct fa_pool_guard_s {
+  fa__arena_t first; /* the region in the guard's own page */
+  uint64_t id;       /* unique for the process: keys the thread caches */
+  fa__mutex_t lock;  /* the region list */
+};
+
+/* The innermost task scope of this thread, and a token naming the thread
+ * (the address of a thread-local, unique among live threads). */
+static __thread fa_task_t *scope_top;
+static __thread char thread_token;
+#define SELF ((uintptr_t)&thread_token)
+
+int fa__in_task(void) { return scope_top != NULL; }
+
+/* ---- Pages ------------------------------------------------------------ */
+
+static fa__page_t *page_get(fa_allocator_t *a) {
+  fa__heap_t *h = fa__heap_get(a);
+  fa__page_t *pg = h ? h->task_cache : NULL;
+  if (pg) {
+    h->task_cache = pg->next;
+    h->task_cache_count--;
+  } else if (!(pg = fa__page_acquire(a))) {
+    return NULL;
+  }
+  /* Not a pool page: frees of pointers into it are refused (FA004). */
+  FA__STORE(&pg->heap, NULL);
+  FA__STORE(&pg->h.fast_owner, NULL);
+  /* Nothing is handed out yet: tracking tools see the page as dead. */
+  fa__track_dead((char *)pg + FA__PAGE_HDR, FA__PAGE_SIZE - FA__PAGE_HDR);
+  return pg;
+}
+
+static void page_put(fa_allocator_t *a, fa__page_t *pg) {
+#if FA_DEBUG >= 1
+  fa__track_live((char *)pg + FA__PAGE_HDR, FA__PAGE_SIZE - FA__PAGE_HDR);
+  memset((char *)pg + FA__PAGE_HDR, DEAD_BYTE, FA__PAGE_SIZE - FA__PAGE_HDR);
+#endif
+  fa__track_dead((char *)pg + FA__PAGE_HDR, FA__PAGE_SIZE - FA__PAGE_HDR);
+  fa__heap_t *h = fa__heap_get(a);
+  if (h && h->task_cache_count < TASK_CACHE_MAX) {
+    pg->next = h->task_cache;
+    h->task_cache = pg;
+    h->task_cache_count++;
+    return;
+  }
+  fa__page_retire(a, pg);
+}
+
+void fa__task_cache_flush(fa__heap_t *h) {
+  while (h->task_cache) {
+    fa__page_t *pg = h->task_cache;
+    h->task_cache = pg->next;
+    fa__page_retire(h->alloc, pg);
+  }
+  h->task_cache_count = 0;
+}
+
+/* ---- Regions ---------------------------------------------------------- */
+
+/* Sets up the region whose struct ar is at the start of page pg's space
+ * (after `skip` bytes of the owner's struct). */
+static void arena_init(fa__arena_t *ar, fa_allocator_t *a, fa__page_t *pg,
+                       size_t skip) {
+  uintptr_t base = ((uintptr_t)ar + skip + 15) & ~(uintptr_t)15;
+  ar->end = (uintptr_t)pg + FA__PAGE_SIZE;
+  FA__STORE(&ar->base, base);
+  FA__STORE(&ar->settled, 0);
+  FA__STORE(&ar->h.ptr, base);
+  ar->h.lim = a->fast ? ar->end : base;
+  ar->alloc = a;
+  ar->first = pg;
+  ar->more = NULL;
+  ar->large = NULL;
+  ar->next = NULL;
+  FA__STORE(&ar->owner, 0);
+  FA__STORE(&pg->arena, ar);
+}
+
+static void *large_alloc(fa__arena_t *ar, size_t n, size_t align) {
+  fa_allocator_t *a = ar->alloc;
+  size_t hdr = (sizeof(fa__large_t) + align - 1) & ~(align - 1);
+  if (n > SIZE_MAX - hdr)
+    return NULL;
+  fa__large_t *b = fa__reserve(a, hdr + n, align > 16 ? align : 16);
+  if (!b)
+    return NULL;
+  b->size = hdr + n;
+  b->next = ar->large;
+  ar->large = b;
+  FA__STORE(&ar->settled, FA__LOAD(&ar->settled) + n);
+  return (char *)b + hdr;
+}
+
+/* The out-of-line bump: the current chunk, a new page, or a large block.
+ * align is a valid power of two, size < 2^40. */
+static void *arena_alloc(fa__arena_t *ar, size_t size, size_t align) {
+  size_t n = size + (size == 0);
+  uintptr_t mask = ~(uintptr_t)(align - 1);
+  uintptr_t p = (ar->h.ptr + align - 1) & mask;
+  if (p + n > ar->end) {
+    if (n + align > LARGE_MIN)
+      return large_alloc(ar, n, align);
+    fa__page_t *pg = page_get(ar->alloc);
+    if (!pg)
+      return NULL;
+    pg->next = ar->more;
+    ar->more = pg;
+    uintptr_t base = (uintptr_t)pg + FA__PAGE_HDR;
+    /* Bytes of the old chunk become settled before the new base shows,
+     * so a concurrent reader may count them twice, never lose them. */
+    FA__STORE(&ar->settled,
+              FA__LOAD(&ar->settled) + (ar->h.ptr - FA__LOAD(&ar->base)));
+    FA__STORE(&ar->h.ptr, base);
+    FA__STORE(&ar->base, base);
+    ar->end = (uintptr_t)pg + FA__PAGE_SIZE;
+    p = (base + align - 1) & mask;
+  }
+  FA__STORE(&ar->h.ptr, p + n);
+  ar->h.lim = ar->alloc->fast ? ar->end : p + n;
+  fa__track_live((void *)p, size);
+  return (void *)p;
+}
+
+/* Returns every page and block of the region; the first page (which holds
+ * the struct) last, so the caller must read what it needs before. */
+static void arena_free(fa__arena_t *ar) {
+  fa_allocator_t *a = ar->alloc;
+  fa__page_t *first = ar->first;
+  fa__large_t *b = ar->large;
+  fa__page_t *pg = ar->more;
+  FA__STORE(&first->arena, NULL);
+  while (b) {
+    fa__large_t *next = b->next;
+#if FA_DEBUG >= 1
+    memset(b + 1, DEAD_BYTE, b->size - sizeof(*b));
+#endif
+    fa__release(a, b, b->size);
+    b = next;
+  }
+  while (pg) {
+    fa__page_t *next = pg->next;
+    page_put(a, pg);
+    pg = next;
+  }
+  page_put(a, first);
+}
+
+static int align_ok(fa_allocator_t *a, const char *fn, size_t align) {
+  if (align - 1 < 4096 && (align & (align - 1)) == 0)
+    return 1;
+  fa__diag(a, 6, "%s: alignment %zu is not a power of two up to 4096", fn,
+           align);
+  return 0;
+}
+
+/* ---- Tasks ------------------------------------------------------------ */
+
+/* Debug builds claim the task for the length of each call, so that two
+ * threads using it at once are reported (FA007); a scope claims it for
+ * its whole length in every build. Returns 1 if this call claimed it. */
+static int use_begin(fa_task_t *t, const char *fn) {
+#if FA_DEBUG >= 1
+  uintptr_t expected = 0;
+  if (__atomic_compare_exchange_n(&t->user, &expected, SELF, 0,
+                                  __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+    return 1;
+  if (expected != SELF)
+    fa__diag(t->ar.alloc, 7,
+             "%s: task %p is used by another thread at the same time", fn,
+             (void *)t);
+#else
+  (void)t, (void)fn;
+#endif
+  return 0;
+}
+
+static void use_end(fa_task_t *t, int claimed) {
+  if (claimed)
+    __atomic_store_n(&t->user, 0, __ATOMIC_RELEASE);
+}
+
+fa_task_t *fa_task_create(fa_allocator_t *a) {
+  if (!a) {
+    fa__diag(NULL, 6, "fa_task_create: NULL allocator");
+    return NULL;
+  }
+  fa__page_t *pg = page_get(a);
+  if (!pg)
+    return NULL;
+  fa_task_t *t = (fa_task_t *)((char *)pg + FA__PAGE_HDR);
+  fa__track_live(t, sizeof(*t));
+  arena_init(&t->ar, a, pg, sizeof(*t));
+  t->defers = NULL;
+  t->scope_prev = NULL;
+  t->scope_depth = 0;
+  t->user = 0;
+  fa_retain(a);
+  return t;
+}
+
+void *fa__task_alloc_slow(fa_task_t *t, size_t size, size_t align) {
+  if (!t) {
+    fa__diag(NULL, 6, "fa_task_alloc: NULL task");
+    return NULL;
+  }
+  if (!align_ok(t->ar.alloc, "fa_task_alloc", align) ||
+      size >= ((size_t)1 << 40))
+    return NULL;
+  int claimed = use_begin(t, "fa_task_alloc");
+  void *p = arena_alloc(&t->ar, size, align);
+  use_end(t, claimed);
+  return p;
+}
+
+int fa_task_defer(fa_task_t *t, void (*fn)(void *), void *arg) {
+  if (!t || !fn) {
+    fa__diag(t ? t->ar.alloc : NULL, 6, "fa_task_defer: NULL %s",
+             t ? "function" : "task");
+    return FA_EINVAL;
+  }
+  int claimed = use_begin(t, "fa_task_defer");
+  defer_t *d = arena_alloc(&t->ar, sizeof(*d), _Alignof(defer_t));
+  if (d) {
+    d->fn = fn;
+    d->arg = arg;
+    d->next = t->defers;
+    t->defers = d;
+  }
+  use_end(t, claimed);
+  return d ? 0 : FA_ENOMEM;
+}
+
+/* Takes t out of this thread's scope stack, wherever it is in it. */
+static void scope_unlink(fa_task_t *t) {
+  for (fa_task_t **pp = &scope_top; *pp; pp = &(*pp)->scope_prev) {
+    if (*pp == t) {
+      *pp = t->scope_prev;
+      break;
+    }
+  }
+}
+
+void fa_task_destroy(fa_task_t *t) {
+  if (!t)
+    return;
+  fa_allocator_t *a = t->ar.alloc;
+  uintptr_t user = __atomic_load_n(&t->user, __ATOMIC_ACQUIRE);
+  if (user == SELF) {
+    scope_unlink(t);
+    t->scope_depth = 0;
+    if (!scope_top)
+      fa__tls_frame_reopen();
+  } else if (user != 0) {
+    fa__diag(a, 7, "fa_task_destroy: task %p is in use on another thread",
+             (void *)t);
+  }
+  /* Cleanups may allocate from the task or defer more: all of them run,
+   * newest first, while the memory is still there. */
+  while (t->defers) {
+    defer_t *d = t->defers;
+    t->defers = d->next;
+    d->fn(d->arg);
+  }
+  arena_free(&t->ar);
+  fa_release(a);
+}
+
+fa_allocator_t *fa_task_allocator(const fa_task_t *t) {
+  return t ? t->ar.alloc : NULL;
+}
+
+size_t fa_task_used(const fa_task_t *t) {
+  if (!t)
+    return 0;
+  return (size_t)(t->ar.settled + (t->ar.h.ptr - t->ar.base));
+}
+
+int fa_task_enter(fa_task_t *t) {
+  if (!t) {
+    fa__diag(NULL, 6, "fa_task_enter: NULL task");
+    return FA_EINVAL;
+  }
+  uintptr_t expected = 0;
+  if (!__atomic_compare_exchange_n(&t->user, &expected, SELF, 0,
+                                   __ATOMIC_ACQUIRE, __ATOMIC_RELAXED) &&
+      expected != SELF) {
+    fa__diag(t->ar.alloc, 7,
+             "fa_task_enter: task %p is in a scope on another thread",
+             (void *)t);
+    return FA_EBUSY;
+  }
+  if (t->scope_depth > 0 && scope_top != t) {
+    fa__diag(t->ar.alloc, 6,
+             "fa_task_enter: task %p is already in an outer scope of this "
+             "thread",
+             (void *)t);
+    return FA_ESTATE;
+  }
+  if (t->scope_depth++ == 0) {
+    t->scope_prev = scope_top;
+    scope_top = t;
+  }
+  FA__STORE(&fa__tls.frame_alloc, FA__TLS_EMPTY);
+  return 0;
+}
+
+void fa_task_leave(fa_task_t *t) {
+  if (!t) {
+    fa__diag(NULL, 6, "fa_task_leave: NULL task");
+    return;
+  }
+  if (t != scope_top) {
+    fa__diag(t->ar.alloc, 6,
+             "fa_task_leave: task %p is not the innermost scope of this "
+             "thread",
+             (void *)t);
+    return;
+  }
+  if (--t->scope_depth > 0)
+    return;
+  scope_top = t->scope_prev;
+  t->scope_prev = NULL;
+  __atomic_store_n(&t->user, 0, __ATOMIC_RELEASE);
+  if (!scope_top)
+    fa__tls_frame_reopen();
+}
+
+fa_task_t *fa_task_current(void) { return scope_top; }
+
+/* ---- Pool guards ------------------------------------------------------ */
+
+/* This thread's regions of the guards it used last, keyed by guard id
+ * (ids are never reused, so an entry of a destroyed guard never matches). */
+#define GUARD_CACHE 4
+static __thread struct {
+  uint64_t id;
+  fa__arena_t *ar;
+} guard_cache[GUARD_CACHE];
+static __thread unsigned guard_cache_next;
+static uint64_t guard_next_id = 1; /* atomic */
+
+fa_pool_guard_t *fa_pool_guard_create(fa_allocator_t *a) {
+  if (!a) {
+    fa__diag(NULL, 6, "fa_pool_guard_create: NULL allocator");
+    return NULL;
+  }
+  fa__page_t *pg = page_get(a);
+  if (!pg)
+    return NULL;
+  fa_pool_guard_t *g = (fa_pool_guard_t *)((char *)pg + FA__PAGE_HDR);
+  fa__track_live(g, sizeof(*g));
+  if (fa__os_mutex_init(&g->lock) != 0) {
+    page_put(a, pg);
+    return NULL;
+  }
+  arena_init(&g->first, a, pg, sizeof(*g));
+  g->id = __atomic_fetch_add(&guard_next_id, 1, __ATOMIC_RELAXED);
+  fa_retain(a);
+  return g;
+}
+
+/* The calling thread's region of g: its own from an earlier call, a free
+ * one (the guard's first region, or one of an exited thread), or a new
+ * one. Only this path takes the guard's lock, once per thread and guard. */
+static fa__arena_t *guard_region(fa_pool_guard_t *g) {
+  for (unsigned i = 0; i < GUARD_CACHE; i++)
+    if (guard_cache[i].id == g->id)
+      return guard_cache[i].ar;
+  fa__arena_t *ar, *spare = NULL;
+  fa__os_lock(&g->lock);
+  for (ar = &g->first; ar; ar = ar->next) {
+    uintptr_t owner = FA__LOAD(&ar->owner);
+    if (owner == SELF)
+      break;
+    if (owner == 0 && !spare)
+      spare = ar;
+  }
+  if (!ar && spare) {
+    ar = spare;
+    FA__STORE(&ar->owner, SELF);
+  }
+  if (!ar) {
+    fa__page_t *pg = page_get(g->first.alloc);
+    if (pg) {
+      ar = (fa__arena_t *)((char *)pg + FA__PAGE_HDR);
+      fa__track_live(ar, sizeof(*ar));
+      arena_init(ar, g->first.alloc, pg, sizeof(*ar));
+      FA__STORE(&ar->owner, SELF);
+      ar->next = g->first.next;
+      g->first.next = ar;
+    }
+  }
+  fa__os_unlock(&g->lock);
+  if (ar) {
+    unsigned i = guard_cache_next++ % GUARD_CACHE;
+    guard_cache[i].id = g->id;
+    guard_cache[i].ar = ar;
+  }
+  return ar;
+}
+
+void *fa_pool_guard_alloc(fa_pool_guard_t *g, size_t size, size_t align) {
+  if (!g) {
+    fa__diag(NULL, 6, "fa_pool_guard_alloc: NULL guard");
+    return NULL;
+  }
+  if (align == 0)
+    align = FA__DEFAULT_ALIGNMENT;
+  if (!align_ok(g->first.alloc, "fa_pool_guard_alloc", align) ||
+      size >= ((size_t)1 << 40))
+    return NULL;
+  fa__arena_t *ar = guard_region(g);
+  if (!ar)
+    return NULL;
+  uintptr_t p = (ar->h.ptr + align - 1) & ~(uintptr_t)(align - 1);
+  uintptr_t q = p + size + (size == 0);
+  if (FA_LIKELY(q <= ar->h.lim)) {
+    FA__STORE(&ar->h.ptr, q);
+    return (void *)p;
+  }
+  return arena_alloc(ar, size, align);
+}
+
+void fa_pool_guard_destroy(fa_pool_guard_t *g) {
+  if (!g)
+    return;
+  fa_allocator_t *a = g->first.alloc;
+  /* Forget this thread's cache entry; other threads' entries name an id
+   * that no guard will have again. */
+  for (unsigned i = 0; i < GUARD_CACHE; i++)
+    if (guard_cache[i].id == g->id)
+      guard_cache[i].id = 0;
+  fa__arena_t *ar = g->first.next;
+  while (ar) {
+    fa__arena_t *next = ar->next;
+    arena_free(ar);
+    ar = next;
+  }
+  fa__os_mutex_destroy(&g->lock);
+  arena_free(&g->first);
+  fa_release(a);
+}
