@@ -52,6 +52,12 @@ int fa__in_task(void) { return scope_top != NULL; }
 
 /* ---- Pages ------------------------------------------------------------ */
 
+/* The bytes of a page that fa_get_stats may read while the page changes
+ * hands: the region struct at the start of a first page. They are never
+ * filled or poisoned, so that a reader racing with a destroy only reads
+ * stale values. */
+#define PAGE_KEEP sizeof(fa__arena_t)
+
 static fa__page_t *page_get(fa_allocator_t *a) {
   fa__heap_t *h = fa__heap_get(a);
   fa__page_t *pg = h ? h->task_cache : NULL;
@@ -65,16 +71,19 @@ static fa__page_t *page_get(fa_allocator_t *a) {
   FA__STORE(&pg->heap, NULL);
   FA__STORE(&pg->h.fast_owner, NULL);
   /* Nothing is handed out yet: tracking tools see the page as dead. */
-  fa__track_dead((char *)pg + FA__PAGE_HDR, FA__PAGE_SIZE - FA__PAGE_HDR);
+  fa__track_dead((char *)pg + FA__PAGE_HDR + PAGE_KEEP,
+                 FA__PAGE_SIZE - FA__PAGE_HDR - PAGE_KEEP);
   return pg;
 }
 
 static void page_put(fa_allocator_t *a, fa__page_t *pg) {
+  char *dead = (char *)pg + FA__PAGE_HDR + PAGE_KEEP;
+  size_t n = FA__PAGE_SIZE - FA__PAGE_HDR - PAGE_KEEP;
 #if FA_DEBUG >= 1
-  fa__track_live((char *)pg + FA__PAGE_HDR, FA__PAGE_SIZE - FA__PAGE_HDR);
-  memset((char *)pg + FA__PAGE_HDR, DEAD_BYTE, FA__PAGE_SIZE - FA__PAGE_HDR);
+  fa__track_live(dead, n);
+  memset(dead, DEAD_BYTE, n);
 #endif
-  fa__track_dead((char *)pg + FA__PAGE_HDR, FA__PAGE_SIZE - FA__PAGE_HDR);
+  fa__track_dead(dead, n);
   fa__heap_t *h = fa__heap_get(a);
   if (h && h->task_cache_count < TASK_CACHE_MAX) {
     pg->next = h->task_cache;
@@ -227,7 +236,7 @@ fa_task_t *fa_task_create(fa_allocator_t *a) {
   if (!pg)
     return NULL;
   fa_task_t *t = (fa_task_t *)((char *)pg + FA__PAGE_HDR);
-  fa__track_live(t, sizeof(*t));
+  fa__track_live(t, sizeof(*t)); /* beyond PAGE_KEEP */
   arena_init(&t->ar, a, pg, sizeof(*t));
   t->defers = NULL;
   t->scope_prev = NULL;
