@@ -18,8 +18,13 @@ build: deps
 	cmake -S . -B build -DCMAKE_BUILD_TYPE=Release $(CMAKE_ARGS) >/dev/null
 	cmake --build build -j $(JOBS)
 
+# The examples, then fa-check over them: async_bad.c is wrong on purpose, so
+# the checker must report it (exit status 1) and nothing else.
 demo: build
 	./build/examples/game_loop
+	./build/examples/task_jobs
+	@echo "== fa-check over examples/ (async_bad.c is wrong on purpose)"
+	./build/tools/fa-check/fa-check -p build examples/*.c; test $$? -eq 1
 
 # Release (inline fast paths), the threaded tests under TSan, the suite with
 # the expensive validators (FA_DEBUG=3), then the whole suite under

@@ -36,7 +36,7 @@ typedef enum fc_level_e {
 
 /* Rule families, selected with --check NAME or --all. */
 typedef enum fc_family_e {
-  FC_FAMILY_ASYNC = 1u << 0, /* "async-safety": FA701 FA702 FA703 */
+  FC_FAMILY_ASYNC = 1u << 0,   /* "async-safety": FA701 FA702 FA703 */
   FC_FAMILY_LIFETIME = 1u << 1 /* "lifetime": FA601 FA603 FA604 */
 } fc_family_t;
 
@@ -86,21 +86,26 @@ typedef struct fc_failure_list_s {
  * <framealloc.h>, the table the library shares; the rest is the checker's. */
 typedef struct fc_rule_s {
   int code;
-  const char *name;       /* "FA702" */
+  const char *name; /* "FA702" */
   fc_family_t family;
   fc_level_t default_level;
-  const char *precision;  /* "high" or "medium" */
-  const char *title;      /* the catalogue's one-line meaning */
-  const char *help;       /* one line: how to fix it */
-  const char *explain;    /* several paragraphs with a bad and a fixed example */
+  const char *precision; /* "high" or "medium" */
+  const char *title;     /* the catalogue's one-line meaning */
+  const char *help;      /* one line: how to fix it */
+  const char *explain;   /* several paragraphs with a bad and a fixed example */
+  int available;         /* 0: in the catalogue, not checked in this version */
 } fc_rule_t;
 
-const fc_rule_t *fc_rules(size_t *count);   /* sorted by code */
-const fc_rule_t *fc_rule_find(int code);    /* NULL if not a checker rule */
-int fc_parse_code(const char *s);           /* "FA702"/"fa702"/"702" -> 702, else -1 */
-const char *fc_family_name(fc_family_t f);  /* "async-safety" */
-int fc_parse_family(const char *s);         /* the fc_family_t bit, or -1 */
-const char *fc_level_name(fc_level_t l);    /* "allow", "warning", "error" */
+const fc_rule_t *fc_rules(size_t *count); /* sorted by code */
+const fc_rule_t *fc_rule_find(int code);  /* NULL if not a checker rule */
+int fc_parse_code(const char *s); /* "FA702"/"fa702"/"702" -> 702, else -1 */
+const char *fc_family_name(fc_family_t f); /* "async-safety" */
+int fc_parse_family(const char *s);        /* the fc_family_t bit, or -1 */
+const char *fc_level_name(fc_level_t l);   /* "allow", "warning", "error" */
+unsigned fc_families_available(void);      /* fc_family_t bits with rules */
+/* "allow" -> FC_LEVEL_ALLOW, "warn" -> FC_LEVEL_WARN, "error" and "deny" ->
+ * FC_LEVEL_ERROR; -1 for anything else. */
+int fc_parse_level(const char *s);
 
 /* ---- config.c: fa-check.toml ----------------------------------------- */
 
@@ -117,24 +122,24 @@ typedef struct fc_names_s {
 } fc_names_t;
 
 typedef struct fc_config_s {
-  char *path;                 /* the file it was read from, NULL if none */
-  int family_level[2];        /* by family bit index; -1: not set */
-  int code_level[1000];       /* by code; -1: not set */
-  fc_spawner_t *spawn;        /* [async] spawn */
+  char *path;           /* the file it was read from, NULL if none */
+  int family_level[2];  /* by family bit index; -1: not set */
+  int code_level[1000]; /* by code; -1: not set */
+  fc_spawner_t *spawn;  /* [async] spawn */
   size_t nspawn;
-  fc_names_t await;           /* [async] await: extra suspension points */
-  fc_names_t frame;           /* [async] frame: extra frame allocators */
-  fc_names_t async;           /* [async] async: extra async contexts */
+  fc_names_t await; /* [async] await: extra suspension points */
+  fc_names_t frame; /* [async] frame: extra frame allocators */
+  fc_names_t async; /* [async] async: extra async contexts */
 } fc_config_t;
 
-void fc_config_init(fc_config_t *c);         /* empty: every level unset */
+void fc_config_init(fc_config_t *c); /* empty: every level unset */
 /* Reads and validates FILE. On error prints "FILE:LINE: error: ..." to
  * stderr and returns -1; `c` is then left empty. */
 int fc_config_load(fc_config_t *c, const char *file);
 /* The nearest fa-check.toml from `dir` upwards (malloc'd), or NULL. */
 char *fc_config_find(const char *dir);
 void fc_config_free(fc_config_t *c);
-const char *fc_config_default_text(void);    /* what `fa-check init` writes */
+const char *fc_config_default_text(void); /* what `fa-check init` writes */
 
 /* ---- cli.c: the command line ----------------------------------------- */
 
@@ -146,34 +151,94 @@ typedef enum fc_format_e {
 } fc_format_t;
 
 typedef struct fc_level_override_s {
-  int code;          /* a code, or -(family bit) for a whole family */
+  int code; /* a code, or -(family bit) for a whole family */
   fc_level_t level;
 } fc_level_override_t;
 
 typedef struct fc_options_s {
-  unsigned families;          /* fc_family_t bits; 0: not chosen (all) */
-  const char *build_dir;      /* -p */
-  const char **files;         /* positional files */
+  unsigned families;     /* fc_family_t bits; 0: not chosen (all) */
+  const char *build_dir; /* -p */
+  const char **files;    /* positional files */
   size_t nfiles;
-  const char **clang_args;    /* after -- */
+  const char **clang_args; /* after -- */
   size_t nclang_args;
   fc_format_t format;
   fc_level_override_t *overrides; /* --deny/--warn/--allow, in order */
   size_t noverrides;
   int deny_warnings;
-  const char *config_file;    /* --config */
-  int jobs;                   /* -j; 0: one per core */
-  int color;                  /* -1 auto (a terminal), 0 never, 1 always */
+  const char *config_file; /* --config */
+  int jobs;                /* -j; 0: one per core */
+  int color;               /* -1 auto (a terminal), 0 never, 1 always */
 } fc_options_t;
+
+typedef enum fc_command_e {
+  FC_CMD_CHECK,   /* the default: check files */
+  FC_CMD_EXPLAIN, /* fa-check explain CODE */
+  FC_CMD_LIST,    /* fa-check list [--check FAMILY] */
+  FC_CMD_INIT,    /* fa-check init */
+  FC_CMD_HELP,
+  FC_CMD_VERSION
+} fc_command_t;
+
+/* Parses the command line into `o` (strings point into argv; the arrays are
+ * malloc'd) and the command; `*arg` is explain's code. Returns 0, or prints
+ * a message and returns FC_EXIT_FAILURE. */
+int fc_cli_parse(int argc, char **argv, fc_command_t *cmd, fc_options_t *o,
+                 const char **arg);
+void fc_cli_free(fc_options_t *o);
+void fc_cli_usage(FILE *f);
+void fc_cli_version(FILE *f);
+/* fa-check explain / list / init; each returns the exit status. */
+int fc_cmd_explain(const char *code);
+int fc_cmd_list(unsigned families);
+int fc_cmd_init(void);
+
+/* ---- compdb.c: the translation units to parse ------------------------- */
+
+/* One translation unit: an absolute file name and the clang arguments
+ * (without the compiler, the output and the file itself). */
+typedef struct fc_input_s {
+  char *file;
+  char **args;
+  size_t nargs;
+} fc_input_t;
+
+typedef struct fc_inputs_s {
+  fc_input_t *v;
+  size_t n, cap;
+} fc_inputs_t;
+
+/* From -p BUILD_DIR and/or FILES -- ARGS. Unusable inputs (a missing file, a
+ * file not in the database) go to `fail`; a missing or broken database is
+ * printed and returns -1. */
+int fc_inputs_collect(const fc_options_t *o, fc_inputs_t *in,
+                      fc_failure_list_t *fail);
+void fc_inputs_free(fc_inputs_t *in);
+
+/* ---- driver.c: the pipeline ------------------------------------------- */
+
+/* Parses, lowers and analyses every input on o->jobs threads, applies levels
+ * and suppressions, prints the findings; returns the exit status. */
+int fc_run(const fc_options_t *o, const fc_config_t *cfg);
+/* The level of `code` after the rule default, fa-check.toml and the command
+ * line, in that order of precedence. */
+fc_level_t fc_level_of(int code, const fc_config_t *cfg, const fc_options_t *o);
+
+/* ---- suppress.c: "// fa-check: allow(FA702)" comments ------------------- */
+
+/* Nonzero when a comment on the finding's line or the line above allows its
+ * code. Reads sources: call after analysis, on one thread. */
+int fc_suppressed(const fc_diag_t *d);
 
 /* ---- diag.c: findings, failures and interned strings ------------------ */
 
-const char *fc_intern(const char *s);        /* thread-safe; lives for the run */
+const char *fc_intern(const char *s); /* thread-safe; lives for the run */
 fc_diag_t *fc_diag_add(fc_diag_list_t *l, int code, fc_loc_t loc,
                        const char *fmt, ...) FC_PRINTF(4, 5);
 void fc_diag_note(fc_diag_t *d, fc_loc_t loc, const char *fmt, ...)
     FC_PRINTF(3, 4);
-void fc_diag_move(fc_diag_list_t *dst, fc_diag_list_t *src); /* appends, empties src */
+void fc_diag_move(fc_diag_list_t *dst,
+                  fc_diag_list_t *src); /* appends, empties src */
 /* Sorts by file, line, column, code, message and drops exact duplicates
  * (a header seen by several translation units). */
 void fc_diag_sort_unique(fc_diag_list_t *l);
@@ -225,5 +290,19 @@ void fc_emit_human(const fc_diag_list_t *l, const fc_emit_t *e);
 void fc_emit_compact(const fc_diag_list_t *l, const fc_emit_t *e);
 void fc_emit_json(const fc_diag_list_t *l, const fc_emit_t *e);
 void fc_emit_sarif(const fc_diag_list_t *l, const fc_emit_t *e);
+
+/* out_common.c: what the formats share. */
+struct json_t;
+const char *fc_tool_version(void); /* "MAJOR.MINOR.PATCH" of <framealloc.h> */
+/* `file` as shown to the user: relative to `root` when inside it. */
+const char *fc_show_path(const char *file, const char *root);
+void fc_count_levels(const fc_diag_list_t *l, size_t *errors, size_t *warnings);
+/* Length of the valid UTF-8 sequence at `s`, 0 if it is not one. */
+size_t fc_utf8_len(const char *s);
+/* A JSON string of `s` (JSON null for NULL); bytes that are not UTF-8 become
+ * U+FFFD, since JSON text must be Unicode. */
+struct json_t *fc_json_text(const char *s);
+/* Writes `doc` indented, keys in insertion order, and releases it. */
+void fc_json_write(struct json_t *doc, FILE *out);
 
 #endif

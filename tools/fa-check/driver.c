@@ -1,2 +1,443 @@
-/* placeholder, replaced by its owner */
+/* The pipeline of a check: inputs, parsing and lowering on N threads, the
+ * analysis, levels and suppressions, output, and the exit status.
+ *
+ * Worker threads take translation units in order from a shared counter and
+ * store each result at the unit's index, so the output does not depend on
+ * the number of threads or on timing. A unit that does not parse is a
+ * failure (reported, not analysed); the others are still checked. */
 #include "check.h"
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Parser threads get a large stack: clang and the AST walk recurse deeply
+ * on big expressions, more so under AddressSanitizer. */
+#define WORKER_STACK (32u << 20)
+/* Options clang reports as unknown or invalid are dropped and the parse
+ * retried, at most this many times per unit. */
+#define MAX_RETRIES 32
+
+typedef struct result_s {
+  fc_unit_t *unit;        /* NULL if the unit could not be analysed */
+  fc_failure_list_t fail; /* its failures, in order */
+} result_t;
+
+typedef struct work_s {
+  const fc_inputs_t *in;
+  const fc_config_t *cfg;
+  result_t *res;
+  const char *root;
+  pthread_mutex_t lock; /* guards next, started and the progress line */
+  size_t next, started;
+  int progress;
+} work_t;
+
+/* The index in `args` of the option a driver error is about ("unknown
+ * argument: '-fconserve-stack'", "unsupported argument 'bounds-strict' to
+ * option 'fsanitize='", "invalid value 'x' in '-std=x'", "unknown target CPU
+ * 'znver9'"), or -1 when the error is not about an option. */
+static int bad_option(const char *msg, const char *const *args, int nargs) {
+  static const char *const starts[] = {
+      "unknown argument",      "unsupported option", "unsupported argument",
+      "invalid value",         "unknown target CPU", "unknown target ABI",
+      "unknown warning option"};
+  int match = 0;
+  for (size_t i = 0; i < sizeof(starts) / sizeof(*starts); i++)
+    if (!strncmp(msg, starts[i], strlen(starts[i])))
+      match = 1;
+  if (!match)
+    return -1;
+  /* The quoted words of the message, at most two. */
+  const char *q[2];
+  size_t qn[2], nq = 0;
+  for (const char *p = msg; nq < 2 && (p = strchr(p, '\'')) != NULL;) {
+    const char *e = strchr(p + 1, '\'');
+    if (!e)
+      break;
+    q[nq] = p + 1;
+    qn[nq++] = (size_t)(e - p - 1);
+    p = e + 1;
+  }
+  for (size_t k = 0; k < nq; k++) /* the option itself */
+    for (int i = 0; i < nargs; i++)
+      if (strlen(args[i]) == qn[k] && !strncmp(args[i], q[k], qn[k]))
+        return i;
+  for (size_t k = 0; k < nq; k++) /* -opt=VALUE, or -fsanitize=... */
+    for (int i = 0; i < nargs; i++) {
+      const char *eq = strchr(args[i], '=');
+      if (args[i][0] != '-' || !eq || qn[k] == 0)
+        continue;
+      if ((strlen(eq + 1) == qn[k] && !strncmp(eq + 1, q[k], qn[k])) ||
+          (k == 1 && !strncmp(args[i] + 1, q[k], qn[k])))
+        return i;
+    }
+  return -1;
+}
+
+/* The first error of a parsed unit as "file:line:col: message" (relative
+ * to root), or NULL when it has none; *drop is the index of an argument
+ * clang did not know, or -1. */
+static char *first_error(CXTranslationUnit tu, const char *root,
+                         const char *const *args, int nargs, int *drop) {
+  *drop = -1;
+  unsigned n = clang_getNumDiagnostics(tu);
+  for (unsigned i = 0; i < n; i++) {
+    CXDiagnostic d = clang_getDiagnostic(tu, i);
+    if (clang_getDiagnosticSeverity(d) < CXDiagnostic_Error) {
+      clang_disposeDiagnostic(d);
+      continue;
+    }
+    CXString s = clang_getDiagnosticSpelling(d);
+    const char *msg = clang_getCString(s);
+    msg = msg ? msg : "error";
+    fc_loc_t loc = fc_loc_of(clang_getDiagnosticLocation(d));
+    char *text;
+    *drop = bad_option(msg, args, nargs);
+    size_t size =
+        strlen(msg) + 64 + (loc.file ? strlen(fc_relpath(loc.file, root)) : 0);
+    text = malloc(size);
+    if (text && loc.file)
+      snprintf(text, size, "%s:%u:%u: %s", fc_relpath(loc.file, root), loc.line,
+               loc.col, msg);
+    else if (text)
+      snprintf(text, size, "%s", msg);
+    clang_disposeString(s);
+    clang_disposeDiagnostic(d);
+    if (!text) {
+      fputs("fa-check: out of memory\n", stderr);
+      abort();
+    }
+    return text;
+  }
+  return NULL;
+}
+
+static const char *error_name(enum CXErrorCode ec) {
+  switch (ec) {
+  case CXError_Crashed:
+    return "clang crashed while parsing it";
+  case CXError_InvalidArguments:
+    return "clang rejected the arguments";
+  case CXError_ASTReadError:
+    return "clang could not read it";
+  default:
+    return "clang could not parse it";
+  }
+}
+
+/* Keeps, in place, only the arguments that say how to preprocess and which
+ * target to parse for; returns the new count. This is the last resort when
+ * clang refuses the whole command line without saying which option it
+ * rejects (an unknown -march, a -std value it does not know). */
+static int essential_args(const char **args, int nargs) {
+  static const char *const with_value[] = {
+      "-I",      "-D",         "-U",        "-include",  "-imacros", "-isystem",
+      "-iquote", "-idirafter", "-isysroot", "--sysroot", "-target",  "-x"};
+  static const char *const prefixes[] = {"-I",
+                                         "-D",
+                                         "-U",
+                                         "-include",
+                                         "-imacros",
+                                         "-isystem",
+                                         "-iquote",
+                                         "-idirafter",
+                                         "-isysroot",
+                                         "--sysroot",
+                                         "--target=",
+                                         "-nostdinc",
+                                         "-working-directory",
+                                         "-m32",
+                                         "-m64"};
+  int w = 0;
+  for (int i = 0; i < nargs; i++) {
+    int keep = 0, value = 0;
+    for (size_t k = 0; k < sizeof(with_value) / sizeof(*with_value); k++)
+      if (!strcmp(args[i], with_value[k]))
+        keep = value = 1;
+    for (size_t k = 0; !keep && k < sizeof(prefixes) / sizeof(*prefixes); k++)
+      if (!strncmp(args[i], prefixes[k], strlen(prefixes[k])))
+        keep = 1;
+    if (!keep)
+      continue;
+    args[w++] = args[i];
+    if (value && i + 1 < nargs)
+      args[w++] = args[++i];
+  }
+  return w;
+}
+
+/* Parses one unit, lowers it and disposes of it. */
+static void check_unit(CXIndex idx, const fc_input_t *t, const work_t *w,
+                       result_t *r) {
+  int nargs = (int)t->nargs;
+  const char **args = malloc((t->nargs + 1) * sizeof(*args));
+  if (!args) {
+    fputs("fa-check: out of memory\n", stderr);
+    abort();
+  }
+  for (int i = 0; i < nargs; i++)
+    args[i] = t->args[i];
+  int essential = 0;
+  for (int attempt = 0;; attempt++) {
+    CXTranslationUnit tu = NULL;
+    enum CXErrorCode ec = clang_parseTranslationUnit2(
+        idx, t->file, args, nargs, NULL, 0, CXTranslationUnit_None, &tu);
+    if ((ec != CXError_Success || !tu) && !essential && ec != CXError_Crashed) {
+      /* Refused without a diagnostic: once more with the essentials. */
+      essential = 1;
+      int n = essential_args(args, nargs);
+      if (n != nargs) {
+        nargs = n;
+        continue;
+      }
+    }
+    if (ec != CXError_Success || !tu) {
+      fc_failure_add(&r->fail, t->file, "%s", error_name(ec));
+      break;
+    }
+    int drop;
+    char *err = first_error(tu, w->root, args, nargs, &drop);
+    if (err && drop >= 0 && attempt < MAX_RETRIES) {
+      /* A compiler option clang does not know: parse again without it. */
+      memmove(args + drop, args + drop + 1,
+              (size_t)(nargs - drop - 1) * sizeof(*args));
+      nargs--;
+      free(err);
+      clang_disposeTranslationUnit(tu);
+      continue;
+    }
+    if (err) {
+      fc_failure_add(&r->fail, t->file, "does not parse: %s", err);
+      free(err);
+    } else {
+      r->unit = fc_unit_lower(tu, w->cfg, &r->fail);
+    }
+    clang_disposeTranslationUnit(tu);
+    break;
+  }
+  free(args);
+}
+
+static void *worker(void *arg) {
+  work_t *w = arg;
+  CXIndex idx = clang_createIndex(0, 0);
+  for (;;) {
+    pthread_mutex_lock(&w->lock);
+    size_t i = w->next++;
+    if (i < w->in->n && w->progress) {
+      w->started++;
+      fprintf(stderr, "\r\033[K[%zu/%zu] %s", w->started, w->in->n,
+              fc_relpath(w->in->v[i].file, w->root));
+      fflush(stderr);
+    }
+    pthread_mutex_unlock(&w->lock);
+    if (i >= w->in->n)
+      break;
+    check_unit(idx, &w->in->v[i], w, &w->res[i]);
+  }
+  clang_disposeIndex(idx);
+  return NULL;
+}
+
+static size_t thread_count(int jobs, size_t units) {
+  long n = jobs;
+  if (n <= 0)
+    n = sysconf(_SC_NPROCESSORS_ONLN);
+  if (n < 1)
+    n = 1;
+  if ((size_t)n > units)
+    n = (long)units;
+  return n < 1 ? 1 : (size_t)n;
+}
+
+/* Runs the workers; falls back to fewer threads if some cannot start. */
+static void parse_all(work_t *w, int jobs) {
+  size_t n = thread_count(jobs, w->in->n);
+  pthread_t *th = malloc(n * sizeof(*th));
+  if (!th) {
+    fputs("fa-check: out of memory\n", stderr);
+    abort();
+  }
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setstacksize(&attr, WORKER_STACK);
+  size_t started = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (pthread_create(&th[i], &attr, worker, w) != 0)
+      break;
+    started++;
+  }
+  pthread_attr_destroy(&attr);
+  if (started == 0)
+    worker(w); /* no thread at all: do the work here */
+  for (size_t i = 0; i < started; i++)
+    pthread_join(th[i], NULL);
+  free(th);
+  if (w->progress) {
+    fputs("\r\033[K", stderr);
+    fflush(stderr);
+  }
+}
+
+fc_level_t fc_level_of(int code, const fc_config_t *cfg,
+                       const fc_options_t *o) {
+  const fc_rule_t *r = fc_rule_find(code);
+  if (!r)
+    return FC_LEVEL_ERROR;
+  fc_level_t level = r->default_level;
+  int bit = 0;
+  while (bit < 31 && !((unsigned)r->family & (1u << bit)))
+    bit++;
+  if (cfg && bit < 2 && cfg->family_level[bit] >= 0)
+    level = (fc_level_t)cfg->family_level[bit];
+  if (cfg && code >= 0 && code < 1000 && cfg->code_level[code] >= 0)
+    level = (fc_level_t)cfg->code_level[code];
+  for (size_t i = 0; o && i < o->noverrides; i++)
+    if (o->overrides[i].code == code || o->overrides[i].code == -(int)r->family)
+      level = o->overrides[i].level;
+  return level;
+}
+
+static void diag_free(fc_diag_t *d) {
+  for (size_t i = 0; i < d->nnotes; i++)
+    free(d->notes[i].msg);
+  free(d->notes);
+  free(d->msg);
+}
+
+/* Sets levels and removes what is allowed, suppressed or not selected. */
+static void apply_levels(fc_diag_list_t *l, const fc_config_t *cfg,
+                         const fc_options_t *o, unsigned families) {
+  size_t w = 0;
+  for (size_t i = 0; i < l->n; i++) {
+    fc_diag_t *d = &l->v[i];
+    const fc_rule_t *r = fc_rule_find(d->code);
+    d->level = fc_level_of(d->code, cfg, o);
+    if ((r && !(r->family & families)) || d->level == FC_LEVEL_ALLOW ||
+        fc_suppressed(d)) {
+      diag_free(d);
+      continue;
+    }
+    l->v[w++] = *d;
+  }
+  l->n = w;
+}
+
+static void move_failures(fc_failure_list_t *dst, fc_failure_list_t *src) {
+  for (size_t i = 0; i < src->n; i++) {
+    fc_failure_add(dst, src->v[i].file, "%s", src->v[i].msg);
+  }
+  fc_failure_list_free(src);
+}
+
+static int use_color(const fc_options_t *o) {
+  if (o->format != FC_FORMAT_HUMAN)
+    return 0;
+  if (o->color >= 0)
+    return o->color;
+  const char *no = getenv("NO_COLOR");
+  const char *term = getenv("TERM");
+  if ((no && *no) || (term && !strcmp(term, "dumb")))
+    return 0;
+  return isatty(STDOUT_FILENO);
+}
+
+static void emit(const fc_diag_list_t *l, const fc_options_t *o,
+                 const fc_emit_t *e) {
+  switch (o->format) {
+  case FC_FORMAT_HUMAN:
+    fc_emit_human(l, e);
+    break;
+  case FC_FORMAT_COMPACT:
+    fc_emit_compact(l, e);
+    break;
+  case FC_FORMAT_JSON:
+    fc_emit_json(l, e);
+    break;
+  case FC_FORMAT_SARIF:
+    fc_emit_sarif(l, e);
+    break;
+  }
+  fflush(e->out);
+}
+
+int fc_run(const fc_options_t *o, const fc_config_t *cfg) {
+  char root[PATH_MAX];
+  if (!getcwd(root, sizeof(root)))
+    strcpy(root, "/");
+  unsigned families = o->families ? o->families : fc_families_available();
+
+  fc_failure_list_t fail = {0};
+  fc_inputs_t in;
+  if (fc_inputs_collect(o, &in, &fail) != 0) {
+    fc_failure_list_free(&fail);
+    fc_inputs_free(&in);
+    return FC_EXIT_FAILURE;
+  }
+
+  work_t w;
+  memset(&w, 0, sizeof(w));
+  w.in = &in;
+  w.cfg = cfg;
+  w.root = root;
+  w.res = calloc(in.n ? in.n : 1, sizeof(*w.res));
+  if (!w.res) {
+    fputs("fa-check: out of memory\n", stderr);
+    abort();
+  }
+  w.progress = isatty(STDERR_FILENO) && in.n >= 8;
+  pthread_mutex_init(&w.lock, NULL);
+  if (in.n)
+    parse_all(&w, o->jobs);
+  pthread_mutex_destroy(&w.lock);
+
+  /* Units and failures in input order. */
+  fc_unit_t **units = calloc(in.n ? in.n : 1, sizeof(*units));
+  size_t nunits = 0;
+  if (!units) {
+    fputs("fa-check: out of memory\n", stderr);
+    abort();
+  }
+  for (size_t i = 0; i < in.n; i++) {
+    if (w.res[i].unit)
+      units[nunits++] = w.res[i].unit;
+    move_failures(&fail, &w.res[i].fail);
+  }
+
+  fc_diag_list_t diags = {0};
+  fc_analyze(units, nunits, cfg, families, &diags);
+  apply_levels(&diags, cfg, o, families);
+  fc_diag_sort_unique(&diags);
+
+  fc_emit_t e = {stdout, use_color(o), root, &fail};
+  emit(&diags, o, &e);
+  for (size_t i = 0; i < fail.n; i++) {
+    if (fail.v[i].file)
+      fprintf(stderr, "fa-check: error: %s: %s\n",
+              fc_relpath(fail.v[i].file, root), fail.v[i].msg);
+    else
+      fprintf(stderr, "fa-check: error: %s\n", fail.v[i].msg);
+  }
+
+  int rc = FC_EXIT_OK;
+  for (size_t i = 0; i < diags.n; i++) {
+    if (diags.v[i].level == FC_LEVEL_ERROR ||
+        (o->deny_warnings && diags.v[i].level == FC_LEVEL_WARN))
+      rc = FC_EXIT_FINDINGS;
+  }
+  if (fail.n)
+    rc = FC_EXIT_FAILURE;
+
+  for (size_t i = 0; i < nunits; i++)
+    fc_unit_free(units[i]);
+  free(units);
+  free(w.res);
+  fc_diag_list_free(&diags);
+  fc_failure_list_free(&fail);
+  fc_inputs_free(&in);
+  fc_source_free_all();
+  return rc;
+}

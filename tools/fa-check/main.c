@@ -1,47 +1,64 @@
-/* fa-check entry point (minimal: FILES -- CLANG_ARGS, compact output). */
+/* fa-check's entry point: parses the command line, loads fa-check.toml and
+ * hands over to the command asked for. */
 #include "check.h"
 
-#include <string.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <unistd.h>
 
+/* Loads --config FILE, or the nearest fa-check.toml above the current
+ * directory; no file at all is fine (every level stays at its default). */
+static int load_config(const fc_options_t *o, fc_config_t *cfg) {
+  fc_config_init(cfg);
+  if (o->config_file)
+    return fc_config_load(cfg, o->config_file);
+  char cwd[PATH_MAX];
+  if (!getcwd(cwd, sizeof(cwd)))
+    return 0;
+  char *found = fc_config_find(cwd);
+  if (!found)
+    return 0;
+  int rc = fc_config_load(cfg, found);
+  free(found);
+  return rc;
+}
+
 int main(int argc, char **argv) {
-  int dash = argc;
-  for (int i = 1; i < argc; i++)
-    if (!strcmp(argv[i], "--")) {
-      dash = i;
-      break;
-    }
-  fc_config_t cfg;
-  memset(&cfg, 0, sizeof(cfg));
-  fc_failure_list_t fail = {0};
-  fc_diag_list_t diags = {0};
-  fc_unit_t *units[64];
-  size_t nunits = 0;
-  CXIndex idx = clang_createIndex(0, 0);
-  for (int i = 1; i < dash && nunits < 64; i++) {
-    CXTranslationUnit tu = NULL;
-    enum CXErrorCode ec = clang_parseTranslationUnit2(
-        idx, argv[i], (const char *const *)argv + dash + 1,
-        dash < argc ? argc - dash - 1 : 0, NULL, 0, CXTranslationUnit_KeepGoing,
-        &tu);
-    if (ec != CXError_Success) {
-      fprintf(stderr, "fa-check: cannot parse %s\n", argv[i]);
-      continue;
-    }
-    units[nunits++] = fc_unit_lower(tu, &cfg, &fail);
-    clang_disposeTranslationUnit(tu);
+  fc_options_t o;
+  fc_command_t cmd;
+  const char *arg;
+  int rc = fc_cli_parse(argc, argv, &cmd, &o, &arg);
+  if (rc) {
+    fc_cli_free(&o);
+    return rc;
   }
-  fc_analyze(units, nunits, &cfg, FC_FAMILY_ASYNC, &diags);
-  fc_diag_sort_unique(&diags);
-  char cwd[4096];
-  fc_emit_t e = {stdout, 0, getcwd(cwd, sizeof(cwd)), &fail};
-  fc_emit_compact(&diags, &e);
-  for (size_t i = 0; i < nunits; i++)
-    fc_unit_free(units[i]);
-  clang_disposeIndex(idx);
-  int rc = diags.n ? FC_EXIT_FINDINGS : FC_EXIT_OK;
-  fc_diag_list_free(&diags);
-  fc_failure_list_free(&fail);
-  fc_source_free_all();
+  switch (cmd) {
+  case FC_CMD_HELP:
+    fc_cli_usage(stdout);
+    break;
+  case FC_CMD_VERSION:
+    fc_cli_version(stdout);
+    break;
+  case FC_CMD_EXPLAIN:
+    rc = fc_cmd_explain(arg);
+    break;
+  case FC_CMD_LIST:
+    rc = fc_cmd_list(o.families);
+    break;
+  case FC_CMD_INIT:
+    rc = fc_cmd_init();
+    break;
+  case FC_CMD_CHECK: {
+    fc_config_t cfg;
+    if (load_config(&o, &cfg) != 0) {
+      rc = FC_EXIT_FAILURE;
+    } else {
+      rc = fc_run(&o, &cfg);
+    }
+    fc_config_free(&cfg);
+    break;
+  }
+  }
+  fc_cli_free(&o);
   return rc;
 }

@@ -1,2 +1,277 @@
-/* placeholder, replaced by its owner */
+/* The checker's rule catalogue. Codes, default levels and titles come from
+ * FA_DIAG_MAP in <framealloc.h>, the table the library shares; this file
+ * adds what only the checker needs: the family, the precision, a help line
+ * and the text `fa-check explain` prints. */
 #include "check.h"
+
+#include <ctype.h>
+#include <string.h>
+
+#include <framealloc.h>
+
+/* What the checker adds to a catalogue entry, by code. */
+typedef struct rule_extra_s {
+  int code;
+  fc_family_t family;
+  const char *precision;
+  int available;
+  const char *help;
+  const char *explain;
+} rule_extra_t;
+
+static const rule_extra_t extras[] = {
+    {601, FC_FAMILY_LIFETIME, "medium", 0,
+     "store a copy in pool, heap or task memory instead of the frame pointer",
+     "A frame pointer is stored in a global, a static, or an object that\n"
+     "lives longer than the current frame.\n"},
+    {603, FC_FAMILY_LIFETIME, "medium", 0,
+     "make every path of the function end the frame it began",
+     "Some path of a function begins a frame and returns without ending\n"
+     "it, or ends a frame it did not begin.\n"},
+    {604, FC_FAMILY_LIFETIME, "high", 0,
+     "copy what you need before fa_end_frame, or allocate it from a pool",
+     "A frame pointer is used after fa_end_frame in the same function.\n"},
+    {701, FC_FAMILY_ASYNC, "high", 1,
+     "allocate from a pool, the heap or the task (fa_task_alloc) instead",
+     "Frame memory belongs to the thread that allocated it and lives until\n"
+     "that thread's next fa_end_frame. Async code (a function marked\n"
+     "FA_ASYNC, a task body given to a spawner, a libuv callback, or a name\n"
+     "listed in [async] async of fa-check.toml) may run on another thread or\n"
+     "after the frame has ended, so memory it takes from the frame can be\n"
+     "reset under it. The library reports the same code at run time when a\n"
+     "task calls a frame allocation.\n"
+     "\n"
+     "Bad:\n"
+     "\n"
+     "    FA_ASYNC void load_asset(fa_allocator_t *a) {\n"
+     "      char *buf = fa_frame_alloc(a, 4096, 16); /* FA701 */\n"
+     "      read_file_into(buf, 4096);\n"
+     "    }\n"
+     "\n"
+     "Fixed: take memory that is safe across threads and frames, and give\n"
+     "it back when the task is done:\n"
+     "\n"
+     "    FA_ASYNC void load_asset(fa_allocator_t *a) {\n"
+     "      char *buf = fa_pool_alloc(a, 4096);\n"
+     "      if (!buf)\n"
+     "        return;\n"
+     "      read_file_into(buf, 4096);\n"
+     "      fa_pool_free(a, buf);\n"
+     "    }\n"},
+    {702, FC_FAMILY_ASYNC, "high", 1,
+     "finish with the frame data before the suspension point, or copy it to "
+     "pool, heap or task memory",
+     "A frame pointer is live across a suspension point (FA_AWAIT(...), a\n"
+     "call to a function marked FA_SUSPENDS, a coroutine switch such as\n"
+     "swapcontext or mco_yield, or a name listed in [async] await of\n"
+     "fa-check.toml) and used after it. While the code is suspended the\n"
+     "owning thread may end the frame, so the pointer may point at memory\n"
+     "that has been reset or reused. A pointer that is dead at the\n"
+     "suspension point (not used after it) is not reported.\n"
+     "\n"
+     "Bad:\n"
+     "\n"
+     "    void step(fa_allocator_t *a) {\n"
+     "      int *counts = fa_frame_array(a, int, 64);\n"
+     "      fill_counts(counts, 64);\n"
+     "      FA_AWAIT(fiber_yield());\n"
+     "      print_counts(counts, 64); /* FA702: used after the yield */\n"
+     "    }\n"
+     "\n"
+     "Fixed: finish with the frame data before the suspension point, or\n"
+     "keep what must survive it in pool, heap or task memory:\n"
+     "\n"
+     "    void step(fa_allocator_t *a) {\n"
+     "      int *counts = fa_frame_array(a, int, 64);\n"
+     "      fill_counts(counts, 64);\n"
+     "      print_counts(counts, 64);\n"
+     "      FA_AWAIT(fiber_yield()); /* counts is dead here */\n"
+     "    }\n"
+     "\n"
+     "    void step_across(fa_allocator_t *a) {\n"
+     "      int *counts = fa_pool_alloc(a, 64 * sizeof(int));\n"
+     "      if (!counts)\n"
+     "        return;\n"
+     "      fill_counts(counts, 64);\n"
+     "      FA_AWAIT(fiber_yield());\n"
+     "      print_counts(counts, 64);\n"
+     "      fa_pool_free(a, counts);\n"
+     "    }\n"},
+    {703, FC_FAMILY_ASYNC, "medium", 1,
+     "give the task pool, heap or task memory, which it frees when done",
+     "Frame data is handed to a spawned task or thread: the context\n"
+     "argument of pthread_create, thrd_create, uv_thread_create,\n"
+     "uv_queue_work (through req->data), fa_uv_queue_work, or a spawner\n"
+     "listed in [async] spawn of fa-check.toml. The task runs on another\n"
+     "thread, where the frame that owns the data may end at any moment.\n"
+     "\n"
+     "Bad:\n"
+     "\n"
+     "    int start(fa_allocator_t *a, pthread_t *t) {\n"
+     "      job_t *job = fa_frame_new(a, job_t);\n"
+     "      if (!job)\n"
+     "        return -1;\n"
+     "      job->a = a;\n"
+     "      return pthread_create(t, NULL, worker, job); /* FA703 */\n"
+     "    }\n"
+     "\n"
+     "Fixed: give the task pool memory; the task frees it when it is done:\n"
+     "\n"
+     "    void *worker(void *arg) {\n"
+     "      job_t *job = arg;\n"
+     "      /* ... the work ... */\n"
+     "      fa_pool_free(job->a, job);\n"
+     "      return NULL;\n"
+     "    }\n"
+     "\n"
+     "    int start(fa_allocator_t *a, pthread_t *t) {\n"
+     "      job_t *job = fa_pool_new(a, job_t);\n"
+     "      if (!job)\n"
+     "        return -1;\n"
+     "      job->a = a;\n"
+     "      return pthread_create(t, NULL, worker, job);\n"
+     "    }\n"},
+};
+
+#define NEXTRAS (sizeof(extras) / sizeof(extras[0]))
+
+/* FA_DIAG_MAP expanded: every code of the shared catalogue. */
+typedef struct map_entry_s {
+  int code;
+  int level;  /* FA_LEVEL_WARNING or FA_LEVEL_ERROR */
+  int origin; /* ORIGIN_* below */
+  const char *title;
+} map_entry_t;
+
+enum { ORIGIN_LIBRARY, ORIGIN_CHECKER, ORIGIN_BOTH };
+
+static const map_entry_t catalogue[] = {
+#define FC__MAP(num, lvl, origin, title)                                       \
+  {num, FA_LEVEL_##lvl, ORIGIN_##origin, title},
+    FA_DIAG_MAP(FC__MAP)
+#undef FC__MAP
+};
+
+#define NCATALOGUE (sizeof(catalogue) / sizeof(catalogue[0]))
+
+static fc_rule_t rules[NCATALOGUE];
+static char names[NCATALOGUE][16];
+static size_t nrules;
+
+/* Built by a constructor so that lookups from worker threads only read. */
+__attribute__((constructor)) static void rules_build(void) {
+  for (size_t i = 0; i < NCATALOGUE; i++) {
+    const map_entry_t *m = &catalogue[i];
+    if (m->origin == ORIGIN_LIBRARY)
+      continue;
+    const rule_extra_t *x = NULL;
+    for (size_t j = 0; j < NEXTRAS; j++)
+      if (extras[j].code == m->code)
+        x = &extras[j];
+    if (!x)
+      continue; /* a checker code without text here is not offered */
+    fc_rule_t *r = &rules[nrules++];
+    r->code = m->code;
+    r->family = x->family;
+    r->default_level =
+        m->level == FA_LEVEL_ERROR ? FC_LEVEL_ERROR : FC_LEVEL_WARN;
+    r->precision = x->precision;
+    r->title = m->title;
+    r->help = x->help;
+    r->explain = x->explain;
+    r->available = x->available;
+  }
+  /* Insertion sort by code: the table is tiny. */
+  for (size_t i = 1; i < nrules; i++) {
+    for (size_t j = i; j > 0 && rules[j - 1].code > rules[j].code; j--) {
+      fc_rule_t t = rules[j];
+      rules[j] = rules[j - 1];
+      rules[j - 1] = t;
+    }
+  }
+  for (size_t i = 0; i < nrules; i++) {
+    snprintf(names[i], sizeof(names[i]), "FA%03d", rules[i].code);
+    rules[i].name = names[i];
+  }
+}
+
+const fc_rule_t *fc_rules(size_t *count) {
+  *count = nrules;
+  return rules;
+}
+
+const fc_rule_t *fc_rule_find(int code) {
+  for (size_t i = 0; i < nrules; i++)
+    if (rules[i].code == code)
+      return &rules[i];
+  return NULL;
+}
+
+int fc_parse_code(const char *s) {
+  if (!s)
+    return -1;
+  if ((s[0] == 'F' || s[0] == 'f') && (s[1] == 'A' || s[1] == 'a'))
+    s += 2;
+  size_t n = strlen(s);
+  if (n == 0 || n > 4)
+    return -1;
+  int v = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (!isdigit((unsigned char)s[i]))
+      return -1;
+    v = v * 10 + (s[i] - '0');
+  }
+  return v;
+}
+
+static const struct {
+  fc_family_t family;
+  const char *name;
+} families[] = {
+    {FC_FAMILY_ASYNC, "async-safety"},
+    {FC_FAMILY_LIFETIME, "lifetime"},
+};
+
+const char *fc_family_name(fc_family_t f) {
+  for (size_t i = 0; i < sizeof(families) / sizeof(families[0]); i++)
+    if (families[i].family == f)
+      return families[i].name;
+  return "unknown";
+}
+
+int fc_parse_family(const char *s) {
+  for (size_t i = 0; i < sizeof(families) / sizeof(families[0]); i++)
+    if (!strcmp(families[i].name, s))
+      return (int)families[i].family;
+  return -1;
+}
+
+unsigned fc_families_available(void) {
+  unsigned bits = 0;
+  for (size_t i = 0; i < nrules; i++)
+    if (rules[i].available)
+      bits |= rules[i].family;
+  return bits;
+}
+
+const char *fc_level_name(fc_level_t l) {
+  switch (l) {
+  case FC_LEVEL_ALLOW:
+    return "allow";
+  case FC_LEVEL_WARN:
+    return "warning";
+  case FC_LEVEL_ERROR:
+    return "error";
+  }
+  return "unknown";
+}
+
+int fc_parse_level(const char *s) {
+  if (!strcmp(s, "allow"))
+    return FC_LEVEL_ALLOW;
+  if (!strcmp(s, "warn"))
+    return FC_LEVEL_WARN;
+  if (!strcmp(s, "error") || !strcmp(s, "deny"))
+    return FC_LEVEL_ERROR;
+  return -1;
+}

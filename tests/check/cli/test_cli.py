@@ -1,0 +1,618 @@
+#!/usr/bin/env python3
+"""fa-check's command line, configuration and inputs, run by CTest.
+
+  test_cli.py --bin FA_CHECK --include DIR [--docs FA_CHECK_MD] GROUP
+
+GROUP is one of the names in GROUPS below. Each test runs the real binary in
+a fresh temporary directory; every run must end with one of the documented
+exit statuses (never a signal) and print no sanitizer report. The last line
+is "N passed, N failed".
+"""
+import argparse
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+SANITIZER = re.compile(
+    r"ERROR: (Address|Thread|Leak)Sanitizer|WARNING: ThreadSanitizer|"
+    r"runtime error:")
+
+# A file with one obvious FA701 on line 4 (a frame allocation in FA_ASYNC
+# code) and a clean one.
+BAD_ASYNC = """#include <framealloc.h>
+
+FA_ASYNC void job(fa_allocator_t *a) {
+  char *p = fa_frame_alloc(a, 16, 8);
+  (void)p;
+}
+"""
+CLEAN = """#include <framealloc.h>
+
+void *scratch(fa_allocator_t *a) { return fa_frame_alloc(a, 16, 8); }
+"""
+BROKEN = """int main(void) {
+  return 0
+}
+"""
+
+
+class Failure(Exception):
+    pass
+
+
+class Ctx:
+    def __init__(self, binary, include, tmp):
+        self.bin = binary
+        self.include = include
+        self.tmp = tmp
+
+    def path(self, *parts):
+        return os.path.join(self.tmp, *parts)
+
+    def write(self, name, text):
+        p = self.path(name)
+        os.makedirs(os.path.dirname(p), exist_ok=True)
+        with open(p, "w", encoding="utf-8") as f:
+            f.write(text)
+        return p
+
+    def write_bytes(self, name, data):
+        p = self.path(name)
+        with open(p, "wb") as f:
+            f.write(data)
+        return p
+
+    def run(self, *args, cwd=None, env=None):
+        e = dict(os.environ)
+        e.pop("NO_COLOR", None)
+        if env:
+            e.update(env)
+        p = subprocess.run([self.bin] + list(args), cwd=cwd or self.tmp,
+                           env=e, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=300)
+        out = p.stdout.decode("utf-8", "replace")
+        err = p.stderr.decode("utf-8", "replace")
+        if p.returncode not in (0, 1, 2):
+            raise Failure("fa-check %s: exit status %d\n%s" %
+                          (" ".join(args), p.returncode, err))
+        if SANITIZER.search(err):
+            raise Failure("fa-check %s: sanitizer report\n%s" %
+                          (" ".join(args), err))
+        return p.returncode, out, err
+
+    def check(self, *args, **kw):
+        """Runs a check of files with the framealloc headers."""
+        return self.run(*(list(args) + ["--", "-I" + self.include]), **kw)
+
+
+def expect(cond, msg, *extra):
+    if not cond:
+        raise Failure(msg + "".join("\n--- " + str(x) for x in extra))
+
+
+def expect_status(res, status, what):
+    rc, out, err = res
+    expect(rc == status, "%s: exit status %d, expected %d" % (what, rc, status),
+           "stdout:\n" + out, "stderr:\n" + err)
+
+
+# ---- usage ---------------------------------------------------------------
+
+def test_help_version(c):
+    rc, out, _ = c.run("--help")
+    expect(rc == 0 and "Usage: fa-check" in out and "--deny-warnings" in out,
+           "--help", out)
+    rc, out, _ = c.run("--version")
+    expect(rc == 0 and out.startswith("fa-check "), "--version", out)
+
+
+def test_unknown_option(c):
+    for args in (["--bogus", "x.c"], ["-z"], ["--all=1", "x.c"]):
+        rc, _, err = c.run(*args)
+        expect(rc == 2 and "fa-check: error:" in err, "%s" % args, err)
+
+
+def test_values(c):
+    cases = [
+        (["--format", "xml", "x.c"], "unknown format 'xml'"),
+        (["--format=xml", "x.c"], "unknown format 'xml'"),
+        (["--color=sometimes", "x.c"], "--color"),
+        (["-j", "many", "x.c"], "-j needs a number"),
+        (["-j-1", "x.c"], "-j needs a number"),
+        (["--deny", "FA999", "x.c"], "unknown code or family 'FA999'"),
+        (["--warn=FA001", "x.c"], "unknown code or family 'FA001'"),
+        (["--allow", "async", "x.c"], "unknown code or family 'async'"),
+        (["--check", "speed", "x.c"], "unknown check family 'speed'"),
+        (["--check=lifetime", "x.c"], "lifetime checks are not available"),
+        (["--deny"], "option '--deny' needs a value"),
+        ([], "no input"),
+    ]
+    for args, msg in cases:
+        rc, out, err = c.run(*args)
+        expect(rc == 2 and msg in err, "%s: expected exit 2 and %r" %
+               (args, msg), err)
+
+
+def test_code_forms(c):
+    f = c.write("clean.c", CLEAN)
+    for code in ("FA702", "fa702", "702", "async-safety"):
+        for opt in ("--deny", "--warn", "--allow"):
+            res = c.check(opt, code, f)
+            expect_status(res, 0, "%s %s" % (opt, code))
+            res = c.check(opt + "=" + code, f)
+            expect_status(res, 0, "%s=%s" % (opt, code))
+    res = c.check("--all", "--check", "async-safety", "-j2", "-j", "1",
+                  "--format=json", "--color", "never", f)
+    expect_status(res, 0, "options together")
+
+
+def test_explain(c):
+    for code in ("FA701", "fa702", "703"):
+        rc, out, _ = c.run("explain", code)
+        expect(rc == 0, "explain %s: exit status %d" % (code, rc))
+        num = re.sub(r"\D", "", code)
+        expect(out.startswith("FA%s: " % num), "explain %s title" % code, out)
+        for word in ("precision:", "Bad:", "Fixed:", "help:"):
+            expect(word in out, "explain %s lacks %r" % (code, word), out)
+    rc, out, _ = c.run("explain", "FA601")
+    expect(rc == 0 and "not available" in out, "explain FA601", out)
+    rc, _, err = c.run("explain", "FA999")
+    expect(rc == 2 and "unknown code" in err, "explain FA999", err)
+    rc, _, err = c.run("explain")
+    expect(rc == 2 and "explain needs a code" in err, "explain alone", err)
+
+
+def test_list(c):
+    rc, out, _ = c.run("list")
+    expect(rc == 0, "list status")
+    for code in ("FA701", "FA702", "FA703"):
+        expect(re.search(r"^%s\s+error\s+async-safety\s+(high|medium)" % code,
+                         out, re.M), "list lacks %s" % code, out)
+    expect("FA60" not in out, "list shows unavailable rules", out)
+    rc, out2, _ = c.run("list", "--check", "async-safety")
+    expect(rc == 0 and out2 == out, "list --check async-safety", out2)
+    rc, _, err = c.run("list", "--check", "lifetime")
+    expect(rc == 2 and "not available" in err, "list --check lifetime", err)
+
+
+# ---- inputs --------------------------------------------------------------
+
+def test_missing_file(c):
+    f = c.write("clean.c", CLEAN)
+    rc, _, err = c.check(f, "nothere.c")
+    expect(rc == 2 and "fa-check: error: nothere.c:" in err,
+           "missing file: exit 2 naming it", err)
+    rc, _, err = c.check("nothere.c")
+    expect(rc == 2 and "nothere.c" in err, "only a missing file", err)
+    os.mkdir(c.path("adir"))
+    rc, _, err = c.check("adir")
+    expect(rc == 2 and "adir" in err, "a directory as input", err)
+
+
+def test_parse_failure(c):
+    c.write("good.c", BAD_ASYNC)
+    c.write("broken.c", BROKEN)
+    rc, out, err = c.check("--format", "compact", "good.c", "broken.c")
+    expect(rc == 2, "a file that does not parse: exit 2", out, err)
+    expect(re.search(r"fa-check: error: broken\.c: .*broken\.c:2:\d+: "
+                     r"expected ';'", err), "message names the bad file", err)
+    expect("good.c" not in err, "the good file is not a failure", err)
+    expect("good.c:4:" in out and "[FA701]" in out,
+           "the good file is still analysed", out)
+
+
+def make_compdb(c, name, entries):
+    import json
+    d = c.path(name)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "compile_commands.json"), "w") as f:
+        json.dump(entries, f)
+    return d
+
+
+def test_compdb_broken(c):
+    rc, _, err = c.run("-p", c.path("nobuild"))
+    expect(rc == 2 and "no such build directory" in err, "no build dir", err)
+    os.mkdir(c.path("empty"))
+    rc, _, err = c.run("-p", "empty")
+    expect(rc == 2 and "no compile_commands.json in empty" in err,
+           "no database", err)
+    c.write("bad/compile_commands.json", '[{"directory": "/", "file": "a.c",')
+    rc, _, err = c.run("-p", "bad")
+    expect(rc == 2 and re.search(r"bad/compile_commands\.json:\d+:\d+: not a "
+                                 r"valid compile database", err),
+           "invalid JSON", err)
+    c.write("shape/compile_commands.json", '[{"directory": "/", "file": 3}]')
+    rc, _, err = c.run("-p", "shape")
+    expect(rc == 2 and "entry 1 has no \"file\" string" in err, "bad entry",
+           err)
+    c.write("obj/compile_commands.json", '{"a": 1}')
+    rc, _, err = c.run("-p", "obj")
+    expect(rc == 2 and "expected an array" in err, "not an array", err)
+    c.write("none/compile_commands.json", '[]')
+    rc, _, err = c.run("-p", "none")
+    expect(rc == 2 and "lists no C source file" in err, "empty database", err)
+
+
+def test_compdb_relative_gcc_flags(c):
+    c.write("src/job.c", BAD_ASYNC)
+    c.write("src/ok.c", CLEAN)
+    c.write("src/inc/extra.h", "#define EXTRA 1\n")
+    gcc_flags = ("-fconserve-stack -fno-tree-loop-distribute-patterns "
+                 "-fno-ipa-sra -mno-fp-ret-in-387 -fno-var-tracking-assignments "
+                 "-fno-allow-store-data-races -fzero-call-used-regs=used-gpr "
+                 "-mindirect-branch=thunk-extern -fanalyzer "
+                 "-fmystery-gcc-only-option --param=ssp-buffer-size=4 "
+                 "-flto=auto -Wall -Wextra -Werror -Wno-gnu-bogus -pedantic-errors "
+                 "-fsanitize=address,bounds-strict")
+    inc = os.path.relpath(c.include, c.path("build"))
+    entries = [
+        {"directory": c.path("build"), "file": "../src/job.c",
+         "command": "gcc -I%s -I../src/inc -include extra.h %s -MD -MF "
+                    "job.d -MT job.o -c -o job.o ../src/job.c" %
+                    (inc, gcc_flags)},
+        {"directory": c.path("build"), "file": "../src/ok.c",
+         "arguments": ["cc", "-I" + inc, "-DEXTRA=2", "-c", "../src/ok.c",
+                       "-o", "ok.o", "-fconserve-stack", "-std=gnu23",
+                       "-march=znver9"]},
+        {"directory": c.path("build"), "file": "../src/start.S",
+         "command": "gcc -c ../src/start.S"},
+    ]
+    make_compdb(c, "build", entries)
+    rc, out, err = c.run("--format", "compact", "-p", "build")
+    expect(rc == 1, "compile database with GCC flags: exit 1", out, err)
+    expect("src/job.c:4:" in out and "[FA701]" in out, "finding in job.c",
+           out, err)
+    expect(err == "", "no failure", err)
+    # -p with FILES: only those files.
+    rc, out, err = c.run("--format", "compact", "-p", "build", "src/ok.c")
+    expect(rc == 0 and out == "" and err == "", "-p with FILES", out, err)
+    rc, out, err = c.run("-p", "build", "src/other.c")
+    expect(rc == 2 and "not in" in err, "a file not in the database", err)
+
+
+def several_units(c, n=6):
+    files = []
+    for i in range(n):
+        body = BAD_ASYNC.replace("job(", "job%d(" % i)
+        files.append(c.write("u%d.c" % i, body))
+    files.append(c.write("zbroken.c", BROKEN))
+    files.append(c.write("clean.c", CLEAN))
+    return [os.path.basename(f) for f in files]
+
+
+def test_jobs_deterministic(c):
+    files = several_units(c)
+    for fmt in ("compact", "json", "sarif"):
+        ref = c.check("--format", fmt, "-j", "1", *files)
+        expect(ref[0] == 2, "-j 1: exit 2 (one unit does not parse)", ref[2])
+        for j in ("2", "4", "0"):
+            res = c.check("--format", fmt, "-j", j, *files)
+            expect(res == ref, "-j %s differs from -j 1 (%s)" % (j, fmt),
+                   res[1], ref[1], res[2], ref[2])
+    rc, out, _ = c.check("--format", "compact", "-j", "3", *files)
+    expect(out.count("[FA701]") == 6, "six findings", out)
+
+
+def test_progress(c):
+    """A progress line only when stderr is a terminal, erased at the end."""
+    import pty
+    files = several_units(c, 8)
+    args = [c.bin, "--format", "compact", "-j", "2"] + files + [
+        "--", "-I" + c.include]
+    try:
+        master, slave = pty.openpty()
+    except OSError:
+        print("     (no pseudo-terminal here: progress line not tested)")
+        return
+    try:
+        p = subprocess.run(args, cwd=c.tmp, stdout=subprocess.PIPE,
+                           stderr=slave, timeout=300)
+        os.close(slave)
+        slave = -1
+        err = b""
+        while True:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            err += chunk
+    finally:
+        os.close(master)
+        if slave >= 0:
+            os.close(slave)
+    text = err.decode("utf-8", "replace")
+    expect(p.returncode == 2, "progress run: exit %d" % p.returncode, text)
+    expect(not SANITIZER.search(text), "sanitizer report", text)
+    expect("[1/10] " in text and "[10/10] " in text, "no progress line", text)
+    last = text.rfind("[10/10]")
+    expect("\r\x1b[K" in text[last:], "progress line not erased", text)
+    rc, _, err2 = c.check("--format", "compact", "-j", "2", *files)
+    expect("[1/10]" not in err2, "progress line on a pipe", err2)
+
+
+# ---- configuration ---------------------------------------------------------
+
+BAD_CONFIGS = [
+    # (text, line, message)
+    ('[lints]\nasync-safety = "loud"\n', 2, 'must be "allow", "warn"'),
+    ('[lints]\nasync-safety = 1\n', 2, 'must be "allow", "warn"'),
+    ('[lints]\nspeed = "warn"\n', 2, "unknown key 'speed' in [lints]"),
+    ('[lints]\nFA702 = "warn"\n', 2, "[lints.FA702] level"),
+    ('\n[lints.FA999]\nlevel = "warn"\n', 2, "unknown code 'FA999'"),
+    ('[lints.FA702]\nlevel = "loud"\n', 2, 'must be "allow", "warn" or "error"'),
+    ('[lints.FA702]\nlevl = "warn"\n', 2, "unknown key 'levl'"),
+    ('[lints.FA702]\nlevel = "warn"\nlevel = "error"\n', 3, "duplicate key"),
+    ('[lints]\n[lints]\n', 2, "defined twice"),
+    ('[linter]\n', 1, "unknown table [linter]"),
+    ('[[lints]]\n', 1, "arrays of tables"),
+    ('top = 1\n', 1, "unknown key 'top'"),
+    ('[async]\nspawn = ["job_submit:x"]\n', 2, "bad spawner"),
+    ('[async]\nspawn = ["job_submit:0"]\n', 2, "bad spawner"),
+    ('[async]\nspawn = ["9lives:1"]\n', 2, "bad spawner"),
+    ('[async]\nspawn = "job_submit"\n', 2, "array of strings"),
+    ('[async]\nawait = [\n  "a",\n  3,\n]\n', 4, "array of strings"),
+    ('[async]\nawait = ["not a name"]\n', 2, "not a function name"),
+    ('[async]\nyield = []\n', 2, "unknown key 'yield' in [async]"),
+    ('[async]\nawait = ["a", ["b"]]\n', 2, "nested arrays"),
+    ('[async]\nawait = ["a"\n', 2, "unterminated array"),
+    ('[async]\nawait = ["a" "b"]\n', 2, "expected ',' or ']'"),
+    ('[lints]\nasync-safety = "warn\n', 2, "unterminated string"),
+    ('[lints]\nasync-safety = "w\\qarn"\n', 2, "invalid escape"),
+    ('[lints]\nasync-safety = """warn"""\n', 2, "multi-line strings"),
+    ('[lints]\nasync-safety = warn\n', 2, "invalid value"),
+    ('[lints]\nasync-safety = { a = 1 }\n', 2, "inline tables"),
+    ('[lints]\nasync-safety = "warn" extra\n', 2, "after the value"),
+    ('[lints]\nasync-safety\n', 2, "expected '='"),
+    ('[lints\n', 1, "expected ']'"),
+    ('[lints]\n= "warn"\n', 2, "expected a key"),
+    ('[lints]\nasync-safety = \n', 2, "expected a value"),
+    ('[lints]\nasync-safety = 1.5\n', 2, "unsupported value"),
+    ('# ok\n[lints]\nasync-safety = "warn" # fine\n\x01\n', 4, "expected a key"),
+    ('[lints]\nasync-safety = "w\x00"\n', 2, "NUL byte"),
+]
+
+
+def test_config_errors(c):
+    f = c.write("clean.c", CLEAN)
+    for i, (text, line, msg) in enumerate(BAD_CONFIGS):
+        cfg = c.write("bad%d.toml" % i, text)
+        rc, _, err = c.check("--config", cfg, f)
+        want = "%s:%d: error: " % (cfg, line)
+        expect(rc == 2 and err.startswith(want) and msg in err,
+               "config %r: expected exit 2 and %r ... %r" % (text, want, msg),
+               "exit %d" % rc, err)
+    cfg = c.write_bytes("utf8.toml", b"[lints]\n# caf\xc3\n")
+    rc, _, err = c.check("--config", cfg, f)
+    expect(rc == 2 and "utf8.toml:2: error: invalid UTF-8" in err,
+           "invalid UTF-8", err)
+    rc, _, err = c.check("--config", c.path("none.toml"), f)
+    expect(rc == 2 and "cannot read" in err, "missing --config file", err)
+
+
+def test_config_good(c):
+    f = c.write("clean.c", CLEAN)
+    cfg = c.write("fa-check.toml", """\
+# every construct the file may use
+[lints]
+async-safety = 'deny'
+"lifetime" = "allow"
+
+[lints.FA702]
+level = "warn"
+
+[lints.fa703]   # codes in any case
+level = "deny"
+
+[async]
+spawn = ["job_submit:2", "go",]
+await = [
+  "fiber_yield",  # a comment inside the array
+  'co_yield'
+]
+frame = []
+async = ["on_\\u0061sset"]
+""")
+    res = c.check("--config", cfg, f)
+    expect_status(res, 0, "a valid configuration")
+
+
+def test_config_upward(c):
+    f = c.write("clean.c", CLEAN)
+    os.makedirs(c.path("a", "b", "c"))
+    c.write("a/fa-check.toml", "[lints]\nspeed = 1\n")
+    rc, _, err = c.check(f, cwd=c.path("a", "b", "c"))
+    cfg = os.path.realpath(c.path("a", "fa-check.toml"))
+    expect(rc == 2 and ("%s:2: error:" % cfg) in err.replace(
+        c.tmp, os.path.realpath(c.tmp)), "config found upward", err)
+    # The nearest one wins.
+    c.write("a/b/fa-check.toml", "[lints]\n")
+    res = c.check(f, cwd=c.path("a", "b", "c"))
+    expect_status(res, 0, "the nearest config")
+
+
+def test_config_fuzz(c):
+    """Mutated configurations: exit 0 or 2, never a crash or a hang."""
+    f = c.write("tiny.c", "int x;\n")
+    seed = bytearray(open(os.path.join(os.path.dirname(__file__),
+                                       "full.toml"), "rb").read())
+    rng = random.Random(1234)
+    alphabet = b'[]."\'=#,\\:\n \t{}0123456789aeFAlinstu\x00\xff\xc3\r'
+    for i in range(120):
+        data = bytearray(seed)
+        for _ in range(rng.randint(1, 6)):
+            op = rng.randrange(3)
+            pos = rng.randrange(len(data) + 1)
+            if op == 0 and data:
+                del data[min(pos, len(data) - 1)]
+            elif op == 1:
+                data[pos:pos] = bytes([rng.choice(alphabet)])
+            else:
+                data = data[:pos]
+        cfg = c.write_bytes("fuzz.toml", bytes(data))
+        rc, _, err = c.run("--config", cfg, f)
+        expect(rc in (0, 2), "fuzz %d: exit %d" % (i, rc), err)
+        if rc == 2:
+            expect(err.startswith(cfg + ":") or "cannot read" in err,
+                   "fuzz %d: message without FILE:LINE" % i, err)
+
+
+# ---- init ------------------------------------------------------------------
+
+def test_init(c):
+    rc, out, err = c.run("init")
+    expect(rc == 0 and os.path.exists(c.path("fa-check.toml")), "init", err)
+    text = open(c.path("fa-check.toml")).read()
+    expect("[lints]" in text and "[async]" in text, "init text", text)
+    f = c.write("clean.c", CLEAN)
+    expect_status(c.check(f), 0, "the file init wrote is valid")
+    rc, _, err = c.run("init")
+    expect(rc == 2 and "already exists" in err, "init refuses", err)
+    expect(open(c.path("fa-check.toml")).read() == text, "init overwrote")
+
+
+# ---- levels and suppression (need the analysis) ----------------------------
+
+def finding(out, level):
+    return re.search(r"job\.c:4:\d+: %s: .*\[FA701\]" % level, out)
+
+
+def test_levels(c):
+    c.write("job.c", BAD_ASYNC)
+    rc, out, err = c.check("--format", "compact", "job.c")
+    expect(rc == 1 and finding(out, "error"), "default: error, exit 1", out,
+           err)
+    cases = [
+        # (options, config, expected level or None, exit status)
+        (["--warn", "FA701"], None, "warning", 0),
+        (["--warn", "701", "--deny-warnings"], None, "warning", 1),
+        (["--allow", "fa701"], None, None, 0),
+        (["--allow", "async-safety"], None, None, 0),
+        (["--allow", "FA701", "--deny", "async-safety"], None, "error", 1),
+        (["--deny", "async-safety", "--allow", "FA701"], None, None, 0),
+        ([], '[lints]\nasync-safety = "allow"\n', None, 0),
+        ([], '[lints]\nasync-safety = "warn"\n', "warning", 0),
+        ([], '[lints]\nasync-safety = "allow"\n[lints.FA701]\n'
+             'level = "warn"\n', "warning", 0),
+        ([], '[lints.FA701]\nlevel = "allow"\n', None, 0),
+        (["--deny", "FA701"], '[lints.FA701]\nlevel = "allow"\n', "error", 1),
+        (["--deny-warnings"], '[lints.FA701]\nlevel = "warn"\n', "warning",
+         1),
+    ]
+    for opts, cfg, level, status in cases:
+        args = ["--format", "compact"] + opts
+        if cfg is not None:
+            args += ["--config", c.write("levels.toml", cfg)]
+        rc, out, err = c.check(*(args + ["job.c"]))
+        what = "%s %r" % (opts, cfg)
+        expect(rc == status, what + ": exit %d, expected %d" % (rc, status),
+               out, err)
+        if level:
+            expect(finding(out, level), what + ": expected a " + level, out)
+        else:
+            expect(out == "", what + ": expected no finding", out)
+
+
+def test_suppression(c):
+    lines = BAD_ASYNC.split("\n")
+    alloc = lines[3]
+    variants = [
+        (alloc + " // fa-check: allow(FA701)", True),
+        (alloc + " /* fa-check: allow(FA702, fa701) */", True),
+        ("  // fa-check: allow(701)\n" + alloc, True),
+        (alloc + " // fa-check: allow(FA702)", False),
+        ("  // fa-check: allow(FA701)\n\n" + alloc, False),
+        (alloc + ' /* "fa-check: deny(FA701)" */', False),
+    ]
+    for text, quiet in variants:
+        src = "\n".join(lines[:3] + [text] + lines[4:])
+        c.write("job.c", src)
+        rc, out, err = c.check("--format", "compact", "job.c")
+        if quiet:
+            expect(rc == 0 and out == "", "%r suppresses" % text, out, err)
+        else:
+            expect(rc == 1 and "[FA701]" in out, "%r does not suppress" % text,
+                   out, err)
+
+
+def test_color(c):
+    c.write("job.c", BAD_ASYNC)
+    _, plain, _ = c.check("job.c")
+    expect("error[FA701]" in plain and "\x1b[" not in plain,
+           "no colour on a pipe", plain)
+    _, colored, _ = c.check("--color=always", "job.c")
+    expect("\x1b[" in colored, "--color=always", colored)
+    _, colored2, _ = c.check("--color", "always", "job.c",
+                             env={"NO_COLOR": "1"})
+    expect(colored2 == colored, "--color=always wins over NO_COLOR", colored2)
+    _, compact, _ = c.check("--color=always", "--format", "compact", "job.c")
+    expect("\x1b[" not in compact, "colour only in the human format",
+           compact)
+
+
+# ---- the examples of docs/fa-check.md ---------------------------------------
+
+def test_doc_examples(c):
+    """Each C block of the reference gives the finding its comment names
+    (/* FA701 ... */) and nothing else; blocks without one are clean."""
+    text = open(c.docs, encoding="utf-8").read()
+    blocks = re.findall(r"^```c\n(.*?)^```$", text, re.M | re.S)
+    expect(len(blocks) >= 6, "too few C blocks in %s" % c.docs)
+    for i, block in enumerate(blocks):
+        f = c.write("doc%02d.c" % i, block)
+        rc, out, err = c.check("--format", "compact", f)
+        want = sorted(set(re.findall(r"/\* (FA\d{3})", block)))
+        got = sorted(set(re.findall(r"\[(FA\d{3})\]$", out, re.M)))
+        expect(got == want, "block %d: findings %s, expected %s" %
+               (i + 1, got, want), block, out, err)
+        expect(rc == (1 if want else 0), "block %d: exit %d" % (i + 1, rc),
+               err)
+
+
+GROUPS = {
+    "usage": [test_help_version, test_unknown_option, test_values,
+              test_code_forms, test_explain, test_list],
+    "inputs": [test_missing_file, test_compdb_broken, test_parse_failure,
+               test_compdb_relative_gcc_flags],
+    "parallel": [test_jobs_deterministic, test_progress],
+    "config": [test_config_errors, test_config_good, test_config_upward,
+               test_init],
+    "config_fuzz": [test_config_fuzz],
+    "levels": [test_levels, test_suppression, test_color],
+    "docs": [test_doc_examples],
+}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bin", required=True)
+    ap.add_argument("--include", required=True)
+    ap.add_argument("--docs", help="docs/fa-check.md, for the docs group")
+    ap.add_argument("group", choices=sorted(GROUPS))
+    a = ap.parse_args()
+    passed = failed = 0
+    for t in GROUPS[a.group]:
+        tmp = tempfile.mkdtemp(prefix="fc-cli-")
+        try:
+            ctx = Ctx(os.path.abspath(a.bin), os.path.abspath(a.include), tmp)
+            ctx.docs = a.docs
+            t(ctx)
+            passed += 1
+            print("ok   %s" % t.__name__)
+        except (Failure, subprocess.TimeoutExpired) as e:
+            failed += 1
+            print("FAIL %s: %s" % (t.__name__, e))
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
