@@ -7,7 +7,7 @@ CMAKE_ARGS = -DFA_WERROR=$(FA_WERROR)
 CTEST      = ctest --output-on-failure -j $(JOBS)
 
 .PHONY: all deps build demo test test-release test-tsan test-expensive \
-        test-asan bench format clean
+        test-asan bench bench-check format clean
 
 all: build
 
@@ -57,6 +57,11 @@ test-asan:
 bench:
 	@bash scripts/bench-deps.sh
 	bash bench/run.sh
+
+# fa-check's speed against clang -fsyntax-only (a generated TU and libuv).
+bench-check:
+	@bash scripts/bench-deps.sh
+	bash bench/check/run.sh
 
 format:
 	clang-format -i include/*.h include/framealloc/*.h src/*.c src/*.h \

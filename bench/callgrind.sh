@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Counts instructions per operation with callgrind for the allocation fast
 # paths against their naive references: W1 (framealloc, and with align 0,
-# vs the naive bump pointer) and W2 (framealloc pools vs the naive free
-# list). Instruction counts do not depend on the load of a shared machine,
-# unlike wall-clock times. Only the timed repetition is counted (fa-bench
+# vs the naive bump pointer), W2 (framealloc pools vs the naive free list)
+# and W4 (a whole task scope, framealloc tasks vs the naive bump pointer).
+# Instruction counts do not depend on the load of a shared machine, unlike
+# wall-clock times. Only the timed repetition is counted (fa-bench
 # --callgrind toggles collection around it), after a warm-up repetition.
 #
 # Writes bench/out/callgrind.tsv, then regenerates bench/results.md when
@@ -30,7 +31,8 @@ tsv=$out/callgrind.tsv
 printf 'workload\tvariant\tir_per_op\tir\tops\n' >"$tsv"
 
 for spec in "w1 fa 64" "w1 fa-align0 64" "w1 bump 64" \
-  "w1 fa mixed" "w1 fa-align0 mixed" "w1 bump mixed" "w2 fa" "w2 list"; do
+  "w1 fa mixed" "w1 fa-align0 mixed" "w1 bump mixed" "w2 fa" "w2 list" \
+  "w4 fa" "w4 bump"; do
   read -r -a args <<<"$spec"
   cg_out=$(mktemp "$out/callgrind.out.XXXXXX")
   line=$(BENCH_REPS=1 BENCH_QUICK=0 valgrind --tool=callgrind \

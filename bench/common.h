@@ -31,7 +31,7 @@ long bench_env_long(const char *name, long def);
 
 /* What one variant produced; printed by bench_print_result. */
 typedef struct bench_result_s {
-  const char *workload; /* "w1-64", "w1-mixed", "w2", "w3" */
+  const char *workload; /* "w1-64", "w1-mixed", "w2", "w3", "w4", "guard-4t" */
   const char *variant;  /* "fa", "bump", "glibc", ... */
   uint64_t ops;         /* operations in one repetition */
   int reps;
@@ -104,5 +104,9 @@ static inline void bench_cpu_relax(void) {
 int bench_w1(const bench_opts_t *o, const char *variant, const char *size);
 int bench_w2(const bench_opts_t *o, const char *variant);
 int bench_w3(const bench_opts_t *o, const char *variant);
+int bench_w4(const bench_opts_t *o, const char *variant);
+/* threads: the number of threads filling the one batch, "1" to "64". */
+int bench_guard(const bench_opts_t *o, const char *variant,
+                const char *threads);
 
 #endif /* BENCH_COMMON_H */

@@ -5,11 +5,14 @@
  *   fa-bench w1 VARIANT 64|mixed [--expect MALLOC] [--callgrind]
  *   fa-bench w2 VARIANT          [--expect MALLOC] [--callgrind]
  *   fa-bench w3 VARIANT          [--expect MALLOC]
+ *   fa-bench w4 VARIANT          [--expect MALLOC] [--callgrind]
+ *   fa-bench guard VARIANT THREADS
  *   fa-bench info                the active malloc and framealloc versions
  *
  * --expect fails the run unless the named malloc (glibc, mimalloc, jemalloc,
  * tcmalloc) is the one in use. Options from the environment: BENCH_REPS,
- * BENCH_QUICK, and BENCH_W1_FRAMES, BENCH_W2_OPS, BENCH_W3_OBJECTS. */
+ * BENCH_QUICK, and BENCH_W1_FRAMES, BENCH_W2_OPS, BENCH_W3_OBJECTS,
+ * BENCH_W4_SCOPES, BENCH_GUARD_ALLOCS. */
 #include "common.h"
 #include "peers.h"
 
@@ -21,11 +24,15 @@ static int usage(void) {
   fprintf(stderr,
           "usage: fa-bench w1 VARIANT 64|mixed [--expect MALLOC] "
           "[--callgrind]\n"
-          "       fa-bench w2|w3 VARIANT [--expect MALLOC] [--callgrind]\n"
+          "       fa-bench w2|w3|w4 VARIANT [--expect MALLOC] [--callgrind]\n"
+          "       fa-bench guard VARIANT THREADS\n"
           "       fa-bench info\n"
           "W1 variants: fa fa-align0 bump malloc obstack apr talloc\n"
           "W2 variants: fa list malloc talloc\n"
-          "W3 variants: fa malloc none\n");
+          "W3 variants: fa malloc none\n"
+          "W4 variants: fa bump malloc obstack obstack-first mi-heap apr "
+          "apr-clear talloc\n"
+          "guard variants: fa tracker\n");
   return 2;
 }
 
@@ -70,6 +77,10 @@ int main(int argc, char **argv) {
     rc = bench_w2(&o, pos[1]);
   else if (strcmp(pos[0], "w3") == 0 && npos == 2 && !o.callgrind)
     rc = bench_w3(&o, pos[1]);
+  else if (strcmp(pos[0], "w4") == 0 && npos == 2)
+    rc = bench_w4(&o, pos[1]);
+  else if (strcmp(pos[0], "guard") == 0 && npos == 3 && !o.callgrind)
+    rc = bench_guard(&o, pos[1], pos[2]);
   else
     return usage();
   return rc == 2 ? usage() : rc;

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Turns the raw results of run.sh (bench/out/raw.tsv, info.tsv and, when
-# present, callgrind.tsv) into bench/results.md, one table per workload
-# with ratios and goals, and bench/results.svg, a bar chart of the ratios
-# to each workload's reference drawn by gnuplot (framealloc in orange, the
+# present, callgrind.tsv and the fa-check timings of bench/check/run.sh in
+# check/check.tsv) into bench/results.md, one table per workload with
+# ratios and goals, and bench/results.svg, a bar chart of the ratios to
+# each workload's reference drawn by gnuplot (framealloc in orange, the
 # reference in grey). The results of a quick run (BENCH_QUICK=1) go to
 # bench/out/ instead, as results-quick.md and results-quick.svg.
 set -euo pipefail
@@ -66,10 +67,12 @@ pkgver() {
 commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo "none")
 rounds=$(awk -F'\t' '{ print $NF }' "$out/raw.tsv" | sort -u | wc -l)
 if [ "$quick" = 1 ]; then
-  sizes="QUICK run: 1,000 frames (W1), 1 M operations (W2), 1 M objects (W3)"
+  sizes="QUICK run: 1,000 frames (W1), 1 M operations (W2), 1 M objects (W3),"
+  sizes="$sizes 10,000 scopes (W4), 100,000 allocations (guard)"
 else
   sizes="10,000 frames × 1,000 allocations (W1), 10 M operations (W2),"
-  sizes="$sizes 10 M objects (W3)"
+  sizes="$sizes 10 M objects (W3), 100,000 scopes × 100 allocations (W4),"
+  sizes="$sizes 1 M allocations (guard)"
 fi
 
 {
@@ -108,8 +111,29 @@ fi
 # ---- Tables and plot data -------------------------------------------------
 cg=$out/callgrind.tsv
 [ -s "$cg" ] || cg=/dev/null
-awk -F'\t' -v out="$out" '
-  function label(v) {
+# The fa-check timings of bench/check/run.sh, when it has run.
+chk=$out/check/check.tsv
+chk_env=$out/check/check.env
+if [ ! -s "$chk" ] || [ ! -s "$chk_env" ]; then
+  chk=/dev/null
+  chk_env=/dev/null
+fi
+awk -F'\t' -v out="$out" -v sumf="$out/summary.tsv" -v cgf="$cg" \
+  -v chkf="$chk" -v chkenvf="$chk_env" '
+  function label(w, v) {
+    if (w == "w4") {
+      if (v == "fa") return "**framealloc task**"
+      if (v == "apr") return "APR create/destroy"
+      if (v == "apr-clear") return "APR clear"
+      if (v == "obstack") return "obstack init/free"
+      if (v == "obstack-first") return "obstack to first object"
+      if (v == "mi-heap") return "mimalloc heap"
+      if (v == "bump") return "naive bump (floor)"
+    }
+    if (w ~ /^guard/) {
+      if (v == "fa") return "**framealloc guard**"
+      if (v == "tracker") return "mutex tracker (Rust)"
+    }
     return v == "fa" ? "**framealloc**" : v == "fa-align0" ? \
       "framealloc, align 0" : v == "bump" ? "naive bump pointer" : \
       v == "list" ? "naive free list" : v == "glibc" ? "glibc malloc" : \
@@ -117,28 +141,41 @@ awk -F'\t' -v out="$out" '
   }
   function yn(ok) { return ok ? "yes" : "**no**" }
   function x(r) { return sprintf("%.2f×", r) }
+  function ratio(a, b) { return b > 0 ? x(a / b) : "-" }
   # Adds a goal: printed in the row of variant v and in the summary.
   function goal(w, v, text, measured, ok) {
     gtext[w, v] = text ": " yn(ok) " (" measured ")"
     summary[++ngoals] = "| " title[w] " | " text " | " measured " | " \
       yn(ok) " |"
   }
-  FNR == 1 { file++ }
-  file == 1 {
+  FILENAME == sumf {
     w = $1; v = $2
     op[w, v] = $3; ms[w, v] = $4; rss[w, v] = $5
-    range[w, v] = sprintf(w == "w3" ? "%.1f–%.1f" : "%.2f–%.2f", $7, $8)
+    range[w, v] = sprintf(w ~ /^(w1|w2)/ ? "%.2f–%.2f" : "%.1f–%.1f", $7,
+      $8)
     if (!((w, v) in seen)) { seen[w, v] = 1; vars[w] = vars[w] " " v }
     next
   }
-  file == 2 && FNR > 1 { ir[$1, $2] = $3; next }
+  FILENAME == cgf { if (FNR > 1) ir[$1, $2] = $3; next }
+  FILENAME == chkf {
+    if (FNR > 1) { cms[$1] = $2; craw[$1] = $3; ccpu[$1] = $4; ccraw[$1] = $5 }
+    next
+  }
+  FILENAME == chkenvf {
+    i = index($0, "="); cenv[substr($0, 1, i - 1)] = substr($0, i + 1); next
+  }
   END {
     title["w1-64"] = "W1 frame, 64 B"
     title["w1-mixed"] = "W1 frame, 16-256 B"
     title["w2"] = "W2 pool, 64 B"
     title["w3"] = "W3 cross-thread, 64 B"
+    title["w4"] = "W4 task scope, 100 × 16-256 B"
+    title["guard-4t"] = "Guard, 4 threads, 64 B"
+    title["guard-1t"] = "Guard, 1 thread, 64 B"
     ref["w1-64"] = "bump"; ref["w1-mixed"] = "bump"
-    ref["w2"] = "list"; ref["w3"] = "glibc"
+    ref["w2"] = "list"; ref["w3"] = "glibc"; ref["w4"] = "bump"
+    ref["guard-4t"] = "tracker"; ref["guard-1t"] = "tracker"
+    unit["w4"] = "ns/scope"; unit["guard-4t"] = unit["guard-1t"] = "ns/alloc"
 
     for (i = 0; i < 2; i++) {
       w = i ? "w1-mixed" : "w1-64"
@@ -173,6 +210,33 @@ awk -F'\t' -v out="$out" '
       r = rss[w, "fa"] / rss[w, "glibc"]
       goal(w, "fa", "peak RSS ≤ 2× glibc", x(r), r <= 2)
     }
+    w = "w4"
+    if ((w, "fa") in op && (w, "bump") in op) {
+      r = op[w, "fa"] / op[w, "bump"]
+      goal(w, "fa", "≤ 1.5× naive bump", x(r), r <= 1.5)
+    }
+    if ((w, "fa") in op && (w, "apr") in op) {
+      r = op[w, "apr"] / op[w, "fa"]
+      goal(w, "apr", "framealloc ≥ 2× faster than APR create/destroy",
+        x(r), r >= 2)
+    }
+    w = "guard-4t"
+    if ((w, "fa") in op && (w, "tracker") in op) {
+      r = op[w, "tracker"] / op[w, "fa"]
+      goal(w, "tracker", "framealloc faster than the mutex tracker", x(r),
+        r > 1)
+    }
+
+    title["check-gen"] = "fa-check, generated TU"
+    title["check-uv"] = "fa-check, libuv -j 1"
+    if ("gen_fa" in cms && cms["gen_clang"] > 0) {
+      r = cms["gen_fa"] / cms["gen_clang"]
+      goal("check-gen", "fa", "≤ 1.3× clang -fsyntax-only", x(r), r <= 1.3)
+    }
+    if ("uv_fa_j1" in cms && cms["uv_clang_j1"] > 0) {
+      r = cms["uv_fa_j1"] / cms["uv_clang_j1"]
+      goal("check-uv", "fa", "≤ 1.3× clang -fsyntax-only", x(r), r <= 1.3)
+    }
 
     print "## Goals\n"
     print "| workload | goal | measured | met |"
@@ -180,7 +244,7 @@ awk -F'\t' -v out="$out" '
     for (i = 1; i <= ngoals; i++) print summary[i]
     print ""
 
-    nw = split("w1-64 w1-mixed w2 w3", ws, " ")
+    nw = split("w1-64 w1-mixed w2 w3 w4 guard-4t guard-1t", ws, " ")
     for (j = 1; j <= nw; j++) {
       w = ws[j]
       if (!((w, "fa") in op)) continue
@@ -200,14 +264,15 @@ awk -F'\t' -v out="$out" '
       if ((w, ref[w]) in op) rows[++nr] = ref[w]
       for (m = 1; m <= n; m++) rows[++nr] = list[m]
 
-      rn = ref[w] == "glibc" ? "glibc" : "naive"
+      rn = ref[w] == "glibc" || ref[w] == "tracker" ? ref[w] : "naive"
+      u = w in unit ? unit[w] : "ns/op"
       print "## " title[w] "\n"
       if (w == "w3") {
         print "| variant | ns/object | range | ms/run | peak RSS MiB |" \
           " vs glibc | vs framealloc | RSS vs glibc | goal |"
         print "|---|---:|---:|---:|---:|---:|---:|---:|---|"
       } else {
-        print "| variant | ns/op | range | ms/run | vs " rn \
+        print "| variant | " u " | range | ms/run | vs " rn \
           " | vs framealloc | goal |"
         print "|---|---:|---:|---:|---:|---:|---|"
       }
@@ -216,18 +281,19 @@ awk -F'\t' -v out="$out" '
       for (m = 1; m <= nr; m++) {
         v = rows[m]
         g = (w, v) in gtext ? gtext[w, v] : ""
-        line = sprintf("| %s | %.2f | %s | %.1f | %s | %s |", label(v),
+        line = sprintf(w ~ /^(w1|w2)/ ? "| %s | %.2f | %s | %.1f | %s | %s |" \
+          : "| %s | %.1f | %s | %.1f | %s | %s |", label(w, v),
           op[w, v], range[w, v], ms[w, v],
           (w, ref[w]) in op ? x(op[w, v] / op[w, ref[w]]) : "-",
           x(op[w, v] / op[w, "fa"]))
         if (w == "w3")
           line = sprintf("| %s | %.1f | %s | %.1f | %.1f | %s | %s | %s |",
-            label(v), op[w, v], range[w, v], ms[w, v], rss[w, v] / 1024,
+            label(w, v), op[w, v], range[w, v], ms[w, v], rss[w, v] / 1024,
             x(op[w, v] / op[w, "glibc"]), x(op[w, v] / op[w, "fa"]),
             x(rss[w, v] / rss[w, "glibc"]))
         print line " " g " |"
         if ((w, ref[w]) in op) {
-          pl = label(v); gsub(/\*/, "", pl)
+          pl = label(w, v); gsub(/\*/, "", pl)
           col = v == "fa" ? 14254635 : v == "fa-align0" ? 15774330 : \
             v == ref[w] ? 8947848 : 4881077
           printf "\"%s\" %.4f %d\n", pl, op[w, v] / op[w, ref[w]], col >> f
@@ -239,12 +305,14 @@ awk -F'\t' -v out="$out" '
     if (("w1-64", "fa") in ir) {
       print "## Instructions per operation (callgrind)\n"
       print "Counted by `bench/callgrind.sh` for one repetition after a"
-      print "warm-up (W1: 200 frames; W2: 1 M operations), loop, touch and"
-      print "random choice included; independent of the load of the machine.\n"
+      print "warm-up (W1: 200 frames; W2: 1 M operations; W4: 2,000 scopes,"
+      print "counted per scope), loop, touch and random choice included;"
+      print "independent of the load of the machine.\n"
       print "| workload | framealloc | framealloc, align 0 | naive |" \
         " framealloc / naive |"
       print "|---|---:|---:|---:|---:|"
-      nw = split("w1-64 w1-mixed w2", ws, " ")
+      title["w4"] = "W4 task scope (per scope)"
+      nw = split("w1-64 w1-mixed w2 w4", ws, " ")
       for (j = 1; j <= nw; j++) {
         w = ws[j]
         if (!((w, "fa") in ir) || !((w, ref[w]) in ir)) continue
@@ -254,7 +322,60 @@ awk -F'\t' -v out="$out" '
       }
       print ""
     }
-  }' "$out/summary.tsv" "$cg" >>"$md"
+    if ("gen_fa" in cms) {
+      print "## fa-check speed\n"
+      print "Measured by `bench/check/run.sh` (`make bench-check`) on " \
+        cenv["date"] ","
+      print "commit " cenv["commit"] ": `fa-check --all` against" \
+        " `clang -fsyntax-only`"
+      print "(" cenv["clang"] ") on the same translation units with the same"
+      print "flags; wall-clock milliseconds, the median of " cenv["runs"] \
+        " rounds after a"
+      print "warm-up run.\n"
+      print "| input | TUs | lines | clang ms | fa-check ms |" \
+        " fa-check / clang | CPU time, fa-check / clang | goal |"
+      print "|---|---:|---:|---:|---:|---:|---:|---|"
+      printf "| generated TU with `<uv.h>`, `<framealloc.h>` | 1 | %d |" \
+        " %d | %d | %s | %s | %s |\n", cenv["gen_lines"], cms["gen_clang"],
+        cms["gen_fa"], x(cms["gen_fa"] / cms["gen_clang"]),
+        ratio(ccpu["gen_fa"], ccpu["gen_clang"]),
+        gtext["check-gen", "fa"]
+      printf "| libuv %s, `-p`, `-j 1` (clang one TU at a time) | %d | %d |" \
+        " %d | %d | %s | %s | %s |\n", cenv["libuv"], cenv["libuv_tus"],
+        cenv["libuv_lines"], cms["uv_clang_j1"], cms["uv_fa_j1"],
+        x(cms["uv_fa_j1"] / cms["uv_clang_j1"]),
+        ratio(ccpu["uv_fa_j1"], ccpu["uv_clang_j1"]), gtext["check-uv", "fa"]
+      printf "| libuv %s, `-p`, `-j 2` (clang two at a time) | %d | %d |" \
+        " %d | %d | %s | %s | |\n", cenv["libuv"], cenv["libuv_tus"],
+        cenv["libuv_lines"], cms["uv_clang_j2"], cms["uv_fa_j2"],
+        x(cms["uv_fa_j2"] / cms["uv_clang_j2"]),
+        ratio(ccpu["uv_fa_j2"], ccpu["uv_clang_j2"])
+      print ""
+      print "The goal is on wall-clock time; CPU time (user and system time" \
+        " of the"
+      print "processes) is shown because other work on a shared machine" \
+        " moves it less.\n"
+      printf "fa-check `-j 2` over `-j 1` on libuv: %s faster (clang:" \
+        " %s),\non 2 CPUs shared with the rest of the machine. On libuv," \
+        " which has no\nframe memory, fa-check exited 0 with %d" \
+        " diagnostics; on the generated TU,\nwhich follows the rules, it" \
+        " printed %d.\n\n",
+        x(cms["uv_fa_j1"] / cms["uv_fa_j2"]),
+        x(cms["uv_clang_j1"] / cms["uv_clang_j2"]), cenv["libuv_diags"],
+        cenv["gen_diags"]
+      print "The time of every command in each round (on the generated" \
+        " TU, the mean of " cenv["gen_reps"] " runs back to back):\n"
+      print "| command | median ms | each round, ms | median CPU ms |" \
+        " each round, CPU ms |"
+      print "|---|---:|---|---:|---|"
+      n = split("gen_clang gen_fa uv_clang_j1 uv_fa_j1 uv_clang_j2 uv_fa_j2",
+        cs, " ")
+      for (i = 1; i <= n; i++)
+        printf "| %s | %d | %s | %s | %s |\n", cs[i], cms[cs[i]], craw[cs[i]],
+          ccpu[cs[i]], ccraw[cs[i]]
+      print ""
+    }
+  }' "$out/summary.tsv" "$cg" "$chk" "$chk_env" >>"$md"
 
 cat >>"$md" <<'EOF'
 ## How it is measured
@@ -274,9 +395,33 @@ cat >>"$md" <<'EOF'
   peak RSS is the process's `ru_maxrss`. "No allocator" recycles a fixed
   array of objects: the cost of the ring and of moving each freshly written
   object from one core to the other, which every variant pays too.
+- W4: each of the 100 blocks of a scope gets one 8-byte store; creating
+  and destroying the scope's allocator are timed (`fa_task_create` and
+  `fa_task_destroy`, `apr_pool_create`/`apr_pool_destroy` on a child of one
+  root pool, `apr_pool_clear` of one pool, `talloc_new`/`talloc_free`,
+  `obstack_init`/`obstack_free(NULL)` with obstack's default chunk size,
+  `obstack_free` back to the scope's first object of one obstack,
+  `mi_heap_new`/`mi_heap_destroy`, `free` of every block for malloc). The
+  sizes come from one seeded table of 100, the same in every scope; the
+  mimalloc heap runs with mimalloc preloaded, its functions found by
+  `dlsym`. The naive bump pointer reuses one buffer, reset per scope.
+- Guard: the threads wait at a barrier, then each makes its share of the
+  allocations (one 8-byte store each); the batch's creation, the threads'
+  start and join and the batch's destruction are timed. The tracker is
+  glibc `malloc`, one `pthread_mutex_t` and a vector that doubles, as the
+  Rust crate's guard keeps its pointers. The batch holds 64 MB of blocks,
+  so first touches of fresh pages count in both variants.
 - A compiler barrier after each operation makes every variant store its
   block and reload its allocator state, as real work between allocations
   would.
+- fa-check: the generated TU comes from `bench/check/gen_tu.py` (seeded);
+  libuv's sources from `apt-get source libuv1`, configured by CMake with
+  clang and its compile database reduced to one entry per file. The
+  checker runs from an empty directory (no `fa-check.toml` applies). clang
+  runs as a build does, one process per TU, each paying the start of a
+  process linked to LLVM (about 40 ms here, for an empty file) and the
+  first touch of its memory; fa-check loads libclang once and parses every
+  TU in one process.
 - Wall-clock figures on a shared 2-core machine move from run to run, and
   from process to process (the range column gives the lowest and highest
   of the rounds); the callgrind counts do not.
@@ -285,19 +430,21 @@ EOF
 # ---- Plot -----------------------------------------------------------------
 if command -v gnuplot >/dev/null; then
   plots=()
-  for w in w1-64 w1-mixed w2 w3; do
+  for w in w1-64 w1-mixed w2 w3 w4 guard-4t; do
     [ -s "$out/plot-$w.dat" ] && plots+=("$w")
   done
+  rows=$(((${#plots[@]} + 1) / 2))
   {
     cat <<GP
-set terminal svg size 1100,760 dynamic font 'sans,11'
+set terminal svg size 1100,$((380 * rows)) dynamic font 'sans,11'
 set output '$svg'
-set multiplot layout 2,2 title \\
+set multiplot layout $rows,2 title \\
   'framealloc benchmarks: time relative to the reference (log scale)'
 set style fill solid 0.8 border -1
 set boxwidth 0.7
 set logscale y
-set yrange [0.5:*]
+set ytics ('0.1' 0.1, '0.2' 0.2, '0.5' 0.5, '1' 1, '2' 2, '5' 5, '10' 10, \\
+  '20' 20, '50' 50, '100' 100, '200' 200)
 set grid ytics
 set xtics rotate by -35 left nomirror
 unset key
@@ -308,9 +455,17 @@ GP
       w1-mixed) t="W1 frame, 16-256 B (vs naive bump)" ;;
       w2) t="W2 pool, 64 B (vs naive free list)" ;;
       w3) t="W3 cross-thread, 64 B (vs glibc)" ;;
+      w4) t="W4 task scope, 100 × 16-256 B (vs naive bump)" ;;
+      guard-4t) t="Guard, 4 threads, 64 B (vs mutex tracker)" ;;
       esac
+      # The axis spans 0.5 to 2 at least, more when a bar is outside.
+      read -r ymin ymax < <(awk '{ v = $(NF - 1) + 0
+          if (v < lo) lo = v; if (v > hi) hi = v }
+        END { printf "%.3g %.3g\n", lo * 0.8, hi * 1.5 }' lo=0.625 hi=1.34 \
+        "$out/plot-$w.dat")
       cat <<GP
 set title '$t'
+set yrange [$ymin:$ymax]
 plot 'plot-$w.dat' using 0:2:3:xtic(1) notitle with boxes lc rgb variable, \\
   '' using 0:2:(sprintf('%.2f', \$2)) notitle with labels offset 0,0.7 \\
   font ',9', 1 notitle with lines dt 2 lc rgb '#666666'

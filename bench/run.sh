@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Builds the benchmark suite (Release, FA_DEBUG=0, no sanitizer, in
-# build-bench), runs every workload variant, counts instructions with
-# callgrind, and writes bench/results.md and bench/results.svg (through
-# report.sh; a BENCH_QUICK run writes them to bench/out/ instead). Raw
-# output goes to bench/out/.
+# build-bench), runs every workload variant (W1 to W4 and the guard),
+# counts instructions with callgrind, and writes bench/results.md and
+# bench/results.svg (through report.sh; a BENCH_QUICK run writes them to
+# bench/out/ instead). Raw output goes to bench/out/.
 #
 # Each variant runs in a process of its own: a warm-up repetition, then one
 # timed repetition. The whole list of variants is run BENCH_REPS times in
@@ -70,6 +70,15 @@ have talloc && runs+=("w2 talloc - -")
 for m in "${mallocs[@]}"; do runs+=("w2 malloc - $m"); done
 runs+=("w3 fa - -" "w3 none - -")
 for m in "${mallocs[@]}"; do runs+=("w3 malloc - $m"); done
+# W4: the mimalloc heap variant runs with mimalloc preloaded, the other
+# non-malloc variants on glibc.
+runs+=("w4 fa - -" "w4 bump - -" "w4 obstack - -" "w4 obstack-first - -")
+have apr && runs+=("w4 apr - -" "w4 apr-clear - -")
+have talloc && runs+=("w4 talloc - -")
+[ -z "${peer[mimalloc]:-}" ] || runs+=("w4 mi-heap - mimalloc")
+for m in "${mallocs[@]}"; do runs+=("w4 malloc - $m"); done
+# Guard: the size field is the number of threads filling the batch.
+for t in 4 1; do runs+=("guard fa $t -" "guard tracker $t glibc"); done
 
 # Runs fa-bench with the peer preloaded; prints its result line.
 run_one() {
