@@ -96,9 +96,7 @@ static size_t hash_ptr(const void *p) {
 static uint32_t table_gid(fc_prog_t *p, table_t *t, const fc_ref_t *r) {
   if ((p->ng + 1) * 2 > t->cap) {
     size_t cap = t->cap ? t->cap * 2 : 256;
-    uint32_t *slot = calloc(cap, sizeof(*slot));
-    if (!slot)
-      fc_xrealloc(NULL, (size_t)-1 / 2);
+    uint32_t *slot = fc_xcalloc(cap, sizeof(*slot));
     for (size_t i = 0; i < t->cap; i++)
       if (t->slot[i]) {
         size_t j = hash_ptr(p->g[t->slot[i] - 1].usr) & (cap - 1);
@@ -303,9 +301,7 @@ typedef struct callers_s {
 
 static void build_callers(const fc_prog_t *p, const def_t *defs, size_t nd,
                           callers_t *c) {
-  c->off = calloc(p->ng + 2, sizeof(uint32_t));
-  if (!c->off)
-    fc_xrealloc(NULL, (size_t)-1 / 2);
+  c->off = fc_xcalloc(p->ng + 2, sizeof(uint32_t));
   size_t total = 0;
   for (int pass = 0; pass < 2; pass++) {
     for (size_t d = 0; d < nd; d++) {

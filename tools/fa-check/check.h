@@ -232,6 +232,12 @@ int fc_suppressed(const fc_diag_t *d);
 
 /* ---- diag.c: findings, failures and interned strings ------------------ */
 
+void *fc_xrealloc(void *p, size_t size); /* these abort when memory is out */
+void *fc_xcalloc(size_t n, size_t size);
+char *fc_xstrdup(const char *s);
+/* Removes "." and ".." components and doubled slashes of an absolute path,
+ * in place, without touching the file system (symbolic links are kept). */
+void fc_path_normalise(char *p);
 const char *fc_intern(const char *s); /* thread-safe; lives for the run */
 fc_diag_t *fc_diag_add(fc_diag_list_t *l, int code, fc_loc_t loc,
                        const char *fmt, ...) FC_PRINTF(4, 5);

@@ -15,15 +15,6 @@
 
 #include <framealloc.h>
 
-static void *xrealloc(void *p, size_t size) {
-  void *q = realloc(p, size);
-  if (!q) {
-    fputs("fa-check: out of memory\n", stderr);
-    abort();
-  }
-  return q;
-}
-
 static int usage_error(const char *fmt, ...) FC_PRINTF(1, 2);
 
 /* Prints "fa-check: error: ..." and a pointer to --help; returns 2. */
@@ -160,7 +151,7 @@ static int add_override(fc_options_t *o, const char *v, fc_level_t level) {
                          v);
   }
   o->overrides =
-      xrealloc(o->overrides, (o->noverrides + 1) * sizeof(*o->overrides));
+      fc_xrealloc(o->overrides, (o->noverrides + 1) * sizeof(*o->overrides));
   o->overrides[o->noverrides].code = code;
   o->overrides[o->noverrides].level = level;
   o->noverrides++;
@@ -230,7 +221,7 @@ int fc_cli_parse(int argc, char **argv, fc_command_t *cmd, fc_options_t *o,
   o->jobs = 0;
   *cmd = FC_CMD_CHECK;
   *arg = NULL;
-  o->files = xrealloc(NULL, (size_t)(argc + 1) * sizeof(*o->files));
+  o->files = fc_xrealloc(NULL, (size_t)(argc + 1) * sizeof(*o->files));
 
   int i = 1;
   if (argc > 1) {

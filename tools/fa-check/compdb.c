@@ -22,20 +22,6 @@
 #include <clang-c/CXCompilationDatabase.h>
 #include <jansson.h>
 
-static void *xrealloc(void *p, size_t size) {
-  void *q = realloc(p, size);
-  if (!q) {
-    fputs("fa-check: out of memory\n", stderr);
-    abort();
-  }
-  return q;
-}
-
-static char *xstrdup(const char *s) {
-  size_t n = strlen(s) + 1;
-  return memcpy(xrealloc(NULL, n), s, n);
-}
-
 /* ---- which arguments are dropped --------------------------------------- */
 
 /* Options that take the next argument with them when written alone. */
@@ -92,47 +78,20 @@ static int drop_arg(const char *arg, int *skip) {
 
 /* ---- paths ------------------------------------------------------------- */
 
-/* Removes "." and ".." components and doubled slashes of an absolute path,
- * in place, without touching the file system. */
-static void normalise(char *p) {
-  char *w = p;
-  for (char *r = p; *r;) {
-    while (*r == '/')
-      r++;
-    char *seg = r;
-    while (*r && *r != '/')
-      r++;
-    size_t n = (size_t)(r - seg);
-    if (n == 0 || (n == 1 && seg[0] == '.'))
-      continue;
-    if (n == 2 && seg[0] == '.' && seg[1] == '.') {
-      while (w > p && *--w != '/')
-        ;
-      continue;
-    }
-    *w++ = '/';
-    memmove(w, seg, n);
-    w += n;
-  }
-  if (w == p)
-    *w++ = '/';
-  *w = 0;
-}
-
 /* `path` made absolute against `dir` and normalised (malloc'd). */
 static char *absolute(const char *dir, const char *path) {
   char *r;
   if (path[0] == '/' || !dir || !*dir) {
-    r = xstrdup(path);
+    r = fc_xstrdup(path);
   } else {
     size_t a = strlen(dir), b = strlen(path);
-    r = xrealloc(NULL, a + b + 2);
+    r = fc_xrealloc(NULL, a + b + 2);
     memcpy(r, dir, a);
     r[a] = '/';
     memcpy(r + a + 1, path, b + 1);
   }
   if (r[0] == '/')
-    normalise(r);
+    fc_path_normalise(r);
   return r;
 }
 
@@ -172,7 +131,7 @@ static int is_c_family(const char *file) {
 static fc_input_t *input_add(fc_inputs_t *in, char *file) {
   if (in->n == in->cap) {
     in->cap = in->cap ? in->cap * 2 : 16;
-    in->v = xrealloc(in->v, in->cap * sizeof(*in->v));
+    in->v = fc_xrealloc(in->v, in->cap * sizeof(*in->v));
   }
   fc_input_t *t = &in->v[in->n++];
   memset(t, 0, sizeof(*t));
@@ -181,8 +140,8 @@ static fc_input_t *input_add(fc_inputs_t *in, char *file) {
 }
 
 static void arg_add(fc_input_t *t, const char *a) {
-  t->args = xrealloc(t->args, (t->nargs + 1) * sizeof(*t->args));
-  t->args[t->nargs++] = xstrdup(a);
+  t->args = fc_xrealloc(t->args, (t->nargs + 1) * sizeof(*t->args));
+  t->args[t->nargs++] = fc_xstrdup(a);
 }
 
 void fc_inputs_free(fc_inputs_t *in) {
@@ -295,7 +254,7 @@ static void command_args(fc_input_t *t, CXCompileCommand cmd, const char *dir,
   char *raw_abs = absolute(dir, raw ? raw : "");
   const char *base = base_name(file);
   size_t wdlen = strlen(dir) + sizeof("-working-directory=");
-  char *wd = xrealloc(NULL, wdlen);
+  char *wd = fc_xrealloc(NULL, wdlen);
   snprintf(wd, wdlen, "-working-directory=%s", dir);
   arg_add(t, wd);
   free(wd);
@@ -333,7 +292,7 @@ static int collect_compdb(const fc_options_t *o, fc_inputs_t *in,
     return -1;
   }
   size_t dlen = strlen(o->build_dir);
-  char *path = xrealloc(NULL, dlen + sizeof("/compile_commands.json"));
+  char *path = fc_xrealloc(NULL, dlen + sizeof("/compile_commands.json"));
   memcpy(path, o->build_dir, dlen);
   strcpy(path + dlen, "/compile_commands.json");
   if (stat(path, &st) != 0) {
@@ -363,8 +322,8 @@ static int collect_compdb(const fc_options_t *o, fc_inputs_t *in,
   unsigned n = cmds ? clang_CompileCommands_getSize(cmds) : 0;
 
   /* The files asked for, canonical, and whether each was found. */
-  char **want = xrealloc(NULL, (o->nfiles + 1) * sizeof(*want));
-  char *found = xrealloc(NULL, o->nfiles + 1);
+  char **want = fc_xrealloc(NULL, (o->nfiles + 1) * sizeof(*want));
+  char *found = fc_xrealloc(NULL, o->nfiles + 1);
   for (size_t i = 0; i < o->nfiles; i++) {
     want[i] = canonical(NULL, o->files[i]);
     found[i] = 0;

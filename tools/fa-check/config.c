@@ -22,20 +22,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-static void *xrealloc(void *p, size_t size) {
-  void *q = realloc(p, size);
-  if (!q) {
-    fputs("fa-check: out of memory\n", stderr);
-    abort();
-  }
-  return q;
-}
-
-static char *xstrdup(const char *s) {
-  size_t n = strlen(s) + 1;
-  return memcpy(xrealloc(NULL, n), s, n);
-}
-
 /* ---- the configuration object ----------------------------------------- */
 
 void fc_config_init(fc_config_t *c) {
@@ -57,9 +43,9 @@ static void names_free(fc_names_t *n) {
 static void names_add(fc_names_t *n, const char *s) {
   if (n->n == n->cap) {
     n->cap = n->cap ? n->cap * 2 : 8;
-    n->v = xrealloc(n->v, n->cap * sizeof(*n->v));
+    n->v = fc_xrealloc(n->v, n->cap * sizeof(*n->v));
   }
-  n->v[n->n++] = xstrdup(s);
+  n->v[n->n++] = fc_xstrdup(s);
 }
 
 void fc_config_free(fc_config_t *c) {
@@ -78,7 +64,7 @@ char *fc_config_find(const char *dir) {
     return NULL;
   static const char leaf[] = "/fa-check.toml";
   size_t n = strlen(dir);
-  char *path = xrealloc(NULL, n + sizeof(leaf));
+  char *path = fc_xrealloc(NULL, n + sizeof(leaf));
   memcpy(path, dir, n);
   for (;;) {
     while (n > 0 && path[n - 1] == '/') /* "/" becomes "" */
@@ -172,7 +158,7 @@ static void path_free(path_t *p) {
 }
 
 static void path_push(path_t *p, char *s) {
-  p->v = xrealloc(p->v, (p->n + 1) * sizeof(*p->v));
+  p->v = fc_xrealloc(p->v, (p->n + 1) * sizeof(*p->v));
   p->v[p->n++] = s;
 }
 
@@ -272,7 +258,7 @@ typedef struct buf_s {
 static void buf_put(buf_t *b, char c) {
   if (b->n + 2 > b->cap) {
     b->cap = b->cap ? b->cap * 2 : 32;
-    b->s = xrealloc(b->s, b->cap);
+    b->s = fc_xrealloc(b->s, b->cap);
   }
   b->s[b->n++] = c;
   b->s[b->n] = 0;
@@ -419,7 +405,7 @@ static int parse_key_part(parser_t *ps, char **out) {
                 c >= 0x20 && c < 0x7f ? c : '?');
   }
   size_t n = (size_t)(ps->p - start);
-  *out = xrealloc(NULL, n + 1);
+  *out = fc_xrealloc(NULL, n + 1);
   memcpy(*out, start, n);
   (*out)[n] = 0;
   return 0;
@@ -452,7 +438,7 @@ static int parse_array(parser_t *ps, value_t *v) {
       ps->p++;
       return 0;
     }
-    v->v = xrealloc(v->v, (v->n + 1) * sizeof(*v->v));
+    v->v = fc_xrealloc(v->v, (v->n + 1) * sizeof(*v->v));
     value_t *item = &v->v[v->n];
     memset(item, 0, sizeof(*item));
     v->n++;
@@ -653,7 +639,7 @@ static int add_spawner(parser_t *ps, const value_t *item) {
   const char *s = item->str;
   const char *colon = strchr(s, ':');
   size_t n = colon ? (size_t)(colon - s) : strlen(s);
-  char *name = xrealloc(NULL, n + 1);
+  char *name = fc_xrealloc(NULL, n + 1);
   memcpy(name, s, n);
   name[n] = 0;
   int arg = 0;
@@ -680,7 +666,7 @@ static int add_spawner(parser_t *ps, const value_t *item) {
                 shown(s, buf, sizeof(buf)));
   }
   fc_config_t *c = ps->cfg;
-  c->spawn = xrealloc(c->spawn, (c->nspawn + 1) * sizeof(*c->spawn));
+  c->spawn = fc_xrealloc(c->spawn, (c->nspawn + 1) * sizeof(*c->spawn));
   c->spawn[c->nspawn].name = name;
   c->spawn[c->nspawn].arg = arg;
   c->nspawn++;
@@ -757,15 +743,15 @@ static int path_eq(const path_t *a, const path_t *b) {
 static int seen_before(parser_t *ps, const path_t *p, int table) {
   path_t copy = {0};
   for (size_t i = 0; i < p->n; i++)
-    path_push(&copy, xstrdup(p->v[i]));
+    path_push(&copy, fc_xstrdup(p->v[i]));
   if (table)
-    path_push(&copy, xstrdup(""));
+    path_push(&copy, fc_xstrdup(""));
   for (size_t i = 0; i < ps->nseen; i++)
     if (path_eq(&ps->seen[i], &copy)) {
       path_free(&copy);
       return 1;
     }
-  ps->seen = xrealloc(ps->seen, (ps->nseen + 1) * sizeof(*ps->seen));
+  ps->seen = fc_xrealloc(ps->seen, (ps->nseen + 1) * sizeof(*ps->seen));
   ps->seen[ps->nseen++] = copy;
   return 0;
 }
@@ -796,7 +782,7 @@ static int parse_key_value(parser_t *ps) {
   memset(&v, 0, sizeof(v));
   unsigned line = ps->line;
   for (size_t i = 0; i < ps->table.n; i++)
-    path_push(&full, xstrdup(ps->table.v[i]));
+    path_push(&full, fc_xstrdup(ps->table.v[i]));
   int rc = -1;
   if (parse_key(ps, &full))
     goto out;
@@ -883,12 +869,12 @@ static char *read_file(const char *file, size_t *len) {
   if (!f)
     return NULL;
   size_t cap = 4096, n = 0;
-  char *buf = xrealloc(NULL, cap);
+  char *buf = fc_xrealloc(NULL, cap);
   size_t got;
   while ((got = fread(buf + n, 1, cap - n, f)) > 0) {
     n += got;
     if (n == cap)
-      buf = xrealloc(buf, cap *= 2);
+      buf = fc_xrealloc(buf, cap *= 2);
   }
   int err = ferror(f);
   fclose(f);
@@ -932,6 +918,6 @@ int fc_config_load(fc_config_t *c, const char *file) {
     fc_config_free(c);
     return -1;
   }
-  c->path = xstrdup(file);
+  c->path = fc_xstrdup(file);
   return 0;
 }

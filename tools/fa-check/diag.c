@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void *xrealloc(void *p, size_t size) {
-  void *q = realloc(p, size);
+void *fc_xrealloc(void *p, size_t size) {
+  void *q = realloc(p, size ? size : 1);
   if (!q) {
     fputs("fa-check: out of memory\n", stderr);
     abort();
@@ -17,9 +17,18 @@ static void *xrealloc(void *p, size_t size) {
   return q;
 }
 
-static char *xstrdup(const char *s) {
+void *fc_xcalloc(size_t n, size_t size) {
+  void *q = calloc(n ? n : 1, size ? size : 1);
+  if (!q) {
+    fputs("fa-check: out of memory\n", stderr);
+    abort();
+  }
+  return q;
+}
+
+char *fc_xstrdup(const char *s) {
   size_t n = strlen(s) + 1;
-  return memcpy(xrealloc(NULL, n), s, n);
+  return memcpy(fc_xrealloc(NULL, n), s, n);
 }
 
 char *fc_vformat(const char *fmt, va_list ap) {
@@ -28,8 +37,8 @@ char *fc_vformat(const char *fmt, va_list ap) {
   int n = vsnprintf(NULL, 0, fmt, ap2);
   va_end(ap2);
   if (n < 0)
-    return xstrdup(fmt);
-  char *s = xrealloc(NULL, (size_t)n + 1);
+    return fc_xstrdup(fmt);
+  char *s = fc_xrealloc(NULL, (size_t)n + 1);
   vsnprintf(s, (size_t)n + 1, fmt, ap);
   return s;
 }
@@ -49,7 +58,7 @@ static uint64_t hash_str(const char *s) {
 
 static void intern_grow(void) {
   size_t cap = intern_cap ? intern_cap * 2 : 256;
-  char **v = xrealloc(NULL, cap * sizeof(*v));
+  char **v = fc_xrealloc(NULL, cap * sizeof(*v));
   memset(v, 0, cap * sizeof(*v));
   for (size_t i = 0; i < intern_cap; i++) {
     if (!intern_v[i])
@@ -74,7 +83,7 @@ const char *fc_intern(const char *s) {
   while (intern_v[j] && strcmp(intern_v[j], s) != 0)
     j = (j + 1) & (intern_cap - 1);
   if (!intern_v[j]) {
-    intern_v[j] = xstrdup(s);
+    intern_v[j] = fc_xstrdup(s);
     intern_n++;
   }
   const char *r = intern_v[j];
@@ -88,7 +97,7 @@ fc_diag_t *fc_diag_add(fc_diag_list_t *l, int code, fc_loc_t loc,
                        const char *fmt, ...) {
   if (l->n == l->cap) {
     l->cap = l->cap ? l->cap * 2 : 16;
-    l->v = xrealloc(l->v, l->cap * sizeof(*l->v));
+    l->v = fc_xrealloc(l->v, l->cap * sizeof(*l->v));
   }
   fc_diag_t *d = &l->v[l->n++];
   memset(d, 0, sizeof(*d));
@@ -102,7 +111,7 @@ fc_diag_t *fc_diag_add(fc_diag_list_t *l, int code, fc_loc_t loc,
 }
 
 void fc_diag_note(fc_diag_t *d, fc_loc_t loc, const char *fmt, ...) {
-  d->notes = xrealloc(d->notes, (d->nnotes + 1) * sizeof(*d->notes));
+  d->notes = fc_xrealloc(d->notes, (d->nnotes + 1) * sizeof(*d->notes));
   fc_note_t *n = &d->notes[d->nnotes++];
   n->loc = loc;
   va_list ap;
@@ -114,7 +123,7 @@ void fc_diag_note(fc_diag_t *d, fc_loc_t loc, const char *fmt, ...) {
 void fc_diag_move(fc_diag_list_t *dst, fc_diag_list_t *src) {
   if (dst->n + src->n > dst->cap) {
     dst->cap = dst->n + src->n;
-    dst->v = xrealloc(dst->v, dst->cap * sizeof(*dst->v));
+    dst->v = fc_xrealloc(dst->v, dst->cap * sizeof(*dst->v));
   }
   if (src->n)
     memcpy(dst->v + dst->n, src->v, src->n * sizeof(*src->v));
@@ -203,7 +212,7 @@ void fc_failure_add(fc_failure_list_t *l, const char *file, const char *fmt,
                     ...) {
   if (l->n == l->cap) {
     l->cap = l->cap ? l->cap * 2 : 8;
-    l->v = xrealloc(l->v, l->cap * sizeof(*l->v));
+    l->v = fc_xrealloc(l->v, l->cap * sizeof(*l->v));
   }
   fc_failure_t *f = &l->v[l->n++];
   f->file = fc_intern(file);
@@ -224,7 +233,7 @@ void fc_failure_list_free(fc_failure_list_t *l) {
 
 /* Removes "." and ".." components and doubled slashes of an absolute path,
  * in place, without touching the file system (symbolic links are kept). */
-static void normalise(char *p) {
+void fc_path_normalise(char *p) {
   char *w = p;
   for (char *r = p; *r;) {
     while (*r == '/')
@@ -264,10 +273,10 @@ fc_loc_t fc_loc_of(CXSourceLocation sl) {
     s = clang_getCString(name);
   }
   if (s && *s) {
-    char *buf = xrealloc(NULL, strlen(s) + 2);
+    char *buf = fc_xrealloc(NULL, strlen(s) + 2);
     strcpy(buf, s);
     if (buf[0] == '/')
-      normalise(buf);
+      fc_path_normalise(buf);
     loc.file = fc_intern(buf);
     free(buf);
   }

@@ -98,7 +98,7 @@ static char *first_error(CXTranslationUnit tu, const char *root,
     *drop = bad_option(msg, args, nargs);
     size_t size =
         strlen(msg) + 64 + (loc.file ? strlen(fc_relpath(loc.file, root)) : 0);
-    text = malloc(size);
+    text = fc_xrealloc(NULL, size);
     if (text && loc.file)
       snprintf(text, size, "%s:%u:%u: %s", fc_relpath(loc.file, root), loc.line,
                loc.col, msg);
@@ -106,10 +106,6 @@ static char *first_error(CXTranslationUnit tu, const char *root,
       snprintf(text, size, "%s", msg);
     clang_disposeString(s);
     clang_disposeDiagnostic(d);
-    if (!text) {
-      fputs("fa-check: out of memory\n", stderr);
-      abort();
-    }
     return text;
   }
   return NULL;
@@ -173,11 +169,7 @@ static int essential_args(const char **args, int nargs) {
 static void check_unit(CXIndex idx, const fc_input_t *t, const work_t *w,
                        result_t *r) {
   int nargs = (int)t->nargs;
-  const char **args = malloc((t->nargs + 1) * sizeof(*args));
-  if (!args) {
-    fputs("fa-check: out of memory\n", stderr);
-    abort();
-  }
+  const char **args = fc_xrealloc(NULL, (t->nargs + 1) * sizeof(*args));
   for (int i = 0; i < nargs; i++)
     args[i] = t->args[i];
   int essential = 0;
@@ -256,11 +248,7 @@ static size_t thread_count(int jobs, size_t units) {
 /* Runs the workers; falls back to fewer threads if some cannot start. */
 static void parse_all(work_t *w, int jobs) {
   size_t n = thread_count(jobs, w->in->n);
-  pthread_t *th = malloc(n * sizeof(*th));
-  if (!th) {
-    fputs("fa-check: out of memory\n", stderr);
-    abort();
-  }
+  pthread_t *th = fc_xrealloc(NULL, n * sizeof(*th));
   pthread_attr_t attr;
   pthread_attr_init(&attr);
   pthread_attr_setstacksize(&attr, WORKER_STACK);
@@ -383,11 +371,7 @@ int fc_run(const fc_options_t *o, const fc_config_t *cfg) {
   w.in = &in;
   w.cfg = cfg;
   w.root = root;
-  w.res = calloc(in.n ? in.n : 1, sizeof(*w.res));
-  if (!w.res) {
-    fputs("fa-check: out of memory\n", stderr);
-    abort();
-  }
+  w.res = fc_xcalloc(in.n ? in.n : 1, sizeof(*w.res));
   w.progress = isatty(STDERR_FILENO) && in.n >= 8;
   pthread_mutex_init(&w.lock, NULL);
   if (in.n)
@@ -395,12 +379,8 @@ int fc_run(const fc_options_t *o, const fc_config_t *cfg) {
   pthread_mutex_destroy(&w.lock);
 
   /* Units and failures in input order. */
-  fc_unit_t **units = calloc(in.n ? in.n : 1, sizeof(*units));
+  fc_unit_t **units = fc_xcalloc(in.n ? in.n : 1, sizeof(*units));
   size_t nunits = 0;
-  if (!units) {
-    fputs("fa-check: out of memory\n", stderr);
-    abort();
-  }
   for (size_t i = 0; i < in.n; i++) {
     if (w.res[i].unit)
       units[nunits++] = w.res[i].unit;

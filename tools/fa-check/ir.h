@@ -104,7 +104,6 @@ struct fc_unit_s {
   fc_vec_reserve((void **)&(vec).v, &(vec).cap, (vec).n + (extra),             \
                  sizeof(*(vec).v))
 void fc_vec_reserve(void **v, size_t *cap, size_t need, size_t elem);
-void *fc_xrealloc(void *p, size_t size); /* aborts when out of memory */
 
 /* ---- analyze.c: summaries and the dataflow the rules share ------------- */
 

@@ -14,15 +14,6 @@
 
 /* ---- small utilities shared with the rest of the analysis ------------- */
 
-void *fc_xrealloc(void *p, size_t size) {
-  void *q = realloc(p, size ? size : 1);
-  if (!q) {
-    fputs("fa-check: out of memory\n", stderr);
-    abort();
-  }
-  return q;
-}
-
 void fc_vec_reserve(void **v, size_t *cap, size_t need, size_t elem) {
   if (need <= *cap)
     return;

@@ -76,11 +76,7 @@ struct json_t *fc_json_text(const char *s) {
   if (!bad)
     return json_stringn(s, len);
   /* Each stray byte becomes the three bytes of U+FFFD. */
-  char *buf = malloc(len + 2 * bad + 1);
-  if (!buf) {
-    fputs("fa-check: out of memory\n", stderr);
-    abort();
-  }
+  char *buf = fc_xrealloc(NULL, len + 2 * bad + 1);
   char *w = buf;
   for (const char *p = s; *p;) {
     size_t k = fc_utf8_len(p);

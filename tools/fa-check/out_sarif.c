@@ -22,15 +22,6 @@
 #define SARIF_SCHEMA "https://json.schemastore.org/sarif-2.1.0.json"
 #define FINGERPRINT_KEY "faCheckLineHash/v1"
 
-static void *xmalloc(size_t n) {
-  void *p = malloc(n);
-  if (!p) {
-    fputs("fa-check: out of memory\n", stderr);
-    abort();
-  }
-  return p;
-}
-
 static json_t *text_obj(const char *s) {
   json_t *o = json_object();
   json_object_set_new(o, "text", fc_json_text(s));
@@ -45,7 +36,7 @@ static json_t *text_obj(const char *s) {
 static char *uri_encode(const char *prefix, const char *path, int slash) {
   static const char hex[] = "0123456789ABCDEF";
   size_t np = strlen(prefix), n = strlen(path);
-  char *s = xmalloc(np + 3 * n + 2), *w = s;
+  char *s = fc_xrealloc(NULL, np + 3 * n + 2), *w = s;
   memcpy(w, prefix, np);
   w += np;
   for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
@@ -163,7 +154,7 @@ static const char *level_name(fc_level_t l) {
 /* "frame allocation in an async context" -> "FrameAllocationInAnAsyncContext"
  */
 static char *pascal_case(const char *title) {
-  char *s = xmalloc(strlen(title) + 1), *w = s;
+  char *s = fc_xrealloc(NULL, strlen(title) + 1), *w = s;
   int start = 1;
   for (const char *p = title; *p; p++) {
     char c = *p;
@@ -186,7 +177,7 @@ static char *first_paragraph(const char *explain) {
   size_t n = end ? (size_t)(end - explain) : strlen(explain);
   while (n && explain[n - 1] == '\n')
     n--;
-  char *s = xmalloc(n + 1);
+  char *s = fc_xrealloc(NULL, n + 1);
   for (size_t i = 0; i < n; i++)
     s[i] = explain[i] == '\n' ? ' ' : explain[i];
   s[n] = 0;
@@ -206,7 +197,7 @@ static json_t *rule_json(const fc_rule_t *r) {
   const char *help = r->help ? r->help : r->title;
   if (r->explain && *r->explain) {
     size_t n = strlen(help) + strlen(r->explain) + 3;
-    char *h = xmalloc(n);
+    char *h = fc_xrealloc(NULL, n);
     snprintf(h, n, "%s\n\n%s", help, r->explain);
     json_object_set_new(o, "help", text_obj(h));
     free(h);
@@ -289,7 +280,7 @@ static json_t *result_json(const fc_diag_t *d, const char *root,
 static json_t *results_json(const fc_diag_list_t *l, const char *root,
                             const int *index) {
   json_t *arr = json_array();
-  uint64_t *hashes = xmalloc((l->n ? l->n : 1) * sizeof(*hashes));
+  uint64_t *hashes = fc_xrealloc(NULL, (l->n ? l->n : 1) * sizeof(*hashes));
   for (size_t i = 0; i < l->n; i++) {
     /* Identical lines of one file are told apart by their order. */
     hashes[i] = line_hash(&l->v[i], root);
@@ -332,7 +323,7 @@ static json_t *invocation_json(const fc_emit_t *e) {
 void fc_emit_sarif(const fc_diag_list_t *l, const fc_emit_t *e) {
   size_t nrules;
   fc_rules(&nrules);
-  int *index = xmalloc((nrules ? nrules : 1) * sizeof(*index));
+  int *index = fc_xrealloc(NULL, (nrules ? nrules : 1) * sizeof(*index));
 
   json_t *driver = json_object();
   json_object_set_new(driver, "name", json_string("fa-check"));

@@ -113,10 +113,8 @@ static int find_use(const fc_flow_t *f, search_t *s, uint32_t b, uint32_t from,
     free(s->stamp);
     free(s->queue);
     s->cap = nbb * 2;
-    s->stamp = calloc(s->cap, sizeof(uint32_t));
+    s->stamp = fc_xcalloc(s->cap, sizeof(uint32_t));
     s->queue = fc_xrealloc(NULL, s->cap * sizeof(uint32_t));
-    if (!s->stamp)
-      fc_xrealloc(NULL, (size_t)-1 / 2);
     s->gen = 0;
   }
   if (++s->gen == 0) {

@@ -15,26 +15,17 @@ typedef struct source_s {
 
 static source_t *sources;
 
-static void *xrealloc(void *p, size_t size) {
-  void *q = realloc(p, size);
-  if (!q) {
-    fputs("fa-check: out of memory\n", stderr);
-    abort();
-  }
-  return q;
-}
-
 static char *read_all(const char *file, size_t *len) {
   FILE *f = fopen(file, "rb");
   if (!f)
     return NULL;
   size_t cap = 4096, n = 0;
-  char *buf = xrealloc(NULL, cap);
+  char *buf = fc_xrealloc(NULL, cap);
   size_t got;
   while ((got = fread(buf + n, 1, cap - n - 1, f)) > 0) {
     n += got;
     if (cap - n - 1 == 0)
-      buf = xrealloc(buf, cap *= 2);
+      buf = fc_xrealloc(buf, cap *= 2);
   }
   int err = ferror(f);
   fclose(f);
@@ -51,20 +42,20 @@ static source_t *source_get(const char *file) {
   for (source_t *s = sources; s; s = s->next)
     if (s->file == file)
       return s;
-  source_t *s = xrealloc(NULL, sizeof(*s));
+  source_t *s = fc_xrealloc(NULL, sizeof(*s));
   memset(s, 0, sizeof(*s));
   s->file = file;
   size_t len = 0;
   s->text = read_all(file, &len);
   if (s->text) {
     size_t cap = 64;
-    s->line_off = xrealloc(NULL, cap * sizeof(size_t));
+    s->line_off = fc_xrealloc(NULL, cap * sizeof(size_t));
     s->line_off[s->nlines++] = 0;
     for (size_t i = 0; i < len; i++) {
       if (s->text[i] != '\n' || i + 1 == len)
         continue;
       if (s->nlines == cap)
-        s->line_off = xrealloc(s->line_off, (cap *= 2) * sizeof(size_t));
+        s->line_off = fc_xrealloc(s->line_off, (cap *= 2) * sizeof(size_t));
       s->line_off[s->nlines++] = i + 1;
     }
   }
