@@ -265,6 +265,9 @@ const char *fc_relpath(const char *path, const char *root);
  * Files are read once and cached; not thread-safe (used after analysis). */
 const char *fc_source_line(const char *file, unsigned line, size_t *len);
 void fc_source_free_all(void);
+/* The whole of `file`, NUL-terminated, its length in *len (malloc'd); NULL
+ * with errno set when it cannot be read. */
+char *fc_read_file(const char *file, size_t *len);
 
 /* ---- lower.c / analyze.c: the analysis -------------------------------- */
 

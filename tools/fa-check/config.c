@@ -864,28 +864,6 @@ static int parse_document(parser_t *ps) {
   }
 }
 
-static char *read_file(const char *file, size_t *len) {
-  FILE *f = fopen(file, "rb");
-  if (!f)
-    return NULL;
-  size_t cap = 4096, n = 0;
-  char *buf = fc_xrealloc(NULL, cap);
-  size_t got;
-  while ((got = fread(buf + n, 1, cap - n, f)) > 0) {
-    n += got;
-    if (n == cap)
-      buf = fc_xrealloc(buf, cap *= 2);
-  }
-  int err = ferror(f);
-  fclose(f);
-  if (err) {
-    free(buf);
-    return NULL;
-  }
-  *len = n;
-  return buf;
-}
-
 int fc_config_load(fc_config_t *c, const char *file) {
   fc_config_free(c);
   struct stat st;
@@ -895,7 +873,7 @@ int fc_config_load(fc_config_t *c, const char *file) {
     return -1;
   }
   size_t len = 0;
-  char *text = read_file(file, &len);
+  char *text = fc_read_file(file, &len);
   if (!text) {
     fprintf(stderr, "fa-check: error: cannot read %s: %s\n", file,
             strerror(errno));

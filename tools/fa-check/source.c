@@ -15,7 +15,7 @@ typedef struct source_s {
 
 static source_t *sources;
 
-static char *read_all(const char *file, size_t *len) {
+char *fc_read_file(const char *file, size_t *len) {
   FILE *f = fopen(file, "rb");
   if (!f)
     return NULL;
@@ -46,7 +46,7 @@ static source_t *source_get(const char *file) {
   memset(s, 0, sizeof(*s));
   s->file = file;
   size_t len = 0;
-  s->text = read_all(file, &len);
+  s->text = fc_read_file(file, &len);
   if (s->text) {
     size_t cap = 64;
     s->line_off = fc_xrealloc(NULL, cap * sizeof(size_t));
