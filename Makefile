@@ -3,7 +3,8 @@
 
 JOBS      ?= $(shell nproc 2>/dev/null || echo 2)
 FA_WERROR ?= OFF
-CMAKE_ARGS = -DFA_WERROR=$(FA_WERROR)
+CMAKE_ARGS = -DFA_WERROR=$(FA_WERROR) -DFA_BUILD_TESTS=ON -DFA_BUILD_EXAMPLES=ON \
+             -DFA_BUILD_CHECK=ON
 CTEST      = ctest --output-on-failure -j $(JOBS)
 
 .PHONY: all deps build demo test test-release test-tsan test-expensive \
