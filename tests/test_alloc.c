@@ -5,6 +5,7 @@
 #include "testutil.h"
 
 #include <framealloc.h>
+#include <framealloc/task.h>
 #include <limits.h>
 #include <signal.h>
 #include <sys/types.h>
@@ -526,6 +527,16 @@ static void strict_bad_align(int fd) {
   _exit(0);
 }
 
+static void strict_frame_in_task(int fd) {
+  fa_allocator_t *a = strict_create(fd, 0);
+  fa_task_t *t = fa_task_create(a);
+  if (!t || fa_task_enter(t) != 0)
+    _exit(3);
+  fa_begin_frame(a);
+  test_sink = fa_frame_alloc(a, 8, 0); /* FA701, an error: abort */
+  _exit(0);
+}
+
 static void strict_warning_only(int fd) {
   fa_allocator_t *a = strict_create(fd, 0);
   char *p;
@@ -550,6 +561,11 @@ TEST(strict_aborts_on_error) {
   ASSERT(WIFSIGNALED(out.status));
   ASSERT_EQ(WTERMSIG(out.status), SIGABRT);
   ASSERT_STR_EQ(out.diag, "6\n");
+
+  run_child(strict_frame_in_task, &out);
+  ASSERT(WIFSIGNALED(out.status));
+  ASSERT_EQ(WTERMSIG(out.status), SIGABRT);
+  ASSERT_STR_EQ(out.diag, "701\n");
 }
 
 TEST(strict_aborts_with_default_printer) {

@@ -310,6 +310,39 @@ TEST(task_scope_two_threads) {
   test_env_close(&e);
 }
 
+#if FA_DEBUG >= 1
+static void *alloc_elsewhere(void *arg) {
+  busy_t *b = arg;
+  b->rc = fa_task_alloc(b->t, 16, 0) != NULL;
+  return NULL;
+}
+#endif
+
+/* Debug builds: an allocation from a task that another thread holds in
+ * its scope is reported (FA007) and still served. */
+TEST(task_debug_shared_use) {
+#if FA_DEBUG >= 1
+  test_env_t e;
+  busy_t b;
+  pthread_t th;
+  test_env_open(&e, NULL);
+  b.t = fa_task_create(e.a);
+  ASSERT_EQ(fa_task_enter(b.t), 0);
+  ASSERT_EQ(pthread_create(&th, NULL, alloc_elsewhere, &b), 0);
+  ASSERT_EQ(pthread_join(th, NULL), 0);
+  ASSERT_EQ(b.rc, 1);
+  ASSERT_EQ(diag_log_count(&e.log, 7), 1);
+  ASSERT_EQ(diag_log_level(&e.log, 7), FA_LEVEL_ERROR);
+  test_sink = fa_task_alloc(b.t, 16, 0); /* the scope's own thread: fine */
+  ASSERT_EQ(diag_log_count(&e.log, 7), 1);
+  fa_task_leave(b.t);
+  fa_task_destroy(b.t);
+  test_env_close(&e);
+#else
+  printf("  (release build: shared use is checked in debug builds)\n");
+#endif
+}
+
 /* ---- Threads ----------------------------------------------------------- */
 
 typedef struct migrate_s {
@@ -495,6 +528,7 @@ static const test_case_t tests[] = {
     TEST_ENTRY(task_scope_fa701),
     TEST_ENTRY(task_scope_other_allocator),
     TEST_ENTRY(task_scope_two_threads),
+    TEST_ENTRY(task_debug_shared_use),
     TEST_ENTRY(task_thread_migration),
     TEST_ENTRY(guard_threads),
     TEST_ENTRY(guard_switching),
