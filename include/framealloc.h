@@ -171,7 +171,7 @@ FA_EXTERN void fa_release(fa_allocator_t *a);
 
 /* Returns memory the calling thread's state no longer needs: the frame
  * arena beyond its first chunk (outside a frame only), cached empty pool
- * pages, and the empty pages of threads that have exited. */
+ * and task pages, and the empty pages of threads that have exited. */
 FA_EXTERN void fa_trim(fa_allocator_t *a);
 
 /* ---- Frames ----------------------------------------------------------- */

@@ -394,6 +394,7 @@ void fa_trim(fa_allocator_t *a) {
     fa__pool_flush(h);
     fa__pool_collect(h);
     fa__pool_drop_empty(h);
+    fa__task_cache_flush(h);
     fa__frame_trim(h);
   }
   fa__reclaim_abandoned(a);

@@ -208,6 +208,12 @@ TEST(task_steady_state) {
   }
   ASSERT_EQ(test_source_reserves(&e.src), before);
   ASSERT_EQ(task_bytes(e.a), 0);
+  /* fa_trim gives the cached pages back. */
+  {
+    uint64_t held = test_stats(e.a).os_bytes;
+    fa_trim(e.a);
+    ASSERT_LT(test_stats(e.a).os_bytes, held);
+  }
   test_env_close_quiet(&e);
 }
 
