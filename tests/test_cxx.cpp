@@ -1,7 +1,8 @@
-// test_cxx.cpp: the public header compiles as C++ (C++11) and its
+// test_cxx.cpp: the public headers compile as C++ (C++11) and their
 // functions and typed helpers, the *_box macros included, work when called
 // from C++.
 #include <framealloc.h>
+#include <framealloc/task.h>
 
 #include "test.h"
 
@@ -71,6 +72,38 @@ void test_pool_heap_from_cxx() {
   fa_release(a);
 }
 
+void close_it(void *arg) { *static_cast<int *>(arg) += 1; }
+
+void test_task_from_cxx() {
+  fa_allocator_t *a = fa_create(nullptr);
+  ASSERT_NOT_NULL(a);
+  fa_task_t *t = fa_task_create(a);
+  ASSERT_NOT_NULL(t);
+  vec3 *v = fa_task_box(t, vec3, {1.0f, 2.0f, 3.0f});
+  ASSERT_NOT_NULL(v);
+  ASSERT(v->y == 2.0f);
+  ASSERT_NOT_NULL(fa_task_new(t, vec3));
+  ASSERT_NOT_NULL(fa_task_array(t, double, 10));
+  int closed = 0;
+  ASSERT_EQ(fa_task_defer(t, close_it, &closed), 0);
+  ASSERT_EQ(fa_task_enter(t), 0);
+  ASSERT_PTR_EQ(fa_task_current(), t);
+  fa_task_leave(t);
+  fa_task_destroy(t);
+  ASSERT_EQ(closed, 1);
+  fa_pool_guard_t *g = fa_pool_guard_create(a);
+  ASSERT_NOT_NULL(g);
+  vec3 *w = fa_pool_guard_box(g, vec3, {4.0f, 5.0f, 6.0f});
+  ASSERT_NOT_NULL(w);
+  ASSERT(w->z == 6.0f);
+  ASSERT_NOT_NULL(fa_pool_guard_new(g, long));
+  fa_pool_guard_destroy(g);
+  fa_stats_t st;
+  ASSERT_EQ(fa_get_stats(a, &st), 0);
+  ASSERT_EQ(st.task_bytes, 0u);
+  fa_release(a);
+}
+
 void test_misc_from_cxx() {
   ASSERT_EQ(fa_version(), static_cast<unsigned>(FA_VERSION_HEX));
   ASSERT_STR_EQ(fa_strerror(FA_ENOMEM), "out of memory");
@@ -85,6 +118,7 @@ int main(int argc, char **argv) {
   static const test_case_t tests[] = {
       {"frame_from_cxx", test_frame_from_cxx},
       {"pool_heap_from_cxx", test_pool_heap_from_cxx},
+      {"task_from_cxx", test_task_from_cxx},
       {"misc_from_cxx", test_misc_from_cxx},
   };
   return TEST_MAIN(tests, argc, argv);

@@ -5,6 +5,7 @@
  * which linkage the build meant, so that a package that forgets to define
  * FA_STATIC for static consumers is caught. */
 #include <framealloc.h>
+#include <framealloc/task.h>
 
 #include <stdio.h>
 #include <string.h>
@@ -63,9 +64,15 @@ int main(void) {
   fa_pool_free(a, q);
   fa_heap_free(a, big);
 
+  fa_task_t *t = fa_task_create(a);
+  point_t *tp = fa_task_box(t, point_t, {3, 4});
+  CHECK(t != NULL && tp != NULL && tp->x == 3);
+  fa_task_destroy(t);
+
   fa_stats_t st;
   CHECK(fa_get_stats(a, &st) == 0);
-  CHECK(st.frames == 10 && st.pool_count == 0 && st.heap_count == 0);
+  CHECK(st.frames == 10 && st.pool_count == 0 && st.heap_count == 0 &&
+        st.task_bytes == 0);
   fa_release(a);
 
   printf("consumer (%s, framealloc %s): ok\n", linkage, fa_version_string());
