@@ -312,9 +312,11 @@ FA_EXTERN int fa__frame_vec_reserve(fa_allocator_t *a, void *vec, size_t n,
 
 /* ---- Markers for fa-check (no run-time cost) --------------------------- */
 
-/* Marks a function as async/task code: frame memory is forbidden in it. */
-/* Marks a function whose calls are suspension points (it may switch to
- * another coroutine or wait for the event loop before returning). */
+/* FA_ASYNC marks a function as async/task code: frame memory is forbidden
+ * in it. FA_SUSPENDS marks a function whose calls are suspension points (it
+ * may switch to another coroutine or wait for the event loop before it
+ * returns). Both are annotations for fa-check, which parses as clang; other
+ * compilers see nothing. */
 #if defined(__clang__)
 #define FA_ASYNC __attribute__((annotate("fa_async")))
 #define FA_SUSPENDS __attribute__((annotate("fa_suspends")))

@@ -468,6 +468,10 @@ int fa__frame_vec_reserve(fa_allocator_t *a, void *vec, size_t n,
       bytes <= h->chunk_end - d &&
       (!a->frame_budget || h->frame_base + (d + bytes - h->chunk_base) <=
                                (uint64_t)a->frame_budget)) {
+    if (fa__in_task()) /* the other path raises it in fa_frame_alloc */
+      fa__diag(a, 701,
+               "fa_frame_vec growth inside a task scope: frame memory must "
+               "not be used by async work; use task, pool or heap memory");
     FA__STORE(&h->h.frame_ptr, d + bytes);
     fa__track_live((void *)old_end, bytes - v.cap * elem_size);
     v.cap = cap;

@@ -214,6 +214,7 @@ void fa__pool_destroy(fa__heap_t *h);
 /* task.c */
 int fa__in_task(void);
 void fa__task_cache_flush(fa__heap_t *h);
+
 /* heap.c */
 void *fa__heap_alloc_tier(fa_allocator_t *a, size_t size, size_t align,
                           int fallback);

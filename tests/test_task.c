@@ -250,15 +250,28 @@ TEST(task_scope_fa701) {
   ASSERT_EQ(diag_log_count(&e.log, 701), 3);
   fa_task_leave(t);
   ASSERT_NULL(fa_task_current());
+  /* A frame vector started outside and grown inside a scope. */
+  {
+    fa_frame_vec(int) v = {0};
+    int i, n = diag_log_count(&e.log, 701);
+    for (i = 0; i < 8; i++)
+      ASSERT_EQ(fa_frame_vec_push(e.a, &v, i), 0);
+    ASSERT_EQ(diag_log_count(&e.log, 701), n);
+    ASSERT_EQ(fa_task_enter(t), 0);
+    ASSERT_EQ(fa_frame_vec_push(e.a, &v, 8), 0); /* grows in place */
+    fa_task_leave(t);
+    ASSERT_EQ(diag_log_count(&e.log, 701), n + 1);
+    ASSERT_EQ(v.data[8], 8);
+  }
   test_sink = fa_frame_alloc(e.a, 32, 8); /* outside again */
   test_sink = fa_frame_alloc(e.a, 32, 8);
-  ASSERT_EQ(diag_log_count(&e.log, 701), 3);
+  ASSERT_EQ(diag_log_count(&e.log, 701), 4);
   /* Destroying a task inside its own scope leaves the scope. */
   ASSERT_EQ(fa_task_enter(u), 0);
   fa_task_destroy(u);
   ASSERT_NULL(fa_task_current());
   test_sink = fa_frame_alloc(e.a, 32, 8);
-  ASSERT_EQ(diag_log_count(&e.log, 701), 3);
+  ASSERT_EQ(diag_log_count(&e.log, 701), 4);
   fa_end_frame(e.a);
   fa_task_destroy(t);
   test_env_close(&e);
