@@ -86,9 +86,10 @@ static void page_forget(fa_allocator_t *a, fa__page_t *pg) {
   reg_remove(a, pg);
 }
 
-/* Called under a->lock, which every page needs to leave the registry or
- * to pass from tasks to pools: so each page read here is mapped, and one
- * whose header names an arena holds that arena's struct. */
+/* Called under a->lock, which a page needs to leave the registry, and a
+ * task or guard region needs to change chunks or to end: so each page read
+ * here is mapped, a region named by a page header is live, and its settled
+ * count and base agree (only its bump pointer moves meanwhile). */
 void fa__page_count_used(fa_allocator_t *a, uint64_t *blocks, uint64_t *bytes,
                          uint64_t *task_bytes) {
   uint64_t n = 0, b = 0, t = 0;
@@ -97,7 +98,7 @@ void fa__page_count_used(fa_allocator_t *a, uint64_t *blocks, uint64_t *bytes,
     uint64_t used = FA__LOAD(&pg->h.used);
     n += used;
     b += used * FA__LOAD(&pg->block_size);
-    fa__arena_t *ar = FA__LOAD(&pg->arena);
+    fa__arena_t *ar = __atomic_load_n(&pg->arena, __ATOMIC_ACQUIRE);
     if (ar)
       t += FA__LOAD(&ar->settled) + FA__LOAD(&ar->h.ptr) - FA__LOAD(&ar->base);
   }

@@ -52,12 +52,6 @@ int fa__in_task(void) { return scope_top != NULL; }
 
 /* ---- Pages ------------------------------------------------------------ */
 
-/* The bytes of a page that fa_get_stats may read while the page changes
- * hands: the region struct at the start of a first page. They are never
- * filled or poisoned, so that a reader racing with a destroy only reads
- * stale values. */
-#define PAGE_KEEP sizeof(fa__arena_t)
-
 static fa__page_t *page_get(fa_allocator_t *a) {
   fa__heap_t *h = fa__heap_get(a);
   fa__page_t *pg = h ? h->task_cache : NULL;
@@ -71,14 +65,13 @@ static fa__page_t *page_get(fa_allocator_t *a) {
   FA__STORE(&pg->heap, NULL);
   FA__STORE(&pg->h.fast_owner, NULL);
   /* Nothing is handed out yet: tracking tools see the page as dead. */
-  fa__track_dead((char *)pg + FA__PAGE_HDR + PAGE_KEEP,
-                 FA__PAGE_SIZE - FA__PAGE_HDR - PAGE_KEEP);
+  fa__track_dead((char *)pg + FA__PAGE_HDR, FA__PAGE_SIZE - FA__PAGE_HDR);
   return pg;
 }
 
 static void page_put(fa_allocator_t *a, fa__page_t *pg) {
-  char *dead = (char *)pg + FA__PAGE_HDR + PAGE_KEEP;
-  size_t n = FA__PAGE_SIZE - FA__PAGE_HDR - PAGE_KEEP;
+  char *dead = (char *)pg + FA__PAGE_HDR;
+  size_t n = FA__PAGE_SIZE - FA__PAGE_HDR;
 #if FA_DEBUG >= 1
   fa__track_live(dead, n);
   memset(dead, DEAD_BYTE, n);
@@ -121,7 +114,8 @@ static void arena_init(fa__arena_t *ar, fa_allocator_t *a, fa__page_t *pg,
   ar->large = NULL;
   ar->next = NULL;
   FA__STORE(&ar->owner, 0);
-  FA__STORE(&pg->arena, ar);
+  /* Published last: fa_get_stats reads the fields once it sees it. */
+  __atomic_store_n(&pg->arena, ar, __ATOMIC_RELEASE);
 }
 
 static void *large_alloc(fa__arena_t *ar, size_t n, size_t align) {
@@ -154,12 +148,14 @@ static void *arena_alloc(fa__arena_t *ar, size_t size, size_t align) {
     pg->next = ar->more;
     ar->more = pg;
     uintptr_t base = (uintptr_t)pg + FA__PAGE_HDR;
-    /* Bytes of the old chunk become settled before the new base shows,
-     * so a concurrent reader may count them twice, never lose them. */
+    /* Under the lock fa_get_stats holds, so that it never sees the new
+     * base with the old settled count (once per 64 KiB). */
+    fa__os_lock(&ar->alloc->lock);
     FA__STORE(&ar->settled,
               FA__LOAD(&ar->settled) + (ar->h.ptr - FA__LOAD(&ar->base)));
     FA__STORE(&ar->h.ptr, base);
     FA__STORE(&ar->base, base);
+    fa__os_unlock(&ar->alloc->lock);
     ar->end = (uintptr_t)pg + FA__PAGE_SIZE;
     p = (base + align - 1) & mask;
   }
@@ -176,7 +172,11 @@ static void arena_free(fa__arena_t *ar) {
   fa__page_t *first = ar->first;
   fa__large_t *b = ar->large;
   fa__page_t *pg = ar->more;
+  /* Under the lock fa_get_stats holds: once it is released, no reader
+   * looks at the struct any more, and the pages may be reused. */
+  fa__os_lock(&a->lock);
   FA__STORE(&first->arena, NULL);
+  fa__os_unlock(&a->lock);
   while (b) {
     fa__large_t *next = b->next;
 #if FA_DEBUG >= 1
@@ -236,7 +236,7 @@ fa_task_t *fa_task_create(fa_allocator_t *a) {
   if (!pg)
     return NULL;
   fa_task_t *t = (fa_task_t *)((char *)pg + FA__PAGE_HDR);
-  fa__track_live(t, sizeof(*t)); /* beyond PAGE_KEEP */
+  fa__track_live(t, sizeof(*t));
   arena_init(&t->ar, a, pg, sizeof(*t));
   t->defers = NULL;
   t->scope_prev = NULL;
