@@ -405,6 +405,12 @@ cat >>"$md" <<'EOF'
   sizes come from one seeded table of 100, the same in every scope; the
   mimalloc heap runs with mimalloc preloaded, its functions found by
   `dlsym`. The naive bump pointer reuses one buffer, reset per scope.
+- A W1 or W4 process takes about 10 ms, and its time depends on where its
+  memory lands: on this machine some placements run the same code about
+  1.5x slower for the whole life of the process (framealloc's arena and
+  the naive bump's buffer alike; the instruction counts do not change). So
+  each W1 and W4 variant runs in three processes per round, and its figure
+  is the median of all of them.
 - Guard: the threads wait at a barrier, then each makes its share of the
   allocations (one 8-byte store each); the batch's creation, the threads'
   start and join and the batch's destruction are timed. The tracker is
