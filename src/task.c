@@ -9,8 +9,10 @@
  * and deferred cleanups, never its allocations.
  *
  * Pages freed by tasks go to a small cache in the destroying thread's heap,
- * so a thread that creates and destroys tasks in a loop touches no lock and
- * makes no memory-source request once warm.
+ * so a thread that creates and destroys tasks in a loop makes no
+ * memory-source request once warm. Creating takes no lock; moving to a new
+ * page and ending take the allocator's lock for a few stores, because
+ * fa_get_stats reads the region under it.
  *
  * A task scope marks the thread as running task code: the thread's frame
  * key in fa__tls is emptied, so frame allocations go out of line, where
