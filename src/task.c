@@ -44,6 +44,10 @@ struct fa_pool_guard_s {
   fa__mutex_t lock;  /* the region list */
 };
 
+/* arena_new places both structs at the start of a region's page. */
+_Static_assert(offsetof(struct fa_task_s, ar) == 0, "region first");
+_Static_assert(offsetof(struct fa_pool_guard_s, first) == 0, "region first");
+
 /* The innermost task scope of this thread, and a token naming the thread
  * (the address of a thread-local, unique among live threads). */
 static __thread fa_task_t *scope_top;
@@ -100,11 +104,16 @@ void fa__task_cache_flush(fa__heap_t *h) {
 
 /* ---- Regions ---------------------------------------------------------- */
 
-/* Sets up the region whose struct ar is at the start of page pg's space
- * (after `skip` bytes of the owner's struct). */
-static void arena_init(fa__arena_t *ar, fa_allocator_t *a, fa__page_t *pg,
-                       size_t skip) {
-  uintptr_t base = ((uintptr_t)ar + skip + 15) & ~(uintptr_t)15;
+/* A new region in a page of its own. Its owner's struct, `size` bytes
+ * that start with the fa__arena_t, opens the page's space; allocations
+ * follow it. Returns the struct, or NULL when memory is short. */
+static void *arena_new(fa_allocator_t *a, size_t size) {
+  fa__page_t *pg = page_get(a);
+  if (!pg)
+    return NULL;
+  fa__arena_t *ar = (fa__arena_t *)((char *)pg + FA__PAGE_HDR);
+  fa__track_live(ar, size);
+  uintptr_t base = ((uintptr_t)ar + size + 15) & ~(uintptr_t)15;
   ar->end = (uintptr_t)pg + FA__PAGE_SIZE;
   FA__STORE(&ar->base, base);
   FA__STORE(&ar->settled, 0);
@@ -118,6 +127,7 @@ static void arena_init(fa__arena_t *ar, fa_allocator_t *a, fa__page_t *pg,
   FA__STORE(&ar->owner, 0);
   /* Published last: fa_get_stats reads the fields once it sees it. */
   __atomic_store_n(&pg->arena, ar, __ATOMIC_RELEASE);
+  return ar;
 }
 
 static void *large_alloc(fa__arena_t *ar, size_t n, size_t align) {
@@ -234,12 +244,9 @@ fa_task_t *fa_task_create(fa_allocator_t *a) {
     fa__diag(NULL, 6, "fa_task_create: NULL allocator");
     return NULL;
   }
-  fa__page_t *pg = page_get(a);
-  if (!pg)
+  fa_task_t *t = arena_new(a, sizeof(*t));
+  if (!t)
     return NULL;
-  fa_task_t *t = (fa_task_t *)((char *)pg + FA__PAGE_HDR);
-  fa__track_live(t, sizeof(*t));
-  arena_init(&t->ar, a, pg, sizeof(*t));
   t->defers = NULL;
   t->scope_prev = NULL;
   t->scope_depth = 0;
@@ -394,16 +401,13 @@ fa_pool_guard_t *fa_pool_guard_create(fa_allocator_t *a) {
     fa__diag(NULL, 6, "fa_pool_guard_create: NULL allocator");
     return NULL;
   }
-  fa__page_t *pg = page_get(a);
-  if (!pg)
+  fa_pool_guard_t *g = arena_new(a, sizeof(*g));
+  if (!g)
     return NULL;
-  fa_pool_guard_t *g = (fa_pool_guard_t *)((char *)pg + FA__PAGE_HDR);
-  fa__track_live(g, sizeof(*g));
   if (fa__os_mutex_init(&g->lock) != 0) {
-    page_put(a, pg);
+    arena_free(&g->first);
     return NULL;
   }
-  arena_init(&g->first, a, pg, sizeof(*g));
   g->id = __atomic_fetch_add(&guard_next_id, 1, __ATOMIC_RELAXED);
   fa_retain(a);
   return g;
@@ -429,16 +433,10 @@ static fa__arena_t *guard_region(fa_pool_guard_t *g) {
     ar = spare;
     FA__STORE(&ar->owner, SELF);
   }
-  if (!ar) {
-    fa__page_t *pg = page_get(g->first.alloc);
-    if (pg) {
-      ar = (fa__arena_t *)((char *)pg + FA__PAGE_HDR);
-      fa__track_live(ar, sizeof(*ar));
-      arena_init(ar, g->first.alloc, pg, sizeof(*ar));
-      FA__STORE(&ar->owner, SELF);
-      ar->next = g->first.next;
-      g->first.next = ar;
-    }
+  if (!ar && (ar = arena_new(g->first.alloc, sizeof(*ar)))) {
+    FA__STORE(&ar->owner, SELF);
+    ar->next = g->first.next;
+    g->first.next = ar;
   }
   fa__os_unlock(&g->lock);
   if (ar) {
