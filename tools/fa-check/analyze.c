@@ -252,8 +252,7 @@ int fc_flow_run(const fc_prog_t *p, size_t unit, const fc_fn_t *fn,
     uint32_t b = work[--nwork];
     f->reached[b] &= 1;
     const fc_bb_t *bb = &u->bbs.v[fn->bb + b];
-    if (np)
-      memcpy(f->cur, f->in + (size_t)b * np, np * sizeof(uint64_t));
+    memcpy(f->cur, f->in + (size_t)b * np, np * sizeof(uint64_t));
     for (uint32_t i = 0; i < bb->nev; i++)
       fc_flow_step(p, unit, f, &u->evs.v[bb->ev + i]);
     for (uint32_t s = 0; s < bb->nsucc; s++) {

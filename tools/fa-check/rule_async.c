@@ -245,8 +245,7 @@ void fc_rule_async(const fc_prog_t *p, fc_flow_t *f, fc_diag_list_t *out) {
         if (!(f->reached[b] & 1))
           continue;
         const fc_bb_t *bb = &u->bbs.v[fn->bb + b];
-        if (np)
-          memcpy(f->cur, f->in + (size_t)b * np, np * sizeof(uint64_t));
+        memcpy(f->cur, f->in + (size_t)b * np, np * sizeof(uint64_t));
         for (uint32_t i = 0; i < bb->nev; i++) {
           const fc_ev_t *e = &u->evs.v[bb->ev + i];
           const fc_gfn_t *t =
