@@ -1,0 +1,115 @@
+/* framealloc/uv.h: framealloc on libuv, the async runtime of C.
+ *
+ * The only framealloc header that includes <uv.h>; it comes with the
+ * framealloc_uv library (CMake framealloc::uv, pkg-config framealloc-uv).
+ *
+ *   work items   fa_uv_queue_work runs work on libuv's thread pool and after
+ *                on the loop thread. The item owns a task created for it;
+ *                both callbacks receive it and run inside its task scope
+ *                (a frame allocation there raises FA701). The task is
+ *                destroyed after `after` returns, also when the work was
+ *                cancelled.
+ *   read buffers fa_uv_alloc_cb is a uv_alloc_cb serving buffers from the
+ *                pools of the allocator bound to the handle's loop;
+ *                fa_uv_buf_free gives them back, from the read callback or
+ *                later, on any thread.
+ *   writes       a fa_uv_write_t owns a task holding its buffers; it is
+ *                destroyed when the write completes, after its callback.
+ *
+ * uv_replace_allocator is never used: it is process-wide, and frame or task
+ * memory must not back libuv's own long-lived structures.
+ *
+ * Errors are libuv's negative status codes (UV_EINVAL, UV_ENOMEM, ...). */
+#ifndef FRAMEALLOC_UV_H
+#define FRAMEALLOC_UV_H
+
+#include <uv.h>
+
+#include "task.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- Work items ------------------------------------------------------- */
+
+typedef struct fa_uv_work_s fa_uv_work_t;
+
+/* Runs on a thread-pool thread, inside t's scope. */
+typedef void (*fa_uv_work_cb)(fa_uv_work_t *w, fa_task_t *t);
+/* Runs on the loop thread, inside t's scope; status is 0, or UV_ECANCELED
+ * when the work was cancelled before it started (work did not run). t is
+ * destroyed when after returns; after may free or reuse w. */
+typedef void (*fa_uv_after_cb)(fa_uv_work_t *w, fa_task_t *t, int status);
+
+/* Storage for one work item, owned by the caller (any memory but frame
+ * memory, which the checker reports as FA703) until after runs. */
+struct fa_uv_work_s {
+  void *data; /* free for the caller */
+  /* Private. */
+  uv_work_t fa__req;
+  fa_task_t *fa__task;
+  fa_uv_work_cb fa__work;
+  fa_uv_after_cb fa__after;
+};
+
+/* Creates a task on a for w and queues work on loop's thread pool. 0, or
+ * UV_EINVAL (loop, a, w or work NULL) or UV_ENOMEM; on error nothing was
+ * queued, no callback will run and no memory is held. after may be NULL. */
+FA_EXTERN int fa_uv_queue_work(uv_loop_t *loop, fa_allocator_t *a,
+                               fa_uv_work_t *w, fa_uv_work_cb work,
+                               fa_uv_after_cb after);
+
+/* Cancels w if its work has not started: after then runs with
+ * UV_ECANCELED. 0, UV_EBUSY (running or done) or UV_EINVAL. */
+FA_EXTERN int fa_uv_cancel(fa_uv_work_t *w);
+
+/* ---- Read buffers ----------------------------------------------------- */
+
+/* Binds loop to a for read buffers: fa_uv_alloc_cb on any handle of loop
+ * serves buf_size bytes (0: the allocator's pool_max_size) from a's pools.
+ * Binding again replaces the binding. 0, UV_EINVAL or UV_ENOMEM. */
+FA_EXTERN int fa_uv_loop_bind(uv_loop_t *loop, fa_allocator_t *a,
+                              size_t buf_size);
+/* Removes loop's binding; buffers still out stay valid until freed. */
+FA_EXTERN void fa_uv_loop_unbind(uv_loop_t *loop);
+
+/* A uv_alloc_cb for uv_read_start / uv_udp_recv_start. An unbound loop or
+ * short memory gives a null buffer, which libuv reports to the read
+ * callback as UV_ENOBUFS. */
+FA_EXTERN void fa_uv_alloc_cb(uv_handle_t *handle, size_t suggested_size,
+                              uv_buf_t *buf);
+/* Frees a buffer of fa_uv_alloc_cb; handle is any handle of the same loop.
+ * A null buffer (nread <= 0 reads may carry one) is a no-op. */
+FA_EXTERN void fa_uv_buf_free(uv_handle_t *handle, const uv_buf_t *buf);
+
+/* ---- Writes ----------------------------------------------------------- */
+
+typedef struct fa_uv_write_s fa_uv_write_t;
+
+/* Runs on the loop thread when the write is done (status 0 or a libuv
+ * error); the write and its task are destroyed when it returns. */
+typedef void (*fa_uv_write_cb)(fa_uv_write_t *wr, int status);
+
+/* A write request living in a task of its own, on a. NULL when a is NULL or
+ * memory is short. */
+FA_EXTERN fa_uv_write_t *fa_uv_write_create(fa_allocator_t *a);
+/* The request's task: allocate the buffers to send from it. */
+FA_EXTERN fa_task_t *fa_uv_write_task(fa_uv_write_t *wr);
+/* Per-request user pointer. */
+FA_EXTERN void fa_uv_write_set_data(fa_uv_write_t *wr, void *data);
+FA_EXTERN void *fa_uv_write_data(const fa_uv_write_t *wr);
+/* Sends bufs on stream; on completion cb (may be NULL) runs, then wr is
+ * destroyed. 0 or a libuv error; on error nothing was sent and wr is still
+ * the caller's, to send again or to destroy. */
+FA_EXTERN int fa_uv_write(fa_uv_write_t *wr, uv_stream_t *stream,
+                          const uv_buf_t bufs[], unsigned int nbufs,
+                          fa_uv_write_cb cb);
+/* Destroys a request that was not sent. NULL is a no-op. */
+FA_EXTERN void fa_uv_write_destroy(fa_uv_write_t *wr);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* FRAMEALLOC_UV_H */
