@@ -315,14 +315,21 @@ FA_EXTERN int fa__frame_vec_reserve(fa_allocator_t *a, void *vec, size_t n,
 /* FA_ASYNC marks a function as async/task code: frame memory is forbidden
  * in it. FA_SUSPENDS marks a function whose calls are suspension points (it
  * may switch to another coroutine or wait for the event loop before it
- * returns). Both are annotations for fa-check, which parses as clang; other
- * compilers see nothing. */
+ * returns). FA_BEGINS_FRAME and FA_ENDS_FRAME mark a function that begins
+ * (ends) a frame of its fa_allocator_t * argument for its caller, so the
+ * checker counts a call to it as fa_begin_frame (fa_end_frame). All are
+ * annotations for fa-check, which parses as clang; other compilers see
+ * nothing. */
 #if defined(__clang__)
 #define FA_ASYNC __attribute__((annotate("fa_async")))
 #define FA_SUSPENDS __attribute__((annotate("fa_suspends")))
+#define FA_BEGINS_FRAME __attribute__((annotate("fa_begins_frame")))
+#define FA_ENDS_FRAME __attribute__((annotate("fa_ends_frame")))
 #else
 #define FA_ASYNC
 #define FA_SUSPENDS
+#define FA_BEGINS_FRAME
+#define FA_ENDS_FRAME
 #endif
 FA__INLINE void fa__await(void) {}
 /* Marks a suspension point; evaluates expr (which may be void). */

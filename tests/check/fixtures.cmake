@@ -1,6 +1,7 @@
 # The fixture corpus of fa-check's analysis: one CTest test per fixture
 # file or fixture group (a directory analysed in one run). Each compares
-# the findings with the `// expect: FA70x` comments of the fixture.
+# the findings of every family (--all) with the `// expect: FA7xx` and
+# `// expect: FA6xx` comments of the fixture.
 set(FC_FIXTURE_DIR ${CMAKE_CURRENT_SOURCE_DIR}/fixtures)
 file(GLOB FC_FIXTURES RELATIVE ${FC_FIXTURE_DIR}
   CONFIGURE_DEPENDS ${FC_FIXTURE_DIR}/*)

@@ -15,6 +15,13 @@ static const char *const builtin_suspend[] = {
     "fa__await", "swapcontext", "mco_yield", "mco_resume", "co_switch",
     "aco_yield", "aco_resume",  "co_call",   "co_resume"};
 
+/* Allocators whose memory outlives frames: a frame pointer stored in it
+ * escapes the frame (FA601). */
+static const char *const builtin_long[] = {
+    "fa_pool_alloc", "fa_heap_alloc", "fa_task_alloc", "fa_pool_guard_alloc",
+    "malloc",        "calloc",        "realloc",       "reallocarray",
+    "aligned_alloc", "strdup",        "strndup"};
+
 /* Spawners and the position of the task's context argument. */
 static const struct {
   const char *name;
@@ -59,6 +66,13 @@ static void classify(fc_gfn_t *g, const fc_config_t *cfg) {
     g->flags |= FC_G_FRAME;
   if (!strcmp(n, "fa__frame_vec_reserve"))
     g->flags |= FC_G_FRAME | FC_G_VEC;
+  if (!strcmp(n, "fa_begin_frame") || (cfg && name_in(&cfg->begin, n)))
+    g->flags |= FC_G_BEGIN;
+  if (!strcmp(n, "fa_end_frame") || (cfg && name_in(&cfg->end, n)))
+    g->flags |= FC_G_END;
+  for (size_t i = 0; i < sizeof(builtin_long) / sizeof(*builtin_long); i++)
+    if (!strcmp(n, builtin_long[i]))
+      g->flags |= FC_G_LONG;
   for (size_t i = 0; i < sizeof(builtin_suspend) / sizeof(*builtin_suspend);
        i++)
     if (!strcmp(n, builtin_suspend[i]))
@@ -424,6 +438,10 @@ void fc_analyze(fc_unit_t *const *units, size_t n, const fc_config_t *cfg,
         set_async(&p.g[g], FC_WHY_ATTR, ref->attr_loc, NULL);
       if (ref->flags & FC_REF_SUSPENDS_ATTR)
         p.g[g].flags |= FC_G_SUSPEND;
+      if (ref->flags & FC_REF_BEGINS_ATTR)
+        p.g[g].flags |= FC_G_BEGIN;
+      if (ref->flags & FC_REF_ENDS_ATTR)
+        p.g[g].flags |= FC_G_END;
     }
     nd += u->fns.n;
   }
@@ -448,6 +466,10 @@ void fc_analyze(fc_unit_t *const *units, size_t n, const fc_config_t *cfg,
   returns_frame(&p, defs, nd, &callers, &flow);
   if (families & FC_FAMILY_ASYNC)
     fc_rule_async(&p, &flow, out);
+  if (families & FC_FAMILY_LIFETIME) {
+    fc_frame_helpers(&p);
+    fc_rule_lifetime(&p, out);
+  }
   fc_flow_free(&flow);
   free(callers.off);
   free(callers.def);

@@ -130,6 +130,8 @@ typedef struct fc_config_s {
   fc_names_t await; /* [async] await: extra suspension points */
   fc_names_t frame; /* [async] frame: extra frame allocators */
   fc_names_t async; /* [async] async: extra async contexts */
+  fc_names_t begin; /* [lifetime] begin: frame helpers that begin */
+  fc_names_t end;   /* [lifetime] end: frame helpers that end */
 } fc_config_t;
 
 void fc_config_init(fc_config_t *c); /* empty: every level unset */
@@ -281,8 +283,9 @@ fc_unit_t *fc_unit_lower(CXTranslationUnit tu, const fc_config_t *cfg,
                          fc_failure_list_t *fail);
 void fc_unit_free(fc_unit_t *u);
 /* Computes the summaries across all units (functions that return frame
- * memory, functions that are async because some unit spawns them) and runs
- * the families selected in `families` (fc_family_t bits). */
+ * memory, functions that are async because some unit spawns them, frame
+ * helpers that begin or end a frame for their caller) and runs the
+ * families selected in `families` (fc_family_t bits). */
 void fc_analyze(fc_unit_t *const *units, size_t n, const fc_config_t *cfg,
                 unsigned families, fc_diag_list_t *out);
 

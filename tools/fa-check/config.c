@@ -10,6 +10,7 @@
  *   [lints]          async-safety / lifetime = "allow" | "warn" | "deny"
  *   [lints.FA702]    level = "allow" | "warn" | "error" ("deny" accepted)
  *   [async]          spawn = ["name:N", ...], await / frame / async = [...]
+ *   [lifetime]       begin / end = [...]
  *
  * Every problem is printed as FILE:LINE: error: MESSAGE and stops the read.
  * Input may be any bytes: every read is bounded by the end of the buffer. */
@@ -56,6 +57,8 @@ void fc_config_free(fc_config_t *c) {
   names_free(&c->await);
   names_free(&c->frame);
   names_free(&c->async);
+  names_free(&c->begin);
+  names_free(&c->end);
   fc_config_init(c);
 }
 
@@ -105,7 +108,13 @@ const char *fc_config_default_text(void) {
          "# Functions that return frame memory.\n"
          "frame = []\n"
          "# Functions that run as async code (like FA_ASYNC).\n"
-         "async = []\n";
+         "async = []\n"
+         "\n"
+         "[lifetime]\n"
+         "# Functions that begin (end) a frame for their caller, like\n"
+         "# FA_BEGINS_FRAME (FA_ENDS_FRAME).\n"
+         "begin = []\n"
+         "end = []\n";
 }
 
 /* ---- the parser -------------------------------------------------------- */
@@ -584,13 +593,14 @@ static int lint_code(parser_t *ps, unsigned line, const char *name) {
 /* Checks a table header against the schema. */
 static int check_table(parser_t *ps, const path_t *t) {
   char buf[256];
-  if (t->n == 1 && (!strcmp(t->v[0], "lints") || !strcmp(t->v[0], "async")))
+  if (t->n == 1 && (!strcmp(t->v[0], "lints") || !strcmp(t->v[0], "async") ||
+                    !strcmp(t->v[0], "lifetime")))
     return 0;
   if (t->n == 2 && !strcmp(t->v[0], "lints"))
     return lint_code(ps, ps->line, t->v[1]) < 0 ? -1 : 0;
   return perr(ps, ps->line,
               "unknown table [%s] (fa-check.toml has [lints], "
-              "[lints.FAxxx] and [async])",
+              "[lints.FAxxx], [async] and [lifetime])",
               path_str(t, buf, sizeof(buf)));
 }
 
@@ -708,6 +718,29 @@ static int set_async(parser_t *ps, const char *key, const value_t *v) {
   return 0;
 }
 
+/* [lifetime] begin / end: names of frame helpers. */
+static int set_lifetime(parser_t *ps, const char *key, const value_t *v) {
+  int k = !strcmp(key, "begin") ? 0 : !strcmp(key, "end") ? 1 : -1;
+  if (k < 0)
+    return perr(ps, v->line,
+                "unknown key '%s' in [lifetime] (expected begin or end)", key);
+  if (v->type != V_ARRAY)
+    return perr(ps, v->line, "%s must be an array of strings, not %s", key,
+                type_name(v->type));
+  for (size_t i = 0; i < v->n; i++) {
+    const value_t *it = &v->v[i];
+    char buf[80];
+    if (it->type != V_STRING)
+      return perr(ps, it->line, "%s must be an array of strings; found %s", key,
+                  type_name(it->type));
+    if (!is_identifier(it->str))
+      return perr(ps, it->line, "\"%s\" in %s is not a function name",
+                  shown(it->str, buf, sizeof(buf)), key);
+    names_add(k == 0 ? &ps->cfg->begin : &ps->cfg->end, it->str);
+  }
+  return 0;
+}
+
 /* Applies `full = v` (the table path and the key joined). */
 static int apply(parser_t *ps, const path_t *full, const value_t *v) {
   char buf[256];
@@ -722,9 +755,13 @@ static int apply(parser_t *ps, const path_t *full, const value_t *v) {
   }
   if (!strcmp(t0, "async") && full->n == 2)
     return set_async(ps, full->v[1], v);
+  if (!strcmp(t0, "lifetime") && full->n == 2)
+    return set_lifetime(ps, full->v[1], v);
   if (full->n == 1)
     return perr(ps, v->line,
-                "unknown key '%s' (keys belong in [lints] or [async])", t0);
+                "unknown key '%s' (keys belong in [lints], [async] or "
+                "[lifetime])",
+                t0);
   return perr(ps, v->line, "unknown key '%s'",
               path_str(full, buf, sizeof(buf)));
 }

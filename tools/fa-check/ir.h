@@ -4,7 +4,9 @@
  * Each defined function becomes a control-flow graph of basic blocks whose
  * events are the few things the rules care about, in evaluation order:
  * reads of local variables (USE), assignments of values to access paths
- * (ASSIGN), calls (CALL) and returns (RET). A value is a list of sources
+ * (ASSIGN), assignments to globals (STORE), calls (CALL), returns (RET)
+ * and the statements that leave the straight line (JUMP: return, break,
+ * continue, goto, the end of the body). A value is a list of sources
  * (a whole variable, one access path, or the result of a call). An access
  * path is a local variable or one level below it: `s.f`, `p->f`, or the
  * elements `p[...]` / `*p`. Everything lives in a few unit-wide arrays
@@ -27,15 +29,32 @@ enum { FC_SRC_VAR = 0u, FC_SRC_PATH = 1u, FC_SRC_CALL = 2u };
 typedef enum fc_ev_kind_e {
   FC_EV_USE,    /* a = path read (or var with FC_EVF_WHOLE) */
   FC_EV_ASSIGN, /* path a := sources [b, b+n) (strong: FC_EVF_STRONG) */
-  FC_EV_CALL, /* a = callee ref (FC_NONE: indirect); args [b, b+n); c = call */
-  FC_EV_RET   /* returns sources [b, b+n) */
+  FC_EV_CALL,   /* a = callee ref (FC_NONE: indirect); args [b, b+n); c = call;
+                 * key = its first fa_allocator_t * argument, FC_NONE if none */
+  FC_EV_RET,    /* returns sources [b, b+n) */
+  FC_EV_STORE,  /* a global (or what one points to) := sources [b, b+n);
+                 * key = the destination's name */
+  FC_EV_JUMP    /* control leaves the statement: a = FC_JUMP_*; b = 1 for a
+                 * break out of a switch */
 } fc_ev_kind_t;
 
-enum { FC_EVF_WHOLE = 1, FC_EVF_STRONG = 2 };
+/* What an FC_EV_JUMP is: the statement, or the end of the body. */
+enum {
+  FC_JUMP_RETURN,
+  FC_JUMP_BREAK,
+  FC_JUMP_CONTINUE,
+  FC_JUMP_GOTO,
+  FC_JUMP_END
+};
+
+/* FC_EVF_VEC: the data field a frame vector's reserve sets. FC_EVF_TEST:
+ * a read of a variable's value only (a condition, a comparison). */
+enum { FC_EVF_WHOLE = 1, FC_EVF_STRONG = 2, FC_EVF_VEC = 4, FC_EVF_TEST = 8 };
 
 typedef struct fc_ev_s {
   uint8_t kind, flags;
   uint32_t a, b, n, c;
+  uint32_t key; /* an index into the unit's keys, or FC_NONE */
   fc_loc_t loc;
 } fc_ev_t;
 
@@ -46,10 +65,15 @@ typedef struct fc_arg_s {
   fc_loc_t loc;
 } fc_arg_t;
 
+/* Where a variable lives: its storage decides whether what is stored
+ * through it outlives the frame (FA601). */
+enum { FC_VAR_LOCAL = 0, FC_VAR_PARAM = 1, FC_VAR_STATIC = 2 };
+
 typedef struct fc_var_s {
   const char *name; /* interned */
   uint32_t path;    /* its whole-variable path; other paths chain from it */
   uint8_t is_ptr;   /* fields are reached through a pointer */
+  uint8_t storage;  /* FC_VAR_* */
 } fc_var_t;
 
 typedef struct fc_path_s {
@@ -64,7 +88,12 @@ typedef struct fc_bb_s {
 } fc_bb_t;
 
 /* A function this unit calls, defines or refers to. */
-enum { FC_REF_ASYNC_ATTR = 1, FC_REF_SUSPENDS_ATTR = 2 };
+enum {
+  FC_REF_ASYNC_ATTR = 1,
+  FC_REF_SUSPENDS_ATTR = 2,
+  FC_REF_BEGINS_ATTR = 4, /* FA_BEGINS_FRAME */
+  FC_REF_ENDS_ATTR = 8    /* FA_ENDS_FRAME */
+};
 typedef struct fc_ref_s {
   const char *usr, *name; /* interned */
   unsigned flags;
@@ -97,6 +126,7 @@ struct fc_unit_s {
   FC_VEC(uint32_t) srcs;
   FC_VEC(fc_var_t) vars;
   FC_VEC(fc_path_t) paths;
+  FC_VEC(const char *) keys; /* interned: allocator expressions, globals */
 };
 
 /* Grows a FC_VEC so that `extra` more elements fit. */
@@ -115,8 +145,16 @@ enum {
   FC_G_MAY_SUSPEND = 1u << 3, /* contains one, transitively (summary) */
   FC_G_ASYNC = 1u << 4,       /* an async context */
   FC_G_CALLBACKS = 1u << 5,   /* function arguments become async contexts */
-  FC_G_VEC = 1u << 6          /* the frame vector's reserve */
+  FC_G_VEC = 1u << 6,         /* the frame vector's reserve */
+  FC_G_BEGIN = 1u << 7,       /* fa_begin_frame, FA_BEGINS_FRAME, config */
+  FC_G_END = 1u << 8,         /* fa_end_frame, FA_ENDS_FRAME, config */
+  FC_G_BEGINS = 1u << 9,      /* every path begins a frame (summary) */
+  FC_G_ENDS = 1u << 10,       /* every path ends a frame (summary) */
+  FC_G_LONG = 1u << 11        /* returns memory that outlives frames */
 };
+/* A call that begins or ends a frame, directly or through a helper. */
+#define FC_G_BEGINNING (FC_G_BEGIN | FC_G_BEGINS)
+#define FC_G_ENDING (FC_G_END | FC_G_ENDS)
 enum { FC_WHY_ATTR = 1, FC_WHY_PASSED, FC_WHY_CONFIG };
 
 typedef struct fc_gfn_s {
@@ -175,5 +213,13 @@ void fc_path_name(const fc_unit_t *u, const fc_fn_t *fn, uint32_t path,
 /* ---- rule_async.c: FA701 FA702 FA703 ----------------------------------- */
 
 void fc_rule_async(const fc_prog_t *p, fc_flow_t *f, fc_diag_list_t *out);
+
+/* ---- rule_lifetime.c: FA601 FA603 FA604 -------------------------------- */
+
+/* The frame-helper summaries: FC_G_BEGINS / FC_G_ENDS for functions whose
+ * every path begins (ends) one frame more than it ends (begins), to a
+ * fixpoint over the call graph. Needs only the flags of classify(). */
+void fc_frame_helpers(fc_prog_t *p);
+void fc_rule_lifetime(const fc_prog_t *p, fc_diag_list_t *out);
 
 #endif

@@ -100,10 +100,11 @@ static void map_put(map_t *m, uintptr_t key, uintptr_t val) {
 
 /* What a call's callee is, as far as lowering must know. */
 enum {
-  ROLE_ARGS = 1,   /* keep the arguments (spawners, libuv, set_data) */
-  ROLE_PASS = 2,   /* returns its first argument (memcpy, fa__zero) */
-  ROLE_VEC = 4,    /* fa__frame_vec_reserve: the vector's data field */
-  ROLE_SETDATA = 8 /* uv_req_set_data(req, x): req->data = x */
+  ROLE_ARGS = 1,     /* keep the arguments (spawners, libuv, set_data) */
+  ROLE_PASS = 2,     /* returns its first argument (memcpy, fa__zero) */
+  ROLE_VEC = 4,      /* fa__frame_vec_reserve: the vector's data field */
+  ROLE_SETDATA = 8,  /* uv_req_set_data(req, x): req->data = x */
+  ROLE_NORETURN = 16 /* exit, abort, functions declared noreturn */
 };
 
 typedef struct file_ent_s {
@@ -124,7 +125,10 @@ typedef struct lower_s {
   size_t fni;   /* the function being lowered */
   uint32_t cur; /* current block, function-local */
   int weak;     /* inside a conditional operand: assignments do not kill */
+  int test;     /* reading a tested value: uses get FC_EVF_TEST */
+  int arith;    /* the next binary operator's value is only tested */
   uint32_t brk, cont, sw_head;
+  int brk_sw; /* `break` leaves a switch, not a loop */
   int sw_default;
   int ret_tracked;
   FC_VEC(uint32_t) vals;     /* the value stack */
@@ -135,6 +139,8 @@ typedef struct lower_s {
   FC_VEC(uint32_t) indirect; /* blocks ending in a computed goto */
   FC_VEC(uint8_t) role;      /* by ref */
   map_t refmap, varmap, labelmap, fieldmap;
+  map_t allocmap; /* record declaration -> 1 for fa_allocator_s, else 2 */
+  map_t keymap;   /* interned key text -> index in u->keys */
   file_ent_t files[NFILES];
   unsigned nextfile;
   const char *s_elems, *s_data;
@@ -407,8 +413,73 @@ static enum CXChildVisitResult scan_attr(CXCursor c, CXCursor parent,
     r->attr_loc = fc_loc_of(clang_getCursorLocation(c));
   } else if (t && !strcmp(t, "fa_suspends"))
     r->flags |= FC_REF_SUSPENDS_ATTR;
+  else if (t && !strcmp(t, "fa_begins_frame"))
+    r->flags |= FC_REF_BEGINS_ATTR;
+  else if (t && !strcmp(t, "fa_ends_frame"))
+    r->flags |= FC_REF_ENDS_ATTR;
   clang_disposeString(s);
   return CXChildVisit_Continue;
+}
+
+typedef struct noreturn_scan_s {
+  lower_t *l;
+  int yes;
+} noreturn_scan_t;
+
+/* C11 _Noreturn (or the noreturn macro of <stdnoreturn.h>) is an attribute
+ * libclang does not name: its spelling tells. */
+static enum CXChildVisitResult scan_noreturn(CXCursor c, CXCursor parent,
+                                             CXClientData data) {
+  (void)parent;
+  noreturn_scan_t *ns = data;
+  if (clang_getCursorKind(c) != CXCursor_UnexposedAttr)
+    return CXChildVisit_Continue;
+  CXFile f;
+  unsigned off;
+  size_t size;
+  const char *buf = text_at(
+      ns->l, clang_getRangeStart(clang_getCursorExtent(c)), 1, &f, &off, &size);
+  if (buf && size - off >= 9 && !strncmp(buf + off, "_Noreturn", 9)) {
+    ns->yes = 1;
+    return CXChildVisit_Break;
+  }
+  return CXChildVisit_Continue;
+}
+
+/* Functions that never return: a path through a call to one does not
+ * reach the end of the caller. The attribute shows in the type's spelling
+ * (`void (int) __attribute__((noreturn))`), _Noreturn as an attribute of
+ * its own; the usual ones are also known by name. */
+static int is_noreturn(lower_t *l, CXCursor decl, const char *name) {
+  static const char *const names[] = {"exit",
+                                      "_exit",
+                                      "_Exit",
+                                      "abort",
+                                      "quick_exit",
+                                      "longjmp",
+                                      "siglongjmp",
+                                      "__assert_fail",
+                                      "pthread_exit",
+                                      "thrd_exit",
+                                      "err",
+                                      "errx",
+                                      "verr",
+                                      "verrx",
+                                      "__builtin_trap",
+                                      "__builtin_unreachable"};
+  for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++)
+    if (!strcmp(name, names[i]))
+      return 1;
+  CXString s = clang_getTypeSpelling(clang_getCursorType(decl));
+  const char *t = clang_getCString(s);
+  int yes = t && strstr(t, "noreturn") != NULL;
+  clang_disposeString(s);
+  if (!yes) {
+    noreturn_scan_t ns = {l, 0};
+    clang_visitChildren(decl, scan_noreturn, &ns);
+    yes = ns.yes;
+  }
+  return yes;
 }
 
 /* The ref index of a function declaration, made on first sight. */
@@ -428,7 +499,10 @@ static uint32_t ref_of(lower_t *l, CXCursor decl) {
   clang_visitChildren(decl, scan_attr, &r);
   uint32_t id = (uint32_t)l->u->refs.n;
   PUSH(l->u->refs, r);
-  PUSH(l->role, (uint8_t)role_of(l, r.name ? r.name : ""));
+  unsigned role = role_of(l, r.name ? r.name : "");
+  if (is_noreturn(l, decl, r.name ? r.name : ""))
+    role |= ROLE_NORETURN;
+  PUSH(l->role, (uint8_t)role);
   map_put(&l->refmap, key, id);
   return id;
 }
@@ -470,7 +544,11 @@ static uint32_t var_add(lower_t *l, CXCursor decl) {
   fc_fn_t *fn = cur_fn(l);
   uint32_t id = (uint32_t)(l->u->vars.n - fn->var);
   CXString s = clang_getCursorSpelling(decl);
-  fc_var_t v = {fc_intern(clang_getCString(s)), 0, (uint8_t)is_ptr};
+  fc_var_t v = {fc_intern(clang_getCString(s)), 0, (uint8_t)is_ptr,
+                FC_VAR_LOCAL};
+  if (clang_getCursorKind(decl) == CXCursor_VarDecl &&
+      clang_Cursor_getStorageClass(decl) == CX_SC_Static)
+    v.storage = FC_VAR_STATIC;
   clang_disposeString(s);
   PUSH(l->u->vars, v);
   l->u->vars.v[fn->var + id].path = new_path(l, id, NULL);
@@ -499,6 +577,94 @@ static const char *field_of(lower_t *l, CXCursor member) {
   if (!clang_Cursor_isNull(d))
     map_put(&l->fieldmap, key, (uintptr_t)name);
   return name;
+}
+
+/* ---- allocators and keys ------------------------------------------------ */
+
+/* Whether t is `fa_allocator_t *`: the argument that names the allocator
+ * of a frame call. Answers are cached by record declaration. */
+static int is_allocator(lower_t *l, CXType t) {
+  t = clang_getCanonicalType(t);
+  if (t.kind != CXType_Pointer)
+    return 0;
+  CXType r = clang_getCanonicalType(clang_getPointeeType(t));
+  if (r.kind != CXType_Record)
+    return 0;
+  CXCursor d = clang_getTypeDeclaration(r);
+  if (clang_Cursor_isNull(d))
+    return 0;
+  uintptr_t key = (uintptr_t)d.data[0], val;
+  if (!map_get(&l->allocmap, key, &val)) {
+    CXString s = clang_getCursorSpelling(d);
+    const char *n = clang_getCString(s);
+    val = n && !strcmp(n, "fa_allocator_s") ? 1 : 2;
+    clang_disposeString(s);
+    map_put(&l->allocmap, key, val);
+  }
+  return val == 1;
+}
+
+/* Appends the text of a simple object designator (`a`, `app->alloc`,
+ * `g.frames.a`) to buf; 0 when c is anything else (a call, an index). */
+static int key_text(lower_t *l, CXCursor c, char *buf, size_t size, size_t *len,
+                    int depth) {
+  c = strip(l, c);
+  enum CXCursorKind k = clang_getCursorKind(c);
+  const char *part, *sep = "";
+  CXString s;
+  if (k == CXCursor_DeclRefExpr) {
+    s = clang_getCursorSpelling(c);
+    part = clang_getCString(s);
+  } else if (k == CXCursor_MemberRefExpr && depth < 8) {
+    size_t base = kids_push(l, c);
+    CXCursor b = clang_getNullCursor();
+    for (size_t i = base; i < l->kids.n; i++)
+      if (is_expr(l->kids.v[i]))
+        b = l->kids.v[i];
+    l->kids.n = base;
+    if (clang_Cursor_isNull(b) || !key_text(l, b, buf, size, len, depth + 1))
+      return 0;
+    CXType bt = clang_getCanonicalType(clang_getCursorType(b));
+    sep = bt.kind == CXType_Pointer ? "->" : ".";
+    s = clang_getCursorSpelling(c);
+    part = clang_getCString(s);
+  } else
+    return 0;
+  int ok = part && *part && *len + strlen(sep) + strlen(part) + 1 < size;
+  if (ok)
+    *len += (size_t)snprintf(buf + *len, size - *len, "%s%s", sep, part);
+  clang_disposeString(s);
+  return ok;
+}
+
+/* The unit's index of an interned key. */
+static uint32_t key_index(lower_t *l, const char *key) {
+  uintptr_t val;
+  if (map_get(&l->keymap, (uintptr_t)key, &val))
+    return (uint32_t)val;
+  uint32_t id = (uint32_t)l->u->keys.n;
+  PUSH(l->u->keys, key);
+  map_put(&l->keymap, (uintptr_t)key, id);
+  return id;
+}
+
+/* The key of an allocator argument, FC_NONE when it is not a simple
+ * designator (then it matches every allocator). */
+static uint32_t key_of(lower_t *l, CXCursor c) {
+  char buf[256];
+  size_t len = 0;
+  buf[0] = 0;
+  if (!key_text(l, c, buf, sizeof(buf), &len, 0))
+    return FC_NONE;
+  return key_index(l, fc_intern(buf));
+}
+
+/* Where a function body ends: its closing brace. */
+static fc_loc_t body_end(lower_t *l, CXCursor body) {
+  fc_loc_t loc = loc_of(l, clang_getRangeEnd(clang_getCursorExtent(body)));
+  if (loc.col > 1)
+    loc.col--;
+  return loc;
 }
 
 /* ---- blocks and events ------------------------------------------------- */
@@ -543,8 +709,13 @@ static fc_ev_t *emit(lower_t *l, uint8_t kind, uint32_t a, fc_loc_t loc) {
   memset(e, 0, sizeof(*e));
   e->kind = kind;
   e->a = a;
+  e->key = FC_NONE;
   e->loc = loc;
   return e;
+}
+
+static void emit_jump(lower_t *l, uint32_t what, fc_loc_t loc) {
+  emit(l, FC_EV_JUMP, what, loc);
 }
 
 /* Copies the value stack from `mark` into the unit's source pool. */
@@ -564,14 +735,75 @@ static void emit_use(lower_t *l, uint32_t a, int whole, CXCursor at) {
 }
 
 static void emit_assign(lower_t *l, uint32_t path, size_t mark, int strong,
-                        int tracked) {
+                        int tracked, fc_loc_t loc) {
   uint32_t n = 0, off = 0;
   if (tracked)
     off = keep_vals(l, mark, &n);
-  fc_ev_t *e = emit(l, FC_EV_ASSIGN, path, (fc_loc_t){NULL, 0, 0});
+  fc_ev_t *e = emit(l, FC_EV_ASSIGN, path, loc);
   e->b = off;
   e->n = n;
   e->flags = strong && !l->weak ? FC_EVF_STRONG : 0;
+}
+
+/* The variable at the root of an lvalue (`g` of `g.f`, `g->f[i]`, `*g`),
+ * when it is a variable of static storage that lowering does not track:
+ * a global. Null cursor otherwise. */
+static CXCursor global_root(lower_t *l, CXCursor c) {
+  for (int depth = 0; depth < 16; depth++) {
+    c = strip(l, c);
+    enum CXCursorKind k = clang_getCursorKind(c);
+    if (k == CXCursor_DeclRefExpr) {
+      CXCursor d = clang_getCursorReferenced(c);
+      if (clang_getCursorKind(d) != CXCursor_VarDecl)
+        break;
+      enum CX_StorageClass sc = clang_Cursor_getStorageClass(d);
+      CXCursor parent = clang_getCursorSemanticParent(d);
+      if (sc == CX_SC_Static || sc == CX_SC_Extern ||
+          clang_getCursorKind(parent) == CXCursor_TranslationUnit)
+        return d;
+      break;
+    }
+    if (k != CXCursor_MemberRefExpr && k != CXCursor_ArraySubscriptExpr &&
+        !(k == CXCursor_UnaryOperator && unary_op(l, c) == '*'))
+      break;
+    size_t base = kids_push(l, c);
+    CXCursor b = clang_getNullCursor();
+    for (size_t i = base; i < l->kids.n; i++)
+      if (is_expr(l->kids.v[i])) {
+        b = l->kids.v[i];
+        if (k == CXCursor_ArraySubscriptExpr)
+          break; /* the base, not the index */
+      }
+    l->kids.n = base;
+    if (clang_Cursor_isNull(b))
+      break;
+    c = b;
+  }
+  return clang_getNullCursor();
+}
+
+/* An assignment to an lvalue that is not a local access path: kept as a
+ * STORE when it is rooted in a global, for FA601. */
+static void emit_store(lower_t *l, CXCursor lhs, size_t mark, fc_loc_t loc) {
+  if (l->vals.n == mark)
+    return; /* nothing that can carry frame memory */
+  CXCursor g = global_root(l, lhs);
+  if (clang_Cursor_isNull(g))
+    return;
+  char buf[256];
+  size_t len = 0;
+  buf[0] = 0;
+  if (!key_text(l, lhs, buf, sizeof(buf), &len, 0)) {
+    CXString s = clang_getCursorSpelling(g);
+    snprintf(buf, sizeof(buf), "%s", clang_getCString(s));
+    clang_disposeString(s);
+  }
+  uint32_t n;
+  uint32_t off = keep_vals(l, mark, &n);
+  fc_ev_t *e = emit(l, FC_EV_STORE, 0, loc);
+  e->b = off;
+  e->n = n;
+  e->key = key_index(l, fc_intern(buf));
 }
 
 /* ---- expressions -------------------------------------------------------- */
@@ -584,6 +816,30 @@ static void read_discard(lower_t *l, CXCursor c) {
 
 static uint32_t resolve(lower_t *l, CXCursor c, int reading, int *strong,
                         CXCursor *root);
+
+/* Reads an operand; when `test` and it is a variable, only its value is
+ * looked at (a null test or a comparison), which FA604 does not count as a
+ * use of the memory. */
+static void read_operand(lower_t *l, CXCursor c, int test) {
+  enum CXCursorKind k = test ? clang_getCursorKind(strip(l, c)) : 0;
+  if (k == CXCursor_DeclRefExpr) {
+    l->test = 1;
+    read_expr(l, c);
+    l->test = 0;
+  } else if (k == CXCursor_BinaryOperator) {
+    l->arith = 1; /* `p + 1 - q`: the pointer arithmetic is tested too */
+    read_expr(l, c);
+    l->arith = 0;
+  } else
+    read_expr(l, c);
+}
+
+/* A condition: `if (p)` tests the value of p. */
+static void read_cond(lower_t *l, CXCursor c) {
+  size_t mark = l->vals.n;
+  read_operand(l, c, 1);
+  l->vals.n = mark;
+}
 
 /* The path `field` below `base` (the object base designates or points to).
  * Uses of pointers that are dereferenced are emitted unless `reading` (the
@@ -767,10 +1023,16 @@ static void lower_call(lower_t *l, CXCursor c) {
   uint32_t arg_off = (uint32_t)l->u->args.n, nkept = 0;
   size_t mark0 = l->vals.n;
   CXCursor arg0 = clang_getNullCursor();
+  uint32_t alloc_key = FC_NONE;
+  int keyed = ref == FC_NONE; /* indirect calls are never frame calls */
   for (int i = 0; i < nargs; i++) {
     CXCursor a = clang_Cursor_getArgument(c, (unsigned)i);
     if (i == 0)
       arg0 = a;
+    if (!keyed && is_allocator(l, clang_getCursorType(a))) {
+      keyed = 1;
+      alloc_key = key_of(l, a);
+    }
     size_t mark = l->vals.n;
     read_expr(l, a);
     if (role & ROLE_ARGS) {
@@ -790,6 +1052,7 @@ static void lower_call(lower_t *l, CXCursor c) {
   e->b = arg_off;
   e->n = nkept;
   e->c = call;
+  e->key = alloc_key;
   if (!(role & ROLE_PASS))
     l->vals.n = mark0;
   PUSH(l->vals, FC_SRC(FC_SRC_CALL, call));
@@ -799,13 +1062,14 @@ static void lower_call(lower_t *l, CXCursor c) {
         pointee_path(l, clang_Cursor_getArgument(c, 1), l->s_data, &strong);
     if (q != FC_NONE) {
       size_t mark = l->vals.n - 1;
-      emit_assign(l, q, mark, strong, 1);
+      emit_assign(l, q, mark, strong, 1, e->loc);
+      l->u->evs.v[l->u->evs.n - 1].flags |= FC_EVF_VEC;
     }
   }
   if ((role & ROLE_SETDATA) && nkept == 2 && !clang_Cursor_isNull(arg0)) {
     uint32_t q = pointee_path(l, arg0, l->s_data, &strong);
     if (q != FC_NONE) {
-      fc_ev_t *a = emit(l, FC_EV_ASSIGN, q, (fc_loc_t){NULL, 0, 0});
+      fc_ev_t *a = emit(l, FC_EV_ASSIGN, q, e->loc);
       a->b = l->u->args.v[arg_off + 1].src;
       a->n = l->u->args.v[arg_off + 1].nsrc;
       a->flags = strong && !l->weak ? FC_EVF_STRONG : 0;
@@ -852,6 +1116,8 @@ static void read_expr(lower_t *l, CXCursor c) {
     uint32_t v = var_of(l, c);
     if (v != FC_NONE) {
       emit_use(l, v, 1, c);
+      if (l->test)
+        l->u->evs.v[l->u->evs.n - 1].flags |= FC_EVF_TEST;
       PUSH(l->vals, FC_SRC(FC_SRC_VAR, v));
     }
     return;
@@ -880,9 +1146,17 @@ static void read_expr(lower_t *l, CXCursor c) {
       return;
     }
     if (op == '&') {
-      /* &x, &s.f, &p[i]: a pointer into the object, derived from it. */
+      /* &x, &s.f, &p[i]: a pointer into the object, derived from it. Taking
+       * the address of a variable does not read its value. */
       size_t mark = l->vals.n;
+      size_t base = kids_push(l, c);
+      int whole = l->kids.n - base == 1 &&
+                  clang_getCursorKind(strip(l, l->kids.v[base])) ==
+                      CXCursor_DeclRefExpr;
+      l->kids.n = base;
+      l->test = whole;
       read_children(l, c);
+      l->test = 0;
       size_t end = l->vals.n;
       for (size_t i = mark; i < end; i++) {
         uint32_t s = l->vals.v[i];
@@ -892,10 +1166,22 @@ static void read_expr(lower_t *l, CXCursor c) {
       }
       return;
     }
+    if (op == '!') {
+      size_t base = kids_push(l, c);
+      CXCursor o = l->kids.v[l->kids.n - 1];
+      int one = l->kids.n - base == 1;
+      l->kids.n = base;
+      if (one) {
+        read_operand(l, o, 1);
+        return;
+      }
+    }
     read_children(l, c);
     return;
   }
   case CXCursor_BinaryOperator: {
+    int arith = l->arith;
+    l->arith = 0;
     size_t base = kids_push(l, c);
     if (l->kids.n - base != 2) {
       l->kids.n = base;
@@ -912,7 +1198,10 @@ static void read_expr(lower_t *l, CXCursor c) {
       uint32_t q = resolve(l, lhs, 0, &strong, &root);
       if (q != FC_NONE)
         emit_assign(l, q, mark, strong,
-                    type_tracked(clang_getCursorType(lhs), NULL));
+                    type_tracked(clang_getCursorType(lhs), NULL),
+                    cursor_loc(l, c));
+      else if (type_tracked(clang_getCursorType(lhs), NULL))
+        emit_store(l, lhs, mark, cursor_loc(l, c));
       return;
     }
     /* FA_AWAIT(expr) is (fa__await(), (expr)): the awaited expression and
@@ -923,8 +1212,11 @@ static void read_expr(lower_t *l, CXCursor c) {
       read_expr(l, lhs);
       return;
     }
-    read_expr(l, lhs);
-    read_expr(l, rhs);
+    /* A comparison or a logical operator (an integer result) reads its
+     * pointer operands' values only. */
+    int test = arith || !type_tracked(clang_getCursorType(c), NULL);
+    read_operand(l, lhs, test);
+    read_operand(l, rhs, test);
     return;
   }
   case CXCursor_CompoundAssignOperator: {
@@ -944,7 +1236,7 @@ static void read_expr(lower_t *l, CXCursor c) {
       if (i == base + 1)
         l->weak++;
       if (i == base)
-        read_discard(l, l->kids.v[i]);
+        read_cond(l, l->kids.v[i]);
       else
         read_expr(l, l->kids.v[i]);
     }
@@ -981,7 +1273,7 @@ static void lower_var(lower_t *l, CXCursor d) {
     uint32_t path = l->u->vars.v[cur_fn(l)->var + v].path;
     int weak = l->weak;
     l->weak = 0; /* a declaration always starts a fresh object */
-    emit_assign(l, path, mark, 1, 1);
+    emit_assign(l, path, mark, 1, 1, cursor_loc(l, d));
     l->weak = weak;
   }
   l->vals.n = mark;
@@ -1058,30 +1350,39 @@ static void lower_part(lower_t *l, CXCursor c) {
     lower_stmt(l, c);
 }
 
+static void lower_cond(lower_t *l, CXCursor c) {
+  if (!clang_Cursor_isNull(c) && is_expr(c))
+    read_cond(l, c);
+  else
+    lower_part(l, c);
+}
+
 static void lower_loop(lower_t *l, CXCursor init, CXCursor cond, CXCursor inc,
                        CXCursor body, int is_do) {
   uint32_t head = new_block(l), bodyb = new_block(l), next = new_block(l),
            exit = new_block(l);
   uint32_t brk = l->brk, cont = l->cont;
+  int brk_sw = l->brk_sw;
   lower_part(l, init);
   if (is_do) {
     edge(l, l->cur, bodyb);
   } else {
     edge(l, l->cur, head);
     start_block(l, head);
-    lower_part(l, cond);
+    lower_cond(l, cond);
     edge(l, l->cur, bodyb);
     if (!clang_Cursor_isNull(cond))
       edge(l, l->cur, exit);
   }
   l->brk = exit;
+  l->brk_sw = 0;
   l->cont = next;
   start_block(l, bodyb);
   lower_part(l, body);
   edge(l, l->cur, next);
   start_block(l, next);
   if (is_do) {
-    lower_part(l, cond);
+    lower_cond(l, cond);
     edge(l, l->cur, bodyb);
     edge(l, l->cur, exit);
   } else {
@@ -1089,8 +1390,20 @@ static void lower_loop(lower_t *l, CXCursor init, CXCursor cond, CXCursor inc,
     edge(l, l->cur, head);
   }
   l->brk = brk;
+  l->brk_sw = brk_sw;
   l->cont = cont;
   start_block(l, exit);
+}
+
+/* Whether expression statement c is a call that never returns. */
+static int ends_path(lower_t *l, CXCursor c) {
+  c = strip(l, c);
+  if (clang_getCursorKind(c) != CXCursor_CallExpr)
+    return 0;
+  CXCursor callee = clang_getCursorReferenced(c);
+  if (clang_getCursorKind(callee) != CXCursor_FunctionDecl)
+    return 0;
+  return (l->role.v[ref_of(l, callee)] & ROLE_NORETURN) != 0;
 }
 
 static void lower_stmt(lower_t *l, CXCursor c) {
@@ -1121,7 +1434,7 @@ static void lower_stmt(lower_t *l, CXCursor c) {
       l->kids.n = base;
       return;
     }
-    read_discard(l, l->kids.v[base]);
+    read_cond(l, l->kids.v[base]);
     uint32_t thenb = new_block(l), join = new_block(l);
     uint32_t elseb = n > 2 ? new_block(l) : join;
     edge(l, l->cur, thenb);
@@ -1170,8 +1483,10 @@ static void lower_stmt(lower_t *l, CXCursor c) {
     read_discard(l, l->kids.v[base]);
     uint32_t head = l->cur, exit = new_block(l);
     uint32_t brk = l->brk, sw = l->sw_head;
+    int brk_sw = l->brk_sw;
     int dflt = l->sw_default;
     l->brk = exit;
+    l->brk_sw = 1;
     l->sw_head = head;
     l->sw_default = 0;
     start_block(l, new_block(l));
@@ -1180,6 +1495,7 @@ static void lower_stmt(lower_t *l, CXCursor c) {
     if (!l->sw_default)
       edge(l, head, exit);
     l->brk = brk;
+    l->brk_sw = brk_sw;
     l->sw_head = sw;
     l->sw_default = dflt;
     l->kids.n = base;
@@ -1209,9 +1525,12 @@ static void lower_stmt(lower_t *l, CXCursor c) {
     return;
   }
   case CXCursor_BreakStmt:
+    emit_jump(l, FC_JUMP_BREAK, cursor_loc(l, c));
+    l->u->evs.v[l->u->evs.n - 1].b = (uint32_t)l->brk_sw;
     jump(l, l->brk);
     return;
   case CXCursor_ContinueStmt:
+    emit_jump(l, FC_JUMP_CONTINUE, cursor_loc(l, c));
     jump(l, l->cont);
     return;
   case CXCursor_ReturnStmt: {
@@ -1231,6 +1550,7 @@ static void lower_stmt(lower_t *l, CXCursor c) {
       }
       l->vals.n = mark;
     }
+    emit_jump(l, FC_JUMP_RETURN, cursor_loc(l, c));
     jump(l, 1);
     return;
   }
@@ -1241,6 +1561,7 @@ static void lower_stmt(lower_t *l, CXCursor c) {
       if (clang_getCursorKind(l->kids.v[i]) == CXCursor_LabelRef)
         target = clang_getCursorReferenced(l->kids.v[i]);
     l->kids.n = base;
+    emit_jump(l, FC_JUMP_GOTO, cursor_loc(l, c));
     if (!clang_Cursor_isNull(target)) {
       FC_VEC_RESERVE(l->gotos, 2);
       l->gotos.v[l->gotos.n++] = l->cur;
@@ -1252,6 +1573,7 @@ static void lower_stmt(lower_t *l, CXCursor c) {
   }
   case CXCursor_IndirectGotoStmt:
     read_children(l, c);
+    emit_jump(l, FC_JUMP_GOTO, cursor_loc(l, c));
     PUSH(l->indirect, l->cur);
     jump(l, FC_NONE);
     return;
@@ -1260,9 +1582,11 @@ static void lower_stmt(lower_t *l, CXCursor c) {
   case CXCursor_MSAsmStmt:
     return;
   default:
-    if (is_expr(c))
+    if (is_expr(c)) {
       read_discard(l, c);
-    else if (clang_isStatement(k))
+      if (ends_path(l, c))
+        jump(l, FC_NONE);
+    } else if (clang_isStatement(k))
       read_children(l, c);
     return;
   }
@@ -1326,9 +1650,13 @@ static void lower_fn(lower_t *l, CXCursor c, CXCursor body) {
   new_block(l); /* 1: exit */
   start_block(l, 0);
   int nparams = clang_Cursor_getNumArguments(c);
-  for (int i = 0; i < nparams; i++)
-    var_add(l, clang_Cursor_getArgument(c, (unsigned)i));
+  for (int i = 0; i < nparams; i++) {
+    uint32_t v = var_add(l, clang_Cursor_getArgument(c, (unsigned)i));
+    if (v != FC_NONE)
+      l->u->vars.v[cur_fn(l)->var + v].storage = FC_VAR_PARAM;
+  }
   lower_stmt(l, body);
+  emit_jump(l, FC_JUMP_END, body_end(l, body));
   edge(l, l->cur, 1);
   start_block(l, 1);
   close_block(l);
@@ -1392,6 +1720,8 @@ fc_unit_t *fc_unit_lower(CXTranslationUnit tu, const fc_config_t *cfg,
   free(l.varmap.v);
   free(l.labelmap.v);
   free(l.fieldmap.v);
+  free(l.allocmap.v);
+  free(l.keymap.v);
   return l.u;
 }
 
@@ -1407,5 +1737,6 @@ void fc_unit_free(fc_unit_t *u) {
   free(u->srcs.v);
   free(u->vars.v);
   free(u->paths.v);
+  free(u->keys.v);
   free(u);
 }

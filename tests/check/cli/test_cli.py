@@ -127,7 +127,6 @@ def test_values(c):
         (["--warn=FA001", "x.c"], "unknown code or family 'FA001'"),
         (["--allow", "async", "x.c"], "unknown code or family 'async'"),
         (["--check", "speed", "x.c"], "unknown check family 'speed'"),
-        (["--check=lifetime", "x.c"], "lifetime checks are not available"),
         (["--deny"], "option '--deny' needs a value"),
         ([], "no input"),
     ]
@@ -139,7 +138,8 @@ def test_values(c):
 
 def test_code_forms(c):
     f = c.write("clean.c", CLEAN)
-    for code in ("FA702", "fa702", "702", "async-safety"):
+    for code in ("FA702", "fa702", "702", "async-safety", "FA604",
+                 "lifetime"):
         for opt in ("--deny", "--warn", "--allow"):
             res = c.check(opt, code, f)
             expect_status(res, 0, "%s %s" % (opt, code))
@@ -150,16 +150,68 @@ def test_code_forms(c):
     expect_status(res, 0, "options together")
 
 
+# One finding of each family: --check selects which are reported.
+TWO_FAMILIES = """#include <framealloc.h>
+void use(const void *p);
+FA_ASYNC void job(fa_allocator_t *a) {
+  char *p = fa_frame_alloc(a, 8, 1);
+  use(p);
+}
+void step(fa_allocator_t *a) {
+  fa_begin_frame(a);
+  char *q = fa_frame_alloc(a, 8, 1);
+  fa_end_frame(a);
+  use(q);
+}
+"""
+
+
+def test_families(c):
+    f = c.write("two.c", TWO_FAMILIES)
+    for args, want in ((["--all"], ["FA604", "FA701"]),
+                       ([], ["FA604", "FA701"]),
+                       (["--check", "async-safety"], ["FA701"]),
+                       (["--check=lifetime"], ["FA604"]),
+                       (["--check", "lifetime", "--check", "async-safety"],
+                        ["FA604", "FA701"])):
+        rc, out, err = c.check("--format", "compact", *(args + [f]))
+        got = sorted(re.findall(r"\[(FA\d{3})\]$", out, re.M))
+        expect(rc == 1 and got == want, "%s: %s, expected %s" %
+               (args, got, want), out, err)
+
+
+LOOP_BREAK = """#include <framealloc.h>
+int more(void);
+void run(fa_allocator_t *a) {
+  while (more()) {
+    fa_begin_frame(a);
+    if (more())
+      break;
+    fa_end_frame(a);
+  }
+}
+"""
+
+
+def test_lifetime_notes(c):
+    """FA603 is reported at the begin, with a note at the path's exit."""
+    f = c.write("loop.c", LOOP_BREAK)
+    rc, out, err = c.check("--format", "compact", f)
+    expect(rc == 0 and re.search(
+        r"loop\.c:5:5: warning: frame begun by fa_begin_frame\(a\) is not "
+        r"ended on every path of 'run' \[FA603\]\n.*loop\.c:7:7: note: this "
+        r"break leaves the loop with the frame still open", out),
+        "FA603 with its note", out, err)
+
+
 def test_explain(c):
-    for code in ("FA701", "fa702", "703"):
+    for code in ("FA701", "fa702", "703", "FA601", "fa603", "604"):
         rc, out, _ = c.run("explain", code)
         expect(rc == 0, "explain %s: exit status %d" % (code, rc))
         num = re.sub(r"\D", "", code)
         expect(out.startswith("FA%s: " % num), "explain %s title" % code, out)
         for word in ("precision:", "Bad:", "Fixed:", "help:"):
             expect(word in out, "explain %s lacks %r" % (code, word), out)
-    rc, out, _ = c.run("explain", "FA601")
-    expect(rc == 0 and "not available" in out, "explain FA601", out)
     rc, _, err = c.run("explain", "FA999")
     expect(rc == 2 and "unknown code" in err, "explain FA999", err)
     rc, _, err = c.run("explain")
@@ -172,11 +224,16 @@ def test_list(c):
     for code in ("FA701", "FA702", "FA703"):
         expect(re.search(r"^%s\s+error\s+async-safety\s+(high|medium)" % code,
                          out, re.M), "list lacks %s" % code, out)
-    expect("FA60" not in out, "list shows unavailable rules", out)
+    for code, level in (("FA601", "warning"), ("FA603", "warning"),
+                        ("FA604", "error")):
+        expect(re.search(r"^%s\s+%s\s+lifetime\s+(high|medium)" %
+                         (code, level), out, re.M), "list lacks %s" % code, out)
     rc, out2, _ = c.run("list", "--check", "async-safety")
-    expect(rc == 0 and out2 == out, "list --check async-safety", out2)
-    rc, _, err = c.run("list", "--check", "lifetime")
-    expect(rc == 2 and "not available" in err, "list --check lifetime", err)
+    expect(rc == 0 and "FA702" in out2 and "FA60" not in out2,
+           "list --check async-safety", out2)
+    rc, out3, _ = c.run("list", "--check", "lifetime")
+    expect(rc == 0 and "FA604" in out3 and "FA70" not in out3,
+           "list --check lifetime", out3)
 
 
 # ---- inputs --------------------------------------------------------------
@@ -360,6 +417,10 @@ BAD_CONFIGS = [
     ('[async]\nawait = [\n  "a",\n  3,\n]\n', 4, "array of strings"),
     ('[async]\nawait = ["not a name"]\n', 2, "not a function name"),
     ('[async]\nyield = []\n', 2, "unknown key 'yield' in [async]"),
+    ('[lifetime]\nstart = []\n', 2, "unknown key 'start' in [lifetime]"),
+    ('[lifetime]\nbegin = "go"\n', 2, "array of strings"),
+    ('[lifetime]\nend = ["a b"]\n', 2, "not a function name"),
+    ('[lifetime.x]\n', 1, "unknown table [lifetime.x]"),
     ('[async]\nawait = ["a", ["b"]]\n', 2, "nested arrays"),
     ('[async]\nawait = ["a"\n', 2, "unterminated array"),
     ('[async]\nawait = ["a" "b"]\n', 2, "expected ',' or ']'"),
@@ -418,6 +479,12 @@ await = [
 ]
 frame = []
 async = ["on_\\u0061sset"]
+
+[lifetime]
+begin = ["engine_frame_start"]
+end = [
+  "engine_frame_stop",
+]
 """)
     res = c.check("--config", cfg, f)
     expect_status(res, 0, "a valid configuration")
@@ -560,7 +627,8 @@ def test_color(c):
 
 def test_doc_examples(c):
     """Each C block of the reference gives the finding its comment names
-    (/* FA701 ... */) and nothing else; blocks without one are clean."""
+    (/* FA701 ... */) and nothing else; blocks without one are clean. The
+    exit status is 1 exactly when one of them is an error."""
     text = open(c.docs, encoding="utf-8").read()
     blocks = re.findall(r"^```c\n(.*?)^```$", text, re.M | re.S)
     expect(len(blocks) >= 6, "too few C blocks in %s" % c.docs)
@@ -571,13 +639,15 @@ def test_doc_examples(c):
         got = sorted(set(re.findall(r"\[(FA\d{3})\]$", out, re.M)))
         expect(got == want, "block %d: findings %s, expected %s" %
                (i + 1, got, want), block, out, err)
-        expect(rc == (1 if want else 0), "block %d: exit %d" % (i + 1, rc),
+        errors = re.findall(r": error: .*\[(FA\d{3})\]$", out, re.M)
+        expect(rc == (1 if errors else 0), "block %d: exit %d" % (i + 1, rc),
                err)
 
 
 GROUPS = {
     "usage": [test_help_version, test_unknown_option, test_values,
-              test_code_forms, test_explain, test_list],
+              test_code_forms, test_families, test_lifetime_notes,
+              test_explain, test_list],
     "inputs": [test_missing_file, test_compdb_broken, test_parse_failure,
                test_compdb_relative_gcc_flags],
     "parallel": [test_jobs_deterministic, test_progress],
