@@ -704,7 +704,7 @@ static uint64_t used_ended(const lflow_t *f, const fc_ev_t *e) {
 /* The frame ends that end bit b: a note at each, in event order. Ends
  * between the first allocation and the use are named first (two at most);
  * then, when there are none, the first end after the use (a loop's back edge
- * brings them round to it); then any. */
+ * brings it round to the use); then any. */
 static void note_ends(const fc_prog_t *p, size_t ui, const lflow_t *f,
                       fc_diag_t *d, uint64_t bits, const fc_ev_t *use) {
   const fc_unit_t *u = f->u;
