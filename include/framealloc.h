@@ -169,6 +169,11 @@ FA_EXTERN fa_allocator_t *fa_retain(fa_allocator_t *a);
  * reported as FA005 and freed with it. NULL is a no-op. */
 FA_EXTERN void fa_release(fa_allocator_t *a);
 
+/* The largest size a serves from its pools (its pool_max_size after
+ * defaults and clamping); larger requests to fa_pool_alloc go to the heap
+ * path. 0 when a is NULL. */
+FA_EXTERN size_t fa_pool_max_size(const fa_allocator_t *a);
+
 /* Returns memory the calling thread's state no longer needs: the frame
  * arena beyond its first chunk (outside a frame only), cached empty pool
  * and task pages, and the empty pages of threads that have exited. */

@@ -270,6 +270,7 @@ TEST(pool_null_allocator) {
   ASSERT_NULL(fa_pool_alloc(NULL, 16));
   ASSERT_NULL(fa_pool_alloc(NULL, 5000));
   fa_pool_free(NULL, NULL);
+  ASSERT_EQ(fa_pool_max_size(NULL), 0);
 }
 
 /* Allocates size, checks what pool_bytes gained and returns the block. */
@@ -288,6 +289,7 @@ TEST(pool_max_size_default) {
   void *p[4];
   int i;
   env_open(&e, 0, 0);
+  ASSERT_EQ(fa_pool_max_size(e.a), 1024);
   p[0] = alloc_counted(&e, 1024, 1024); /* pooled */
   p[1] = alloc_counted(&e, 1025, 1025); /* heap fallback: requested size */
   p[2] = alloc_counted(&e, 1100, 1100);
@@ -304,6 +306,7 @@ TEST(pool_max_size_config) {
   void *p[8];
   int i;
   env_open(&e, 1500, 0);
+  ASSERT_EQ(fa_pool_max_size(e.a), 1500);
   p[0] = alloc_counted(&e, 1500, 1536); /* a class above 1 KiB */
   p[1] = alloc_counted(&e, 1501, 1501); /* just above: heap fallback */
   p[2] = alloc_counted(&e, 1100, 1280);
@@ -343,6 +346,7 @@ TEST(pool_max_size_clamped) {
   uint64_t reserves;
   int i;
   env_open(&e, 1 << 20, 0); /* clamped to FA_POOL_MAX_LIMIT */
+  ASSERT_EQ(fa_pool_max_size(e.a), FA_POOL_MAX_LIMIT);
   p[0] = alloc_counted(&e, FA_POOL_MAX_LIMIT, FA_POOL_MAX_LIMIT);
   reserves = test_source_reserves(&e.src);
   /* Pooled: the second block of the class comes from the same page. */

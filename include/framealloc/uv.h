@@ -19,7 +19,11 @@
  * uv_replace_allocator is never used: it is process-wide, and frame or task
  * memory must not back libuv's own long-lived structures.
  *
- * Errors are libuv's negative status codes (UV_EINVAL, UV_ENOMEM, ...). */
+ * Errors are libuv's negative status codes (UV_EINVAL, UV_ENOMEM, ...).
+ *
+ * <uv.h> needs POSIX declarations that a strict -std=c11 hides: C code that
+ * includes this header is compiled with _POSIX_C_SOURCE=200809L or more
+ * (the CMake target and the pkg-config flags define it). */
 #ifndef FRAMEALLOC_UV_H
 #define FRAMEALLOC_UV_H
 
@@ -39,7 +43,7 @@ typedef struct fa_uv_work_s fa_uv_work_t;
 typedef void (*fa_uv_work_cb)(fa_uv_work_t *w, fa_task_t *t);
 /* Runs on the loop thread, inside t's scope; status is 0, or UV_ECANCELED
  * when the work was cancelled before it started (work did not run). t is
- * destroyed when after returns; after may free or reuse w. */
+ * destroyed when after returns; after may free w, or queue it again. */
 typedef void (*fa_uv_after_cb)(fa_uv_work_t *w, fa_task_t *t, int status);
 
 /* Storage for one work item, owned by the caller (any memory but frame
@@ -53,60 +57,78 @@ struct fa_uv_work_s {
   fa_uv_after_cb fa__after;
 };
 
-/* Creates a task on a for w and queues work on loop's thread pool. 0, or
- * UV_EINVAL (loop, a, w or work NULL) or UV_ENOMEM; on error nothing was
- * queued, no callback will run and no memory is held. after may be NULL. */
+/* Creates a task on a for w and queues work on loop's thread pool; call it
+ * on loop's thread, with a w that is not queued already. 0, or UV_EINVAL
+ * (loop, a, w or work NULL) or UV_ENOMEM; on error nothing was queued, no
+ * callback will run and no memory is held. after may be NULL. */
 FA_EXTERN int fa_uv_queue_work(uv_loop_t *loop, fa_allocator_t *a,
                                fa_uv_work_t *w, fa_uv_work_cb work,
                                fa_uv_after_cb after);
 
-/* Cancels w if its work has not started: after then runs with
- * UV_ECANCELED. 0, UV_EBUSY (running or done) or UV_EINVAL. */
+/* Cancels w, on loop's thread, if its work has not started: after then
+ * runs with UV_ECANCELED. 0, UV_EBUSY (running or done) or UV_EINVAL (w
+ * NULL, or a zeroed w that was never queued). */
 FA_EXTERN int fa_uv_cancel(fa_uv_work_t *w);
 
 /* ---- Read buffers ----------------------------------------------------- */
 
 /* Binds loop to a for read buffers: fa_uv_alloc_cb on any handle of loop
- * serves buf_size bytes (0: the allocator's pool_max_size) from a's pools.
- * Binding again replaces the binding. 0, UV_EINVAL or UV_ENOMEM. */
+ * serves buffers of buf_size bytes from a's pools (0: the largest size
+ * whose block, with its 16-byte header, stays in the pools, given a's
+ * fa_pool_max_size; larger buffers come from the heap path). The binding
+ * holds a reference to a until it is removed. Binding again replaces the
+ * binding. Any thread may bind and unbind, but not while handles of loop
+ * are reading. 0, UV_EINVAL (loop or a NULL, buf_size too large) or
+ * UV_ENOMEM (the binding's record is heap memory of a). */
 FA_EXTERN int fa_uv_loop_bind(uv_loop_t *loop, fa_allocator_t *a,
                               size_t buf_size);
-/* Removes loop's binding; buffers still out stay valid until freed. */
-FA_EXTERN void fa_uv_loop_unbind(uv_loop_t *loop);
+/* Removes loop's binding; call it before uv_loop_close. Buffers still out
+ * stay valid until fa_uv_buf_free, which must come before the allocator's
+ * last fa_release. 0, UV_EINVAL (loop NULL) or UV_ENOENT (not bound). */
+FA_EXTERN int fa_uv_loop_unbind(uv_loop_t *loop);
 
-/* A uv_alloc_cb for uv_read_start / uv_udp_recv_start. An unbound loop or
- * short memory gives a null buffer, which libuv reports to the read
- * callback as UV_ENOBUFS. */
+/* A uv_alloc_cb for uv_read_start / uv_udp_recv_start (suggested_size is
+ * not used: the binding says the size). An unbound loop or short memory
+ * gives a null buffer, which libuv reports to the read callback as
+ * UV_ENOBUFS. */
 FA_EXTERN void fa_uv_alloc_cb(uv_handle_t *handle, size_t suggested_size,
                               uv_buf_t *buf);
-/* Frees a buffer of fa_uv_alloc_cb; handle is any handle of the same loop.
- * A null buffer (nread <= 0 reads may carry one) is a no-op. */
-FA_EXTERN void fa_uv_buf_free(uv_handle_t *handle, const uv_buf_t *buf);
+/* Frees a buffer of fa_uv_alloc_cb, from the read callback or later, on
+ * any thread, whatever the binding of its loop is by then; handle is not
+ * used and may be NULL. 0, also for a null buffer (nread <= 0 reads may
+ * carry one), or UV_EINVAL: buf NULL or not from fa_uv_alloc_cb (left
+ * alone). */
+FA_EXTERN int fa_uv_buf_free(uv_handle_t *handle, const uv_buf_t *buf);
 
 /* ---- Writes ----------------------------------------------------------- */
 
 typedef struct fa_uv_write_s fa_uv_write_t;
 
-/* Runs on the loop thread when the write is done (status 0 or a libuv
- * error); the write and its task are destroyed when it returns. */
+/* Runs on the loop thread, inside the request's task scope, when the write
+ * is done (status 0 or a libuv error); the write and its task are
+ * destroyed when it returns. */
 typedef void (*fa_uv_write_cb)(fa_uv_write_t *wr, int status);
 
 /* A write request living in a task of its own, on a. NULL when a is NULL or
  * memory is short. */
 FA_EXTERN fa_uv_write_t *fa_uv_write_create(fa_allocator_t *a);
-/* The request's task: allocate the buffers to send from it. */
+/* The request's task: allocate the buffers to send from it. NULL for
+ * NULL. */
 FA_EXTERN fa_task_t *fa_uv_write_task(fa_uv_write_t *wr);
-/* Per-request user pointer. */
+/* Per-request user pointer (NULL until set). */
 FA_EXTERN void fa_uv_write_set_data(fa_uv_write_t *wr, void *data);
 FA_EXTERN void *fa_uv_write_data(const fa_uv_write_t *wr);
-/* Sends bufs on stream; on completion cb (may be NULL) runs, then wr is
- * destroyed. 0 or a libuv error; on error nothing was sent and wr is still
- * the caller's, to send again or to destroy. */
+/* Sends bufs on stream, on its loop's thread; on completion cb (may be
+ * NULL) runs, then wr is destroyed. 0 or a libuv error: UV_EINVAL (wr or
+ * stream NULL, no buffer), UV_EBUSY (wr sent already) or uv_write's own;
+ * on error nothing was sent and wr is still the caller's, to send again or
+ * to destroy. */
 FA_EXTERN int fa_uv_write(fa_uv_write_t *wr, uv_stream_t *stream,
                           const uv_buf_t bufs[], unsigned int nbufs,
                           fa_uv_write_cb cb);
-/* Destroys a request that was not sent. NULL is a no-op. */
-FA_EXTERN void fa_uv_write_destroy(fa_uv_write_t *wr);
+/* Destroys a request that was not sent: 0 (NULL is a no-op), or UV_EBUSY
+ * for a request in flight, which is left alone. */
+FA_EXTERN int fa_uv_write_destroy(fa_uv_write_t *wr);
 
 #ifdef __cplusplus
 }

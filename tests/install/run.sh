@@ -11,6 +11,11 @@
 #   2. builds and runs the same program with the flags of
 #      `pkg-config --cflags --libs framealloc`, PKG_CONFIG_PATH pointing into
 #      PREFIX_DIR.
+# When the installation has the libuv integration (framealloc-uv.pc), the
+# CMake consumer must find framealloc::uv and builds uv_main.c against the
+# shared and the static library too, and step 2 also builds uv_main.c with
+# the flags of `pkg-config framealloc-uv`. Without it, only the core is
+# tested.
 # Build trees go to PREFIX_DIR.consumer/. Exits nonzero at the first failure.
 #
 # Environment: CMAKE (default cmake), CC (default cc), CMAKE_GENERATOR (as
@@ -50,11 +55,20 @@ for f in "$prefix/include/framealloc.h" "$pc" "$so"; do
   fi
 done
 libdir=$(dirname "$so")
+uvpc=$(find "$prefix" -name framealloc-uv.pc | head -n 1)
+if [ -n "$uvpc" ]; then
+  expect_uv=ON
+  echo "the installation has framealloc::uv"
+else
+  expect_uv=OFF
+  echo "the installation has no framealloc::uv (built without libuv)"
+fi
 
 step "CMake consumer: find_package(framealloc)"
 "$cmake" -S "$here" -B "$work/cmake" \
   -DCMAKE_PREFIX_PATH="$prefix" \
   -DFA_EXPECT_PREFIX="$prefix" \
+  -DFA_EXPECT_UV=$expect_uv \
   -DCMAKE_C_COMPILER="$cc" \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_C_FLAGS="$extra" \
@@ -62,6 +76,10 @@ step "CMake consumer: find_package(framealloc)"
 "$cmake" --build "$work/cmake"
 "$work/cmake/consumer_shared"
 "$work/cmake/consumer_static"
+if [ "$expect_uv" = ON ]; then
+  "$work/cmake/consumer_uv_shared"
+  "$work/cmake/consumer_uv_static"
+fi
 
 step "pkg-config consumer"
 PKG_CONFIG_PATH=$(dirname "$pc")${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}
@@ -81,5 +99,16 @@ echo "pkg-config --cflags --libs framealloc: $flags"
   -o "$work/consumer_pkgconfig" $flags
 LD_LIBRARY_PATH=$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH} \
   "$work/consumer_pkgconfig"
+
+if [ "$expect_uv" = ON ]; then
+  step "pkg-config consumer of framealloc-uv"
+  flags=$($pkgconf --cflags --libs framealloc-uv)
+  echo "pkg-config --cflags --libs framealloc-uv: $flags"
+  # shellcheck disable=SC2086 # the flag lists are meant to be split
+  "$cc" -std=c11 -Wall -Wextra -Wpedantic -Werror $extra "$here/uv_main.c" \
+    -o "$work/consumer_uv_pkgconfig" $flags
+  LD_LIBRARY_PATH=$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH} \
+    "$work/consumer_uv_pkgconfig"
+fi
 
 step "all consumers ran"
