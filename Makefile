@@ -19,9 +19,12 @@ build: deps
 	cmake -S . -B build -DCMAKE_BUILD_TYPE=Release $(CMAKE_ARGS) >/dev/null
 	cmake --build build -j $(JOBS)
 
-# The examples, then fa-check over them: async_bad.c is wrong on purpose, so
-# the checker must report it (exit status 1) and nothing else.
+# The main example (a game loop streaming its assets through libuv), the
+# others, then fa-check over them: async_bad.c is wrong on purpose, so the
+# checker must report it (exit status 1) and nothing else.
 demo: build
+	@echo "== uv_game_loop: frame scratch memory, sprites streamed through libuv's thread pool"
+	./build/examples/uv_game_loop
 	./build/examples/game_loop
 	./build/examples/task_jobs
 	@echo "== fa-check over examples/ (async_bad.c is wrong on purpose)"
