@@ -8,7 +8,8 @@ CMAKE_ARGS = -DFA_WERROR=$(FA_WERROR) -DFA_BUILD_TESTS=ON -DFA_BUILD_EXAMPLES=ON
 CTEST      = ctest --output-on-failure -j $(JOBS)
 
 .PHONY: all deps build demo test test-release test-tsan test-expensive \
-        test-asan bench bench-check format clean
+        test-asan test-memcheck test-fuzz fuzz fuzz-build soak bench \
+        bench-check format clean
 
 all: build
 
@@ -31,9 +32,12 @@ demo: build
 	./build/tools/fa-check/fa-check -p build examples/*.c; test $$? -eq 1
 
 # Release (inline fast paths), the threaded tests under TSan, the suite with
-# the expensive validators (FA_DEBUG=3), then the whole suite under
-# ASan+UBSan with debug checks; CTest's summary comes last.
-test: deps test-release test-tsan test-expensive test-asan
+# the expensive validators (FA_DEBUG=3), the whole suite under ASan+UBSan
+# with debug checks, the core tests under Valgrind memcheck, then every
+# fuzz target for FUZZ_SMOKE seconds (in CI and locally alike); CTest's
+# summary comes before the last two.
+test: deps test-release test-tsan test-expensive test-asan test-memcheck \
+      test-fuzz
 
 test-release:
 	cmake -S . -B build -DCMAKE_BUILD_TYPE=Release $(CMAKE_ARGS) >/dev/null
@@ -62,6 +66,42 @@ bench:
 	@bash scripts/bench-deps.sh
 	bash bench/run.sh
 
+# The core tests under Valgrind memcheck, on a Release build that tells
+# memcheck what the allocator knows (scripts/memcheck.py says which tests).
+test-memcheck:
+	cmake -S . -B build-vg -DCMAKE_BUILD_TYPE=Release -DFA_VALGRIND=ON \
+	  -DFA_WERROR=$(FA_WERROR) -DFA_BUILD_TESTS=ON -DFA_BUILD_EXAMPLES=OFF \
+	  -DFA_BUILD_CHECK=OFF >/dev/null
+	cmake --build build-vg -j $(JOBS)
+	python3 scripts/memcheck.py build-vg
+
+# The libFuzzer targets: clang, ASan+UBSan, debug checks (docs/reliability.md).
+FUZZ_TIME  ?= 300
+FUZZ_SMOKE ?= 30
+fuzz-build: deps
+	CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DFA_FUZZ=ON \
+	  -DFA_SANITIZE=address -DFA_DEBUG=2 -DFA_WERROR=$(FA_WERROR) \
+	  -DFA_BUILD_TESTS=OFF -DFA_BUILD_EXAMPLES=OFF -DFA_BUILD_UV=OFF \
+	  -DFA_BUILD_CHECK=ON >/dev/null
+	cmake --build build-fuzz -j $(JOBS)
+
+# Every target for FUZZ_TIME seconds; FUZZ_MERGE=1 merges what is new into
+# the corpus in the repository.
+fuzz: fuzz-build
+	FUZZ_TIME=$(FUZZ_TIME) bash scripts/fuzz.sh
+
+test-fuzz: fuzz-build
+	FUZZ_TIME=$(FUZZ_SMOKE) FUZZ_MERGE=0 bash scripts/fuzz.sh
+
+# The multi-threaded stress test for SOAK_SECONDS on a random seed (printed
+# first; a failed round prints the seed that repeats it). Not part of test.
+SOAK_SECONDS ?= 600
+SOAK_SEED    ?= random
+soak:
+	cmake -S . -B build -DCMAKE_BUILD_TYPE=Release $(CMAKE_ARGS) >/dev/null
+	cmake --build build -j $(JOBS) --target test_stress
+	./build/tests/test_stress $(SOAK_SEED) $(SOAK_SECONDS)
+
 # fa-check's speed against clang -fsyntax-only (a generated TU and libuv).
 bench-check:
 	@bash scripts/bench-deps.sh
@@ -69,7 +109,9 @@ bench-check:
 
 format:
 	clang-format -i include/*.h include/framealloc/*.h src/*.c src/*.h \
-	  tests/*.c tests/*.h examples/*.c bench/*.c bench/*.h 2>/dev/null || true
+	  tests/*.c tests/*.h tests/fuzz/*.c tests/fuzz/*.h examples/*.c bench/*.c \
+	  bench/*.h 2>/dev/null || true
 
 clean:
-	rm -rf build build-tsan build-debug3 build-asan build-bench
+	rm -rf build build-tsan build-debug3 build-asan build-bench build-vg \
+	  build-fuzz

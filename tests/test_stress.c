@@ -5,13 +5,19 @@
  * pattern derived from (seed, thread, index), verified before it is freed.
  * At the end every pool block is freed and the stats say so.
  *
- * The seed comes from the first argument, else FA_STRESS_SEED, else a
- * default; it is printed first, so that a failing run can be repeated. The
+ * Arguments: [SEED [SECONDS]]; the environment variables FA_STRESS_SEED and
+ * FA_STRESS_SECONDS stand for missing arguments, FA_STRESS_ITERATIONS sets
+ * the iterations per thread. The seed ("random" draws one) is printed
+ * first. With SECONDS 0 (the default, what CTest runs) one round runs;
+ * otherwise rounds run until SECONDS have passed, each on its own seed,
+ * printed before it starts: `test_stress ROUND_SEED` repeats a failed
+ * round's operations (the thread interleaving is the scheduler's). The
  * work shrinks under sanitizers and FA_DEBUG >= 3 to keep the run short. */
 #include "test.h"
 #include "testutil.h"
 
 #include <framealloc.h>
+#include <time.h>
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define UNDER_SANITIZER 1
@@ -31,6 +37,8 @@
 #else
 #define ITERATIONS 8000
 #endif
+
+static long iterations = ITERATIONS;
 
 #define THREADS 8
 #define SLOTS 256
@@ -130,23 +138,13 @@ static void frame_step(worker_t *w, fa_allocator_t *a) {
 static void *worker(void *arg) {
   worker_t *w = arg;
   int it, k;
-  for (it = 0; it < ITERATIONS; it++) {
+  for (it = 0; it < iterations; it++) {
     frame_step(w, allocs[it & 1]);
     pool_step(w);
   }
   for (k = 0; k < w->nlocal; k++)
     release_block(&w->local[k]);
   return NULL;
-}
-
-static uint64_t parse_seed(int argc, char **argv) {
-  const char *s = argc > 1 ? argv[1] : getenv("FA_STRESS_SEED");
-  char *end;
-  unsigned long long v;
-  if (!s || !*s)
-    return DEFAULT_SEED;
-  v = strtoull(s, &end, 0);
-  return *end ? DEFAULT_SEED : (uint64_t)v;
 }
 
 TEST(stress) {
@@ -187,11 +185,40 @@ TEST(stress) {
     ASSERT_EQ(st.pool_bytes, 0);
     ASSERT_EQ(st.pool_count, 0);
     ASSERT_EQ(st.frame_bytes, 0);
-    ASSERT_EQ(st.frames, THREADS * ITERATIONS / 2);
+    ASSERT_EQ(st.frames, THREADS * (uint64_t)iterations / 2);
     fa_release(allocs[k]);
   }
   ASSERT_EQ(diag_log_total(&log), 0);
   diag_log_destroy(&log);
+}
+
+/* The argument, else the environment variable, else def; "random" gives a
+ * seed from the clock and the process id. Bad text gives def. */
+static uint64_t parse_num(const char *arg, const char *env, uint64_t def) {
+  const char *s = arg ? arg : getenv(env);
+  char *end;
+  unsigned long long v;
+  if (!s || !*s)
+    return def;
+  if (strcmp(s, "random") == 0) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return test_mix64((uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 30) ^
+                      ((uint64_t)getpid() << 20));
+  }
+  v = strtoull(s, &end, 0);
+  if (*end) {
+    fprintf(stderr, "test_stress: %s is not a number; using %llu\n", s,
+            (unsigned long long)def);
+    return def;
+  }
+  return (uint64_t)v;
+}
+
+static double now_seconds(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static const test_case_t tests[] = {
@@ -200,8 +227,32 @@ static const test_case_t tests[] = {
 
 int main(int argc, char **argv) {
   char *no_args[] = {argv[0], NULL};
-  seed = parse_seed(argc, argv);
-  printf("seed: %llu (FA_STRESS_SEED or the first argument sets it)\n",
-         (unsigned long long)seed);
-  return TEST_MAIN(tests, 1, no_args);
+  uint64_t first =
+      parse_num(argc > 1 ? argv[1] : NULL, "FA_STRESS_SEED", DEFAULT_SEED);
+  uint64_t seconds =
+      parse_num(argc > 2 ? argv[2] : NULL, "FA_STRESS_SECONDS", 0);
+  uint64_t rounds = 0;
+  double deadline = now_seconds() + (double)seconds;
+  int rc = 0;
+  iterations = (long)parse_num(NULL, "FA_STRESS_ITERATIONS", ITERATIONS);
+  if (iterations < 2)
+    iterations = 2;
+  printf("seed: %llu (the first argument or FA_STRESS_SEED sets it), "
+         "%llu seconds, %ld iterations per thread\n",
+         (unsigned long long)first, (unsigned long long)seconds, iterations);
+  seed = first;
+  do {
+    if (seconds) {
+      seed = rounds ? test_mix64(first + rounds) : first;
+      printf("round %llu: seed %llu\n", (unsigned long long)rounds,
+             (unsigned long long)seed);
+      fflush(stdout);
+    }
+    rc = TEST_MAIN(tests, 1, no_args);
+    rounds++;
+  } while (rc == 0 && seconds && now_seconds() < deadline);
+  if (seconds)
+    printf("%llu rounds in %llu seconds: %s\n", (unsigned long long)rounds,
+           (unsigned long long)seconds, rc == 0 ? "all passed" : "FAILED");
+  return rc;
 }
