@@ -220,6 +220,50 @@ void fc_flow_step(const fc_prog_t *p, size_t unit, fc_flow_t *f,
   }
 }
 
+void fc_fixpoint(const fc_unit_t *u, const fc_fn_t *fn, size_t w, uint64_t *in,
+                 uint64_t *cur, uint8_t *reached,
+                 void (*step)(void *ctx, const fc_ev_t *e), void *ctx) {
+  /* The work list: a stack of blocks; reached[b] & 2 means queued. */
+  uint32_t *work = fc_xrealloc(NULL, (fn->nbb + 1) * sizeof(uint32_t));
+  size_t nwork = 0;
+  work[nwork++] = 0;
+  reached[0] = 3;
+  while (nwork) {
+    uint32_t b = work[--nwork];
+    reached[b] &= 1;
+    const fc_bb_t *bb = &u->bbs.v[fn->bb + b];
+    memcpy(cur, in + (size_t)b * w, w * sizeof(uint64_t));
+    for (uint32_t i = 0; i < bb->nev; i++)
+      step(ctx, &u->evs.v[bb->ev + i]);
+    for (uint32_t s = 0; s < bb->nsucc; s++) {
+      uint32_t to = u->succs.v[bb->succ + s];
+      uint64_t *into = in + (size_t)to * w;
+      int changed = !(reached[to] & 1);
+      for (size_t q = 0; q < w; q++)
+        if ((cur[q] | into[q]) != into[q]) {
+          into[q] |= cur[q];
+          changed = 1;
+        }
+      if (changed && !(reached[to] & 2)) {
+        reached[to] = 3;
+        work[nwork++] = to;
+      }
+    }
+  }
+  free(work);
+}
+
+typedef struct flow_ctx_s {
+  const fc_prog_t *p;
+  size_t unit;
+  fc_flow_t *f;
+} flow_ctx_t;
+
+static void flow_step(void *ctx, const fc_ev_t *e) {
+  flow_ctx_t *c = ctx;
+  fc_flow_step(c->p, c->unit, c->f, e);
+}
+
 int fc_flow_run(const fc_prog_t *p, size_t unit, const fc_fn_t *fn,
                 fc_flow_t *f) {
   const fc_unit_t *u = p->units[unit];
@@ -257,34 +301,8 @@ int fc_flow_run(const fc_prog_t *p, size_t unit, const fc_fn_t *fn,
   f->cap_bb = capbb;
   memset(f->in, 0, (size_t)fn->nbb * np * sizeof(uint64_t));
   memset(f->reached, 0, fn->nbb);
-  /* The work list: a stack of blocks; reached[b] & 2 means queued. */
-  uint32_t *work = fc_xrealloc(NULL, (fn->nbb + 1) * sizeof(uint32_t));
-  size_t nwork = 0;
-  work[nwork++] = 0;
-  f->reached[0] = 3;
-  while (nwork) {
-    uint32_t b = work[--nwork];
-    f->reached[b] &= 1;
-    const fc_bb_t *bb = &u->bbs.v[fn->bb + b];
-    memcpy(f->cur, f->in + (size_t)b * np, np * sizeof(uint64_t));
-    for (uint32_t i = 0; i < bb->nev; i++)
-      fc_flow_step(p, unit, f, &u->evs.v[bb->ev + i]);
-    for (uint32_t s = 0; s < bb->nsucc; s++) {
-      uint32_t to = u->succs.v[bb->succ + s];
-      uint64_t *in = f->in + (size_t)to * np;
-      int changed = !(f->reached[to] & 1);
-      for (size_t q = 0; q < np; q++)
-        if ((f->cur[q] | in[q]) != in[q]) {
-          in[q] |= f->cur[q];
-          changed = 1;
-        }
-      if (changed && !(f->reached[to] & 2)) {
-        f->reached[to] = 3;
-        work[nwork++] = to;
-      }
-    }
-  }
-  free(work);
+  flow_ctx_t ctx = {p, unit, f};
+  fc_fixpoint(u, fn, np, f->in, f->cur, f->reached, flow_step, &ctx);
   return 1;
 }
 

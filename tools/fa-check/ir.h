@@ -199,6 +199,14 @@ int fc_flow_run(const fc_prog_t *p, size_t unit, const fc_fn_t *fn,
 /* Applies one event to f->cur (the replay of a block). */
 void fc_flow_step(const fc_prog_t *p, size_t unit, fc_flow_t *f,
                   const fc_ev_t *e);
+/* The forward fixpoint both flows share: from block 0 of fn, each block's
+ * entry state in[b * w .. +w) (zeroed by the caller) is replayed into cur
+ * by step(ctx, event) and or-ed into its successors' until nothing
+ * changes. reached (fn->nbb bytes, zeroed) ends with bit 0 set for every
+ * block reached. */
+void fc_fixpoint(const fc_unit_t *u, const fc_fn_t *fn, size_t w, uint64_t *in,
+                 uint64_t *cur, uint8_t *reached,
+                 void (*step)(void *ctx, const fc_ev_t *e), void *ctx);
 /* The frame bits of a value in the current state. */
 uint64_t fc_flow_value(const fc_flow_t *f, uint32_t src, uint32_t nsrc);
 void fc_flow_free(fc_flow_t *f);

@@ -598,6 +598,17 @@ static void lstep(const fc_prog_t *p, size_t ui, lflow_t *f, const fc_ev_t *e) {
   }
 }
 
+typedef struct lctx_s {
+  const fc_prog_t *p;
+  size_t ui;
+  lflow_t *f;
+} lctx_t;
+
+static void lflow_step(void *ctx, const fc_ev_t *e) {
+  lctx_t *c = ctx;
+  lstep(c->p, c->ui, c->f, e);
+}
+
 /* Runs the dataflow of fn to its fixpoint; 0 when fn makes no frame
  * allocation (nothing to follow). */
 static int lflow_run(const fc_prog_t *p, size_t ui, const fc_fn_t *fn,
@@ -635,33 +646,8 @@ static int lflow_run(const fc_prog_t *p, size_t ui, const fc_fn_t *fn,
   f->cur = fc_xcalloc(w, sizeof(uint64_t));
   f->callval = fc_xcalloc(2 * ((size_t)fn->ncall + 1), sizeof(uint64_t));
   f->reached = fc_xcalloc(fn->nbb + 1, 1);
-  uint32_t *work = fc_xrealloc(NULL, (fn->nbb + 1) * sizeof(uint32_t));
-  size_t nwork = 0;
-  work[nwork++] = 0;
-  f->reached[0] = 3;
-  while (nwork) {
-    uint32_t b = work[--nwork];
-    f->reached[b] &= 1;
-    const fc_bb_t *bb = &u->bbs.v[fn->bb + b];
-    memcpy(f->cur, f->in + (size_t)b * w, w * sizeof(uint64_t));
-    for (uint32_t i = 0; i < bb->nev; i++)
-      lstep(p, ui, f, &u->evs.v[bb->ev + i]);
-    for (uint32_t s = 0; s < bb->nsucc; s++) {
-      uint32_t to = u->succs.v[bb->succ + s];
-      uint64_t *in = f->in + (size_t)to * w;
-      int changed = !(f->reached[to] & 1);
-      for (size_t q = 0; q < w; q++)
-        if ((f->cur[q] | in[q]) != in[q]) {
-          in[q] |= f->cur[q];
-          changed = 1;
-        }
-      if (changed && !(f->reached[to] & 2)) {
-        f->reached[to] = 3;
-        work[nwork++] = to;
-      }
-    }
-  }
-  free(work);
+  lctx_t ctx = {p, ui, f};
+  fc_fixpoint(u, fn, w, f->in, f->cur, f->reached, lflow_step, &ctx);
   return 1;
 }
 
