@@ -141,6 +141,21 @@ const fc_gfn_t *fc_call_target(const fc_prog_t *p, size_t unit,
   return e->a == FC_NONE ? NULL : &p->g[p->gid[unit][e->a]];
 }
 
+int fc_call_label(const fc_prog_t *p, size_t unit, const fc_fn_t *fn,
+                  uint32_t c, char *buf, size_t size) {
+  const fc_unit_t *u = p->units[unit];
+  for (uint32_t k = 0; k < fn->nev; k++) {
+    const fc_ev_t *e = &u->evs.v[fn->ev + k];
+    const fc_gfn_t *t;
+    if (e->kind == FC_EV_CALL && e->c == c &&
+        (t = fc_call_target(p, unit, e)) != NULL) {
+      snprintf(buf, size, "%s()", t->name);
+      return 1;
+    }
+  }
+  return 0;
+}
+
 void fc_path_name(const fc_unit_t *u, const fc_fn_t *fn, uint32_t path,
                   char *buf, size_t size) {
   const fc_path_t *q = &u->paths.v[fn->path + path];

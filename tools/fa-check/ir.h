@@ -213,6 +213,10 @@ void fc_flow_free(fc_flow_t *f);
 /* The global function a CALL event calls, or NULL for an indirect call. */
 const fc_gfn_t *fc_call_target(const fc_prog_t *p, size_t unit,
                                const fc_ev_t *e);
+/* "name()" for call number c of fn, in buf; 0 when the call is indirect
+ * (buf unchanged). */
+int fc_call_label(const fc_prog_t *p, size_t unit, const fc_fn_t *fn,
+                  uint32_t c, char *buf, size_t size);
 /* "p", "s.f", "p->f", "p[]": a path's name for messages (static buffer
  * of the caller). */
 void fc_path_name(const fc_unit_t *u, const fc_fn_t *fn, uint32_t path,

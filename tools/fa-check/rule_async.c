@@ -187,16 +187,8 @@ static void value_name(const fc_prog_t *p, size_t ui, const fc_flow_t *f,
                      size);
         return;
       }
-    } else if (f->callval[x]) {
-      for (uint32_t k = 0; k < f->fn->nev; k++) {
-        const fc_ev_t *e = &u->evs.v[f->fn->ev + k];
-        const fc_gfn_t *t;
-        if (e->kind == FC_EV_CALL && e->c == x &&
-            (t = fc_call_target(p, ui, e)) != NULL) {
-          snprintf(buf, size, "%s()", t->name);
-          return;
-        }
-      }
+    } else if (f->callval[x] && fc_call_label(p, ui, f->fn, x, buf, size)) {
+      return;
     }
   }
   snprintf(buf, size, "?");

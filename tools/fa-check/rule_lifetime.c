@@ -789,16 +789,9 @@ static void value_name(const fc_prog_t *p, size_t ui, const lflow_t *f,
         fc_path_name(u, f->fn, q, buf, size);
         return;
       }
-    } else if (f->callval[2 * x] | f->callval[2 * x + 1]) {
-      for (uint32_t k = 0; k < f->fn->nev; k++) {
-        const fc_ev_t *e = &u->evs.v[f->fn->ev + k];
-        const fc_gfn_t *t;
-        if (e->kind == FC_EV_CALL && e->c == x &&
-            (t = fc_call_target(p, ui, e)) != NULL) {
-          snprintf(buf, size, "%s()", t->name);
-          return;
-        }
-      }
+    } else if ((f->callval[2 * x] | f->callval[2 * x + 1]) &&
+               fc_call_label(p, ui, f->fn, x, buf, size)) {
+      return;
     }
   }
   snprintf(buf, size, "?");
