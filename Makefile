@@ -8,8 +8,8 @@ CMAKE_ARGS = -DFA_WERROR=$(FA_WERROR) -DFA_BUILD_TESTS=ON -DFA_BUILD_EXAMPLES=ON
 CTEST      = ctest --output-on-failure -j $(JOBS)
 
 .PHONY: all deps build demo test test-release test-tsan test-expensive \
-        test-asan test-memcheck test-fuzz fuzz fuzz-build soak bench \
-        bench-check format clean
+        test-asan test-real-code test-memcheck test-fuzz fuzz fuzz-build soak \
+        bench bench-check format clean
 
 all: build
 
@@ -33,11 +33,12 @@ demo: build
 
 # Release (inline fast paths), the threaded tests under TSan, the suite with
 # the expensive validators (FA_DEBUG=3), the whole suite under ASan+UBSan
-# with debug checks, the core tests under Valgrind memcheck, then every
-# fuzz target for FUZZ_SMOKE seconds (in CI and locally alike); CTest's
-# summary comes before the last two.
-test: deps test-release test-tsan test-expensive test-asan test-memcheck \
-      test-fuzz
+# with debug checks, fa-check on real C code (libuv, Lua, SQLite), the core
+# tests under Valgrind memcheck, then every fuzz target for FUZZ_SMOKE
+# seconds (in CI and locally alike); CTest's summary comes before the last
+# three.
+test: deps test-release test-tsan test-expensive test-asan test-real-code \
+      test-memcheck test-fuzz
 
 test-release:
 	cmake -S . -B build -DCMAKE_BUILD_TYPE=Release $(CMAKE_ARGS) >/dev/null
@@ -61,6 +62,14 @@ test-asan:
 	  -DFA_SANITIZE=address $(CMAKE_ARGS) >/dev/null
 	cmake --build build-asan -j $(JOBS)
 	cd build-asan && $(CTEST)
+
+# fa-check (Release) on real C code, the Debian source packages of libuv,
+# Lua 5.4 and SQLite through their compile databases: no crash, no
+# diagnostic, and a defect planted in each found (tests/check/realcode/).
+test-real-code:
+	cmake -S . -B build -DCMAKE_BUILD_TYPE=Release $(CMAKE_ARGS) >/dev/null
+	cmake --build build -j $(JOBS) --target fa-check
+	bash tests/check/realcode/run.sh
 
 bench:
 	@bash scripts/bench-deps.sh

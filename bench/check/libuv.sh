@@ -7,7 +7,8 @@
 # fa-check -p and the clang -fsyntax-only reference.
 #
 # Adds a deb-src entry for bookworm when apt has none (needs root), then
-# runs `apt-get source libuv1` once; later runs reuse the unpacked tree.
+# runs `apt-get source libuv1` once; later runs reuse the unpacked tree
+# (scripts/apt-source.sh).
 # Prints the build directory (the one holding compile_commands.json).
 #
 # Environment: BENCH_CHECK_OUT (default bench/out/check), CLANG.
@@ -21,56 +22,11 @@ build=$out/libuv-build
 
 say() { echo "libuv.sh: $*" >&2; }
 
-# True when apt knows a source index for some suite (a deb-src line in the
-# one-line format, or "Types: ... deb-src" in a deb822 .sources file).
-have_deb_src() {
-  grep -qsE '^[[:space:]]*deb-src[[:space:]]' /etc/apt/sources.list \
-    /etc/apt/sources.list.d/*.list && return 0
-  grep -qsE '^Types:.*deb-src' /etc/apt/sources.list.d/*.sources
-}
-
-add_deb_src() {
-  local sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo=sudo
-  say "adding the bookworm source index to apt"
-  $sudo tee /etc/apt/sources.list.d/bookworm-src.sources >/dev/null <<'SRC'
-Types: deb-src
-URIs: http://deb.debian.org/debian
-Suites: bookworm bookworm-updates
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-
-Types: deb-src
-URIs: http://deb.debian.org/debian-security
-Suites: bookworm-security
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-SRC
-  $sudo apt-get update -qq
-}
+# shellcheck source=scripts/apt-source.sh
+. "$(dirname "$(dirname "$here")")/scripts/apt-source.sh"
 
 mkdir -p "$out"
-tree=$(find "$src_root" -maxdepth 1 -mindepth 1 -type d -name 'libuv1-*' \
-  2>/dev/null | sort | tail -1 || true)
-if [ -z "$tree" ]; then
-  have_deb_src || add_deb_src
-  rm -rf "$src_root" && mkdir -p "$src_root"
-  say "apt-get source libuv1 into ${src_root}"
-  # As root apt cannot hand the download to its sandbox user in a
-  # directory it does not own; that warning is harmless.
-  (cd "$src_root" && apt-get source -qq libuv1 >/dev/null 2>"$out/apt.log") ||
-    {
-      say "apt-get source failed:"
-      cat "$out/apt.log" >&2
-      exit 1
-    }
-  tree=$(find "$src_root" -maxdepth 1 -mindepth 1 -type d -name 'libuv1-*' |
-    sort | tail -1)
-  [ -n "$tree" ] || {
-    say "no libuv1-* directory after apt-get source"
-    exit 1
-  }
-fi
+tree=$(apt_source_fetch libuv1 "$src_root" "$out/apt.log")
 
 if [ ! -s "$build/compile_commands.json" ]; then
   say "configuring $(basename "$tree") with CMake ($clang)"
