@@ -39,6 +39,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "fuzz_source.h"
 
+#include <errno.h>
 #include <framealloc.h>
 #include <framealloc/task.h>
 #include <pthread.h>
@@ -957,10 +958,21 @@ static void op_fail(op_t *op) {
 
 /* ---- Threads ---------------------------------------------------------- */
 
+/* sem_wait until the semaphore is taken. A signal handler installed
+ * without SA_RESTART makes sem_wait return EINTR, and libFuzzer installs
+ * its -timeout timer (SIGALRM every timeout/2 + 1 seconds) so: giving up
+ * then would let the calling thread run on while the other one is still
+ * inside its operation, two operations at once. */
+static void sem_take(sem_t *s) {
+  while (sem_wait(s) != 0)
+    if (errno != EINTR)
+      fz_fail("sem_wait failed: %s", strerror(errno));
+}
+
 static void *worker_main(void *arg) {
   worker_t *w = arg;
   for (;;) {
-    sem_wait(&w->go);
+    sem_take(&w->go);
     if (!w->op)
       break;
     w->op->fn(w->op);
@@ -979,7 +991,7 @@ static void run(op_t *op) {
     worker_t *w = &S.w[op->thread];
     w->op = op;
     sem_post(&w->go);
-    sem_wait(&w->done);
+    sem_take(&w->done);
   }
 }
 

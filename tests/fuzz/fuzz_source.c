@@ -3,6 +3,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "fuzz_source.h"
 
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,12 @@ int fz_context_index;
 
 void fz_fail(const char *fmt, ...) {
   va_list ap;
+  sigset_t sigs;
+  /* The replay driver's SIGALRM timer must not cut the message short (a
+   * write to a full pipe gives up on EINTR). */
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGALRM);
+  pthread_sigmask(SIG_BLOCK, &sigs, NULL);
   va_start(ap, fmt);
   fprintf(stderr, "fuzz_alloc: invariant broken");
   if (fz_context)

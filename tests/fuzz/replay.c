@@ -3,16 +3,56 @@
  * build (gcc, Release, TSan...). Each argument is a file or a directory of
  * files; every input is run once, in name order within a directory. A
  * broken invariant aborts inside the target; a run that gets to the end
- * prints "N passed, 0 failed". */
-#define _POSIX_C_SOURCE 200809L
+ * prints "N passed, 0 failed".
+ *
+ * While an input runs, a no-op SIGALRM handler installed without
+ * SA_RESTART fires every millisecond, as libFuzzer's -timeout timer does
+ * every few seconds: a blocking call of a target that gives up on EINTR
+ * (the allocator fuzzer's lock-step handshake once did) then fails on
+ * nearly every input instead of once in thousands. FUZZ_REPLAY_SIGNALS=0
+ * turns the timer off. */
+#define _XOPEN_SOURCE 700
 #include <dirent.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define SIGNAL_USEC 1000
+
+static int use_signals;
+
+static void on_alarm(int sig) { (void)sig; }
+
+/* Starts (usec > 0) or stops (0) the SIGALRM timer. */
+static void alarm_every(long usec) {
+  struct itimerval it = {{0, usec}, {0, usec}};
+  if (use_signals && setitimer(ITIMER_REAL, &it, NULL) != 0) {
+    perror("replay: setitimer");
+    exit(1);
+  }
+}
+
+static void signals_init(void) {
+  const char *env = getenv("FUZZ_REPLAY_SIGNALS");
+  struct sigaction sa;
+  use_signals = !env || strcmp(env, "0") != 0;
+  if (!use_signals)
+    return;
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_handler = on_alarm;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = 0; /* no SA_RESTART, like libFuzzer's handler */
+  if (sigaction(SIGALRM, &sa, NULL) != 0) {
+    perror("replay: sigaction");
+    exit(1);
+  }
+}
 
 static int run_file(const char *path) {
   FILE *f = fopen(path, "rb");
@@ -42,7 +82,9 @@ static int run_file(const char *path) {
   }
   printf("replay: %s (%zu bytes)\n", path, n);
   fflush(stdout);
+  alarm_every(SIGNAL_USEC);
   LLVMFuzzerTestOneInput(buf, n);
+  alarm_every(0);
   free(buf);
   return 0;
 }
@@ -98,6 +140,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: %s FILE|DIR...\n", argv[0]);
     return 2;
   }
+  signals_init();
   for (int i = 1; i < argc; i++) {
     struct stat st;
     int n;
