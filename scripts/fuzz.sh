@@ -57,7 +57,7 @@ for exe in "${targets[@]}"; do
   "$exe" -max_total_time="$time" -timeout=30 -rss_limit_mb=4096 \
     -print_final_stats=1 -artifact_prefix="$work/" ${FUZZ_ARGS:-} \
     "$work/new" "${seeds[@]}" 2>&1 | tee "$work/log.txt" |
-    grep -E '^(#[0-9]+\s+(INITED|DONE)|stat::|==[0-9]+==ERROR|SUMMARY|.*invariant broken)' 
+    grep -E '^(#[0-9]+\s+(INITED|DONE)|stat::|==[0-9]+==ERROR|SUMMARY|.*invariant broken|fuzz_alloc: [0-9]+ inputs)' 
   rc=${PIPESTATUS[0]}
   if [ "$rc" -ne 0 ]; then
     echo "== $target FAILED (status $rc); inputs: $work/crash-* $work/timeout-*" \

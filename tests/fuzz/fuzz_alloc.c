@@ -1165,8 +1165,19 @@ static void teardown(void) {
   }
 }
 
+/* Inputs and operations run by this process, printed at exit: the
+ * figures of a long run (docs/reliability.md). */
+static unsigned long long total_inputs, total_ops;
+
+static void print_totals(void) {
+  fprintf(stderr, "fuzz_alloc: %llu inputs, %llu operations\n", total_inputs,
+          total_ops);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   reader_t r = {data, size};
+  if (total_inputs++ == 0)
+    atexit(print_totals);
   memset(&S, 0, sizeof(S));
   trace = getenv("FUZZ_ALLOC_TRACE") != NULL;
   next_key = 0x9e3779b97f4a7c15u;
@@ -1185,6 +1196,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     run(&op);
     check_all();
   }
+  total_ops += (unsigned long long)S.op_index;
   fz_context = "teardown";
   teardown();
   fz_context = NULL;
