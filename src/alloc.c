@@ -133,9 +133,7 @@ fa_allocator_t *fa_retain(fa_allocator_t *a) {
   return a;
 }
 
-size_t fa_pool_max_size(const fa_allocator_t *a) {
-  return a ? a->pool_max : 0;
-}
+size_t fa_pool_max_size(const fa_allocator_t *a) { return a ? a->pool_max : 0; }
 
 static void destroy(fa_allocator_t *a) {
   fa__os_lock(&reg_lock);
