@@ -23,6 +23,10 @@ endif()
 
 foreach(source IN LISTS FC_AGREE_SOURCES)
   string(REGEX REPLACE "\\.c$" "" name ${source})
+  # Programs on libuv (*_uv.c) need framealloc::uv.
+  if(name MATCHES "_uv$" AND NOT TARGET framealloc::uv)
+    continue()
+  endif()
   add_test(NAME fc_fixture_agree_${name}
     COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/run_fixtures.py
       --fa-check ${FC_BIN} --include ${FC_FRAMEALLOC_INCLUDE}
@@ -50,6 +54,9 @@ foreach(source IN LISTS FC_AGREE_SOURCES)
   add_executable(fc_agree_${name} ${FC_AGREE_DIR}/${source})
   target_link_libraries(fc_agree_${name} PRIVATE framealloc::framealloc
     Threads::Threads)
+  if(name MATCHES "_uv$")
+    target_link_libraries(fc_agree_${name} PRIVATE framealloc::uv)
+  endif()
   add_test(NAME fc_agree_${name}
     COMMAND ${Python3_EXECUTABLE} ${FC_AGREE_DIR}/agree.py
       --fa-check ${FC_BIN} --include ${FC_FRAMEALLOC_INCLUDE}
