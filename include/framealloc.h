@@ -351,6 +351,21 @@ FA__INLINE void fa__await(void) {}
 #define FA__PAGE_SHIFT 16 /* pool pages: 64 KiB, aligned to their size */
 #define FA__PAGE_SIZE ((uintptr_t)1 << FA__PAGE_SHIFT)
 #define FA__MAP_SHIFT 16 /* page map: 2^16 leaves of 2^16 pages each */
+/* Two bitmaps in every pool page header, one bit per 16-byte granule of
+ * the page: LIVE has the bit of each block's first granule set while the
+ * block is handed out (written by the owner thread only); REMOTE has it
+ * set while another thread's free of the block is on its way back to the
+ * owner (set by atomic OR). A free is valid only for a 16-byte aligned
+ * pointer whose LIVE bit is set and REMOTE bit clear: this one test
+ * refuses double frees, interior pointers and header pointers. */
+#define FA__PAGE_LIVE 128
+#define FA__PAGE_REMOTE (FA__PAGE_LIVE + (FA__PAGE_SIZE >> 7))
+
+/* The word of a bitmap of the page at base holding the bit of offset off,
+ * and that bit. */
+#define FA__BITMAP_WORD(base, map, off)                                        \
+  ((uint64_t *)((base) + (map)) + ((off) >> 10))
+#define FA__BITMAP_BIT(off) ((uint64_t)1 << (((off) >> 4) & 63))
 
 typedef struct fa__block_s {
   struct fa__block_s *next;
@@ -374,6 +389,10 @@ typedef struct fa__heap_head_s {
   uintptr_t frame_lim; /* inline path limit; equal to frame_ptr: closed */
   unsigned char **map; /* page map of the allocator */
   fa__page_head_t *direct[FA__CLASSES + 1]; /* page to allocate from */
+  /* Pool blocks of each class this thread allocated and freed, for
+   * fa_get_stats (relaxed atomics, only this thread writes them). */
+  uint64_t pool_allocs[FA__CLASSES + 1];
+  uint64_t pool_frees[FA__CLASSES + 1];
 } fa__heap_head_t;
 
 /* One-entry cache: the allocator the calling thread used last. An
@@ -386,8 +405,8 @@ typedef struct fa__tls_s {
   fa_allocator_t *frame_alloc; /* alloc, or FA__TLS_EMPTY inside a task
                                   scope: frame calls then go out of line,
                                   where FA701 is raised */
-  fa__heap_head_t *heap; /* its state for this thread */
-  size_t pool_fast_max;  /* min(pool_max_size, FA__SMALL_MAX) */
+  fa__heap_head_t *heap;       /* its state for this thread */
+  size_t pool_fast_max;        /* min(pool_max_size, FA__SMALL_MAX) */
 } fa__tls_t;
 #define FA__TLS_EMPTY ((fa_allocator_t *)(uintptr_t)1)
 
@@ -437,8 +456,12 @@ FA__INLINE void *fa_pool_alloc(fa_allocator_t *a, size_t size) {
     fa__page_head_t *pg = h->direct[c];
     fa__block_t *b = pg->free;
     if (FA_LIKELY(b != NULL)) {
+      uintptr_t off = (uintptr_t)b & (FA__PAGE_SIZE - 1);
+      uint64_t *live = FA__BITMAP_WORD((uintptr_t)pg, FA__PAGE_LIVE, off);
       pg->free = b->next;
-      FA__STORE(&pg->used, pg->used + 1); /* fa_get_stats reads it */
+      FA__STORE(&pg->used, pg->used + 1);
+      FA__STORE(live, FA__LOAD(live) | FA__BITMAP_BIT(off)); /* frees read it */
+      FA__STORE(&h->pool_allocs[c], h->pool_allocs[c] + 1);  /* stats read it */
       return b;
     }
   }
@@ -462,12 +485,21 @@ FA__INLINE void fa_pool_free(fa_allocator_t *a, void *p) {
       __asm__("" : "+r"(base)); /* no constant folding of a bad pointer */
 #endif
       fa__page_head_t *pg = (fa__page_head_t *)base;
+      /* A live block of a page this thread owns, not its page's last. */
+      uintptr_t off = (uintptr_t)p & (FA__PAGE_SIZE - 1);
+      uint64_t *live = FA__BITMAP_WORD(base, FA__PAGE_LIVE, off);
+      uint64_t *remote = FA__BITMAP_WORD(base, FA__PAGE_REMOTE, off);
+      uint64_t bit = FA__BITMAP_BIT(off);
+      uint64_t w = FA__LOAD(live);
       if (FA_LIKELY(FA__LOAD(&pg->fast_owner) == (struct fa__heap_s *)h &&
-                    pg->used > 1)) {
+                    pg->used > 1 && (off & 15) == 0 &&
+                    (w & ~FA__LOAD(remote) & bit) != 0)) {
         fa__block_t *b = (fa__block_t *)p;
         b->next = pg->free;
         pg->free = b;
         FA__STORE(&pg->used, pg->used - 1);
+        FA__STORE(live, w & ~bit);
+        FA__STORE(&h->pool_frees[pg->cls], h->pool_frees[pg->cls] + 1);
         return;
       }
       fa__pool_free_page(h, pg, p);
