@@ -174,7 +174,7 @@ struct fa_allocator_s {
 void *fa__reserve(fa_allocator_t *a, size_t size, size_t align);
 void fa__release(fa_allocator_t *a, void *p, size_t size);
 fa__heap_t *fa__heap_get(fa_allocator_t *a);
-void fa__reclaim_abandoned(fa_allocator_t *a);
+void fa__reclaim_abandoned(fa_allocator_t *a, int all);
 void fa__tls_frame_reopen(void);
 
 /* diag.c */

@@ -253,7 +253,7 @@ void *fa__pool_alloc_slow(fa_allocator_t *a, size_t size) {
       fa__pool_collect(h);
     if (unfull(h, c))
       continue;
-    fa__reclaim_abandoned(a);
+    fa__reclaim_abandoned(a, 0);
     pg = fa__page_acquire(a);
     if (!pg)
       return NULL;
