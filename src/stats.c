@@ -17,11 +17,10 @@ int fa_get_stats(fa_allocator_t *a, fa_stats_t *out) {
   fa__os_lock(&a->lock);
   for (const fa__heap_t *h = a->heaps; h; h = h->next_in_alloc)
     for (unsigned c = 1; c <= FA__CLASSES; c++) {
-      uint64_t n = FA__LOAD(&h->h.pool_allocs[c]);
+      uint64_t n = __atomic_load_n(&h->h.pool_allocs[c], __ATOMIC_ACQUIRE);
       blocks += (int64_t)n;
       bytes += (int64_t)(n * fa__class_size[c]);
     }
-  __atomic_thread_fence(__ATOMIC_ACQUIRE);
   for (const fa__heap_t *h = a->heaps; h; h = h->next_in_alloc)
     for (unsigned c = 1; c <= FA__CLASSES; c++) {
       uint64_t n = FA__LOAD(&h->h.pool_frees[c]);
