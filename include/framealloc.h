@@ -126,7 +126,9 @@ FA_EXTERN int fa_diag_level(int code);
 
 /* Where all OS memory comes from. reserve returns memory aligned to `align`
  * (a power of two) or NULL; release gets back exactly the size reserved.
- * Both may be called from any thread at once. */
+ * Both may be called from any thread at once. Every reservation is checked:
+ * memory not aligned as asked raises FA006 and is released at once, and
+ * the request fails as if reserve had returned NULL. */
 typedef struct fa_memory_source_s {
   void *(*reserve)(size_t size, size_t align, void *user);
   void (*release)(void *p, size_t size, void *user);
@@ -176,7 +178,9 @@ FA_EXTERN size_t fa_pool_max_size(const fa_allocator_t *a);
 
 /* Returns memory the calling thread's state no longer needs: the frame
  * arena beyond its first chunk (outside a frame only), cached empty pool
- * and task pages, and the empty pages of threads that have exited. */
+ * and task pages, and the empty pages of threads that have exited (after
+ * taking the blocks other threads freed for them), the only page of a size
+ * class included. */
 FA_EXTERN void fa_trim(fa_allocator_t *a);
 
 /* ---- Frames ----------------------------------------------------------- */
@@ -220,16 +224,23 @@ FA_EXTERN void fa_frame_rewind(fa_allocator_t *a, fa_mark_t m);
  * the heap path. Size 0 gives a unique pointer. Inlined; see below. */
 FA__INLINE FA__MALLOC void *fa_pool_alloc(fa_allocator_t *a, size_t size);
 /* Frees a block of fa_pool_alloc on a, from any thread. NULL is a no-op.
- * A pointer that is not a live pool block of a raises FA004 and is left
- * alone (always detected in debug builds, best effort in release). */
+ * A pointer that is not a live pool block of a raises FA004 and changes
+ * nothing, in every build, Release included: a double free (on the owner
+ * thread or another), a pointer inside a block or to a page header, a
+ * block of another allocator or tier. Of two frees of one block racing on
+ * two threads that do not own it, exactly one succeeds; a free racing with
+ * one on the owner thread is detected in most interleavings. Inlined. */
 FA__INLINE void fa_pool_free(fa_allocator_t *a, void *p);
 
 /* size bytes aligned to align (a power of two; 0 means
- * alignof(max_align_t)) until fa_heap_free; counted in the stats. */
+ * alignof(max_align_t)) until fa_heap_free; counted in the stats. NULL when
+ * the memory source fails or breaks its contract (FA006). */
 FA_EXTERN FA__MALLOC void *fa_heap_alloc(fa_allocator_t *a, size_t size,
                                          size_t align);
 /* Frees a block of fa_heap_alloc on a, from any thread; NULL is a no-op.
- * Invalid pointers raise FA004 as for fa_pool_free. */
+ * Invalid pointers raise FA004 as for fa_pool_free. Atomic against itself:
+ * of two threads freeing one block at once, exactly one succeeds and the
+ * other gets FA004; the block goes back to the memory source once. */
 FA_EXTERN void fa_heap_free(fa_allocator_t *a, void *p);
 
 /* ---- Statistics ------------------------------------------------------- */
@@ -246,8 +257,9 @@ typedef struct fa_stats_s { /* all threads merged; "live": not yet freed */
   uint64_t os_requests; /* reserve calls made so far */
 } fa_stats_t;
 
-/* Fills out; exact once every operation on a has returned. 0, or FA_EINVAL
- * for a NULL argument. */
+/* Fills out; exact once every operation on a has returned. Read while other
+ * threads work, pool_count and pool_bytes never exceed what was live at one
+ * moment of the read. 0, or FA_EINVAL for a NULL argument. */
 FA_EXTERN int fa_get_stats(fa_allocator_t *a, fa_stats_t *out);
 
 /* ---- Typed helpers ---------------------------------------------------- */
