@@ -374,10 +374,11 @@ FA__INLINE void fa__await(void) {}
 #define FA__PAGE_REMOTE (FA__PAGE_LIVE + (FA__PAGE_SIZE >> 7))
 
 /* The word of a bitmap of the page at base holding the bit of offset off,
- * and that bit. */
+ * that bit's index in the word, and the bit. */
 #define FA__BITMAP_WORD(base, map, off)                                        \
   ((uint64_t *)((base) + (map)) + ((off) >> 10))
-#define FA__BITMAP_BIT(off) ((uint64_t)1 << (((off) >> 4) & 63))
+#define FA__BITMAP_INDEX(off) ((unsigned)((off) >> 4) & 63)
+#define FA__BITMAP_BIT(off) ((uint64_t)1 << FA__BITMAP_INDEX(off))
 
 typedef struct fa__block_s {
   struct fa__block_s *next;
@@ -472,8 +473,9 @@ FA__INLINE void *fa_pool_alloc(fa_allocator_t *a, size_t size) {
       uint64_t *live = FA__BITMAP_WORD((uintptr_t)pg, FA__PAGE_LIVE, off);
       pg->free = b->next;
       FA__STORE(&pg->used, pg->used + 1);
-      FA__STORE(live, FA__LOAD(live) | FA__BITMAP_BIT(off)); /* frees read it */
-      FA__STORE(&h->pool_allocs[c], h->pool_allocs[c] + 1);  /* stats read it */
+      /* Set the block's LIVE bit; frees on other threads read the word. */
+      FA__STORE(live, FA__LOAD(live) | ((uint64_t)1 << FA__BITMAP_INDEX(off)));
+      FA__STORE(&h->pool_allocs[c], h->pool_allocs[c] + 1); /* stats read it */
       return b;
     }
   }
@@ -501,16 +503,16 @@ FA__INLINE void fa_pool_free(fa_allocator_t *a, void *p) {
       uintptr_t off = (uintptr_t)p & (FA__PAGE_SIZE - 1);
       uint64_t *live = FA__BITMAP_WORD(base, FA__PAGE_LIVE, off);
       uint64_t *remote = FA__BITMAP_WORD(base, FA__PAGE_REMOTE, off);
-      uint64_t bit = FA__BITMAP_BIT(off);
+      unsigned i = FA__BITMAP_INDEX(off);
       uint64_t w = FA__LOAD(live);
       if (FA_LIKELY(FA__LOAD(&pg->fast_owner) == (struct fa__heap_s *)h &&
-                    pg->used > 1 && (off & 15) == 0 &&
-                    (w & ~FA__LOAD(remote) & bit) != 0)) {
+                    pg->used > 1 && (off & 15) == 0 && ((w >> i) & 1) &&
+                    !((FA__LOAD(remote) >> i) & 1))) {
         fa__block_t *b = (fa__block_t *)p;
         b->next = pg->free;
         pg->free = b;
         FA__STORE(&pg->used, pg->used - 1);
-        FA__STORE(live, w & ~bit);
+        FA__STORE(live, w ^ ((uint64_t)1 << i)); /* the bit was set */
         FA__STORE(&h->pool_frees[pg->cls], h->pool_frees[pg->cls] + 1);
         return;
       }
