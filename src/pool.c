@@ -312,16 +312,27 @@ void fa__pool_flush(fa__heap_t *h) {
 
 /* Takes the blocks other threads freed for h. Each one's LIVE bit is
  * cleared before its REMOTE bit, with release order: a thread that frees
- * the block again and sees the REMOTE bit clear also sees it not live. */
+ * the block again and sees the REMOTE bit clear also sees it not live.
+ * Blocks that follow each other in the list and share a REMOTE word (often:
+ * a thread tends to free blocks in the order they were allocated) have
+ * their bits cleared by one atomic AND; they go back on their page after
+ * it, since the last one back may retire the page. */
 void fa__pool_collect(fa__heap_t *h) {
   fa__block_t *b = __atomic_exchange_n(&h->remote, NULL, __ATOMIC_ACQUIRE);
+  fa__block_t *group[64];
   while (b) {
-    fa__block_t *next = b->next;
-    fa__page_t *pg = page_of(b);
-    clear_live(pg, b);
-    __atomic_fetch_and(remote_word(pg, b), ~bit_of(b), __ATOMIC_RELEASE);
-    free_local(h, pg, b);
-    b = next;
+    uint64_t *word = remote_word(page_of(b), b), mask = 0;
+    unsigned n = 0;
+    do {
+      fa__block_t *next = b->next;
+      clear_live(page_of(b), b);
+      mask |= bit_of(b);
+      group[n++] = b;
+      b = next;
+    } while (b && n < 64 && remote_word(page_of(b), b) == word);
+    __atomic_fetch_and(word, ~mask, __ATOMIC_RELEASE);
+    for (unsigned i = 0; i < n; i++)
+      free_local(h, page_of(group[i]), group[i]);
   }
 }
 
