@@ -195,9 +195,16 @@ static void page_validate(const fa__heap_t *h, const fa__page_t *pg) {
   }
   fa__assert(n + pg->h.used == pg->capacity);
   uint32_t live = 0;
-  for (uint32_t i = 0; i < pg->capacity; i++) {
-    const char *b = (const char *)first + (size_t)i * pg->block_size;
-    live += (FA__LOAD(live_word(pg, b)) & bit_of(b)) != 0;
+  const uint64_t *map = (const uint64_t *)((uintptr_t)pg + FA__PAGE_LIVE);
+  for (uint32_t w = 0; w < (FA__PAGE_SIZE >> 10); w++) {
+    for (uint64_t bits = FA__LOAD(&map[w]); bits; bits &= bits - 1) {
+      uintptr_t off =
+          ((uintptr_t)w << 10 | (uintptr_t)__builtin_ctzll(bits) << 4) -
+          FA__POOL_FIRST;
+      fa__assert(off % pg->block_size == 0 &&
+                 off / pg->block_size < pg->capacity);
+      live++;
+    }
   }
   fa__assert(live == pg->h.used);
   fa__assert(__atomic_load_n(&pg->heap, __ATOMIC_RELAXED) == h);
