@@ -338,6 +338,14 @@ awk -F'\t' -v out="$out" -v sumf="$out/summary.tsv" -v cgf="$cg" \
       print "per-thread counts that keep `pool_count` from overshooting);"
       print "W2 per operation, loop included, 45.29 → 63.84 (callgrind; before:"
       print "commit 74415d0).\n"
+      print "The same, in time: an interleaved run of W2 (9 rounds) and W3"
+      print "(5 rounds), one process per variant, at a calmer moment than the"
+      print "tables above, medians in ns per operation. W2: framealloc 14.11,"
+      print "framealloc before detection 10.64, naive free list 7.58, mimalloc"
+      print "11.71, tcmalloc 12.53 (1.86× naive; 1.40× before). W3: framealloc"
+      print "46.0, before 47.6, floor 32.3, mimalloc 42.5: above the floor,"
+      print "framealloc 13.7 ns, mimalloc 10.2 ns. W5: framealloc 40.3, floor"
+      print "27.7, mimalloc 37.2: above the floor 12.5 ns and 9.5 ns.\n"
     }
     if ("gen_fa" in cms) {
       print "## fa-check speed\n"
