@@ -28,6 +28,8 @@ demo: build
 	./build/examples/uv_game_loop
 	./build/examples/game_loop
 	./build/examples/task_jobs
+	@echo "== cpp_game_loop: the same loop in C++ (<framealloc.hpp>), assets loaded on std::threads"
+	./build/examples/cpp_game_loop
 	@echo "== fa-check over examples/ (async_bad.c is wrong on purpose)"
 	./build/tools/fa-check/fa-check -p build examples/*.c; test $$? -eq 1
 
