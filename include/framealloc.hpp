@@ -55,6 +55,7 @@
 #include <cstddef>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <limits>
 #include <memory>
 #include <memory_resource>
@@ -327,14 +328,19 @@ template <class T> T *make_frame_array(allocator_ref a, std::size_t n) {
                 "fa_end_frame without running destructors, so T must be "
                 "trivially destructible (use fa::pool_allocator or a "
                 "std::pmr container on fa::frame_resource)");
-  void *p =
-      fa_frame_alloc(a.get(), detail::array_bytes(n, sizeof(T)), alignof(T));
+  void *p = n <= std::numeric_limits<std::size_t>::max() / sizeof(T)
+                ? fa_frame_alloc(a.get(), n * sizeof(T), alignof(T))
+                : nullptr;
   if (!p)
     detail::throw_bad_alloc("fa::make_frame_array");
-  T *first = static_cast<T *>(p);
-  for (std::size_t i = 0; i < n; i++)
-    ::new (static_cast<void *>(first + i)) T();
-  return first;
+  if constexpr (std::is_trivially_default_constructible_v<T>) {
+    return static_cast<T *>(std::memset(p, 0, n * sizeof(T)));
+  } else {
+    T *first = static_cast<T *>(p);
+    for (std::size_t i = 0; i < n; i++)
+      ::new (static_cast<void *>(first + i)) T();
+    return first;
+  }
 }
 
 // ---- Pool objects -----------------------------------------------------------
@@ -475,7 +481,9 @@ private:
 // fa_task_enter at construction, fa_task_leave at destruction: the calling
 // thread runs the task's code, so frame allocations in between raise FA701.
 // Throws std::system_error with FA_EBUSY when the task is in a scope on
-// another thread (FA007), FA_EINVAL for a NULL task.
+// another thread (FA007), FA_ESTATE when it is in an outer, not innermost,
+// scope of this thread (FA006), FA_EINVAL for a NULL task. Scopes nest
+// last-in first-out, as C++ scopes do.
 class task_scope {
 public:
   explicit task_scope(task &t, const char *file = FA_CXX_FILE,
