@@ -76,6 +76,7 @@ test-real-code:
 bench:
 	@bash scripts/bench-deps.sh
 	bash bench/run.sh
+	bash bench/cpp/run.sh
 
 # The core tests under Valgrind memcheck, on a Release build that tells
 # memcheck what the allocator knows (scripts/memcheck.py says which tests).
@@ -121,7 +122,7 @@ bench-check:
 format:
 	clang-format -i include/*.h include/framealloc/*.h src/*.c src/*.h \
 	  tests/*.c tests/*.h tests/fuzz/*.c tests/fuzz/*.h examples/*.c bench/*.c \
-	  bench/*.h 2>/dev/null || true
+	  bench/*.h include/*.hpp tests/*.cpp examples/*.cpp bench/cpp/*.cpp 2>/dev/null || true
 
 clean:
 	rm -rf build build-tsan build-debug3 build-asan build-bench build-vg \
