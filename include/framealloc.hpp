@@ -648,91 +648,83 @@ private:
 // ---- Standard allocators --------------------------------------------------
 
 // Allocators for containers that are not pmr, holding the C handle only
-// (the allocator must outlive the container). Two are equal when they name
-// the same allocator. They propagate on move assignment and swap (so those
-// stay O(1) and never throw) but not on copy assignment (a copy keeps the
-// memory of its destination).
-template <class T> class frame_allocator {
+// (the allocator must outlive the container). Two are equal when they are
+// the same tier and name the same allocator. They propagate on move
+// assignment and swap (so those stay O(1) and never throw) but not on copy
+// assignment (a copy keeps the memory of its destination). Rebinding keeps
+// the tier (std::allocator_traits does it from the template).
+namespace detail {
+
+template <template <class> class Tier, class T> class tier_allocator {
 public:
   using value_type = T;
   using propagate_on_container_copy_assignment = std::false_type;
   using propagate_on_container_move_assignment = std::true_type;
   using propagate_on_container_swap = std::true_type;
   using is_always_equal = std::false_type;
-  template <class U> struct rebind { using other = frame_allocator<U>; };
 
-  frame_allocator(allocator_ref a) noexcept : a_(a.get()) {}
-  template <class U>
-  frame_allocator(const frame_allocator<U> &o) noexcept : a_(o.handle()) {}
+  tier_allocator(allocator_ref a) noexcept : a_(a.get()) {}
   fa_allocator_t *handle() const noexcept { return a_; }
 
-  // Frame memory for n Ts; throws std::bad_alloc on NULL or overflow.
+protected:
+  fa_allocator_t *a_;
+};
+
+template <template <class> class Tier, class T, class U>
+bool operator==(const tier_allocator<Tier, T> &x,
+                const tier_allocator<Tier, U> &y) noexcept {
+  return x.handle() == y.handle();
+}
+template <template <class> class Tier, class T, class U>
+bool operator!=(const tier_allocator<Tier, T> &x,
+                const tier_allocator<Tier, U> &y) noexcept {
+  return x.handle() != y.handle();
+}
+
+} // namespace detail
+
+// Frame memory for n Ts; throws std::bad_alloc on NULL or overflow.
+// deallocate does nothing: frame memory goes at fa_end_frame.
+template <class T>
+class frame_allocator : public detail::tier_allocator<frame_allocator, T> {
+public:
+  using detail::tier_allocator<frame_allocator, T>::tier_allocator;
+  template <class U>
+  frame_allocator(const frame_allocator<U> &o) noexcept
+      : frame_allocator(o.handle()) {}
+
   T *allocate(std::size_t n) {
-    void *p = fa_frame_alloc(a_, detail::array_bytes(n, sizeof(T)), alignof(T));
+    void *p =
+        fa_frame_alloc(this->a_, detail::array_bytes(n, sizeof(T)), alignof(T));
     if (FA_UNLIKELY(!p))
       detail::throw_bad_alloc("fa::frame_allocator");
     return static_cast<T *>(p);
   }
-  // Nothing: frame memory goes at fa_end_frame.
   void deallocate(T *, std::size_t) noexcept {}
-
-private:
-  fa_allocator_t *a_;
 };
-
-template <class T, class U>
-bool operator==(const frame_allocator<T> &x,
-                const frame_allocator<U> &y) noexcept {
-  return x.handle() == y.handle();
-}
-template <class T, class U>
-bool operator!=(const frame_allocator<T> &x,
-                const frame_allocator<U> &y) noexcept {
-  return x.handle() != y.handle();
-}
 
 // Pool memory for n Ts (fa_pool_alloc, or fa_heap_alloc for types aligned
 // beyond 16 bytes); deallocate frees it, from any thread. Throws
 // std::bad_alloc on NULL or overflow.
-template <class T> class pool_allocator {
+template <class T>
+class pool_allocator : public detail::tier_allocator<pool_allocator, T> {
 public:
-  using value_type = T;
-  using propagate_on_container_copy_assignment = std::false_type;
-  using propagate_on_container_move_assignment = std::true_type;
-  using propagate_on_container_swap = std::true_type;
-  using is_always_equal = std::false_type;
-  template <class U> struct rebind { using other = pool_allocator<U>; };
-
-  pool_allocator(allocator_ref a) noexcept : a_(a.get()) {}
+  using detail::tier_allocator<pool_allocator, T>::tier_allocator;
   template <class U>
-  pool_allocator(const pool_allocator<U> &o) noexcept : a_(o.handle()) {}
-  fa_allocator_t *handle() const noexcept { return a_; }
+  pool_allocator(const pool_allocator<U> &o) noexcept
+      : pool_allocator(o.handle()) {}
 
   T *allocate(std::size_t n) {
-    void *p = detail::pool_allocate(a_, detail::array_bytes(n, sizeof(T)),
+    void *p = detail::pool_allocate(this->a_, detail::array_bytes(n, sizeof(T)),
                                     alignof(T));
     if (FA_UNLIKELY(!p))
       detail::throw_bad_alloc("fa::pool_allocator");
     return static_cast<T *>(p);
   }
   void deallocate(T *p, std::size_t) noexcept {
-    detail::pool_deallocate(a_, p, alignof(T));
+    detail::pool_deallocate(this->a_, p, alignof(T));
   }
-
-private:
-  fa_allocator_t *a_;
 };
-
-template <class T, class U>
-bool operator==(const pool_allocator<T> &x,
-                const pool_allocator<U> &y) noexcept {
-  return x.handle() == y.handle();
-}
-template <class T, class U>
-bool operator!=(const pool_allocator<T> &x,
-                const pool_allocator<U> &y) noexcept {
-  return x.handle() != y.handle();
-}
 
 } // namespace fa
 
