@@ -122,7 +122,8 @@ bench-check:
 format:
 	clang-format -i include/*.h include/framealloc/*.h src/*.c src/*.h \
 	  tests/*.c tests/*.h tests/fuzz/*.c tests/fuzz/*.h examples/*.c bench/*.c \
-	  bench/*.h include/*.hpp tests/*.cpp examples/*.cpp bench/cpp/*.cpp 2>/dev/null || true
+	  bench/*.h include/*.hpp tests/*.cpp tests/install/*.cpp examples/*.cpp \
+	  bench/cpp/*.cpp 2>/dev/null || true
 
 clean:
 	rm -rf build build-tsan build-debug3 build-asan build-bench build-vg \

@@ -131,7 +131,9 @@ f1cg=$(cg_ratio frame monotonic)
 p2=$(ratio pool 2 sync)
 p1=$(ratio pool 1 unsync)
 p1cg=$(cg_ratio pool unsync)
-speed2=$(awk -v r="$p2" 'BEGIN { printf "%.2f", 1 / r }')
+speed2=$(awk -F'\t' '$1 == "pool" && $3 == 2 && $4 == "glibc" && $2 == "fa" { f = $5 }
+  $1 == "pool" && $3 == 2 && $4 == "glibc" && $2 == "sync" { q = $5 }
+  END { printf "%.2f", q / f }' <<<"$medians")
 
 section=$(mktemp)
 {
