@@ -193,6 +193,32 @@ TEST(frame_resource_containers) {
   ASSERT_EQ(diags.total.load(), 0);
 }
 
+// One frame_resource serves two threads at once: each allocates in its
+// own frame of the shared allocator.
+TEST(frame_resource_shared_by_threads) {
+  diag_counter diags;
+  fa::allocator a(diags.config());
+  fa::frame_resource fr(a);
+  std::vector<std::thread> threads;
+  std::atomic<long> sum{0};
+  for (int k = 0; k < 2; k++)
+    threads.emplace_back([&] {
+      for (int f = 0; f < 50; f++) {
+        fa::frame_scope frame(a);
+        std::pmr::vector<std::pmr::string> names(&fr);
+        for (int i = 0; i < 100; i++)
+          names.emplace_back("a name longer than the small buffer");
+        sum += static_cast<long>(names.size());
+      }
+    });
+  for (auto &th : threads)
+    th.join();
+  ASSERT_EQ(sum.load(), 2 * 50 * 100);
+  ASSERT_EQ(a.stats().frames, 100);
+  ASSERT_EQ(a.stats().frame_bytes, 0);
+  ASSERT_EQ(diags.total.load(), 0);
+}
+
 TEST(frame_scope_and_marks) {
   diag_counter diags;
   fa::allocator a(diags.config()), b(diags.config());
@@ -582,6 +608,7 @@ int main(int argc, char **argv) {
       TEST_ENTRY(allocator_handle),
       TEST_ENTRY(errors_map_to_system_error),
       TEST_ENTRY(frame_resource_containers),
+      TEST_ENTRY(frame_resource_shared_by_threads),
       TEST_ENTRY(frame_scope_and_marks),
       TEST_ENTRY(frame_misuse_diagnostics),
       TEST_ENTRY(frame_budget_throws_bad_alloc),
