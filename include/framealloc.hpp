@@ -166,7 +166,7 @@ constexpr std::size_t array_bytes(std::size_t n, std::size_t size) noexcept {
 }
 
 // Pool blocks are aligned to this; stricter alignments use the heap tier.
-constexpr std::size_t pool_align = FA__DEFAULT_ALIGNMENT;
+constexpr std::size_t pool_align = alignof(std::max_align_t);
 
 inline void *pool_allocate(fa_allocator_t *a, std::size_t bytes,
                            std::size_t align) noexcept {
@@ -346,7 +346,7 @@ template <class T> T *make_frame_array(allocator_ref a, std::size_t n) {
 // ---- Pool objects -----------------------------------------------------------
 
 // The deleter of pool_ptr: runs ~T and frees the block (fa_pool_free, or
-// fa_heap_free for types aligned beyond the pools' 16 bytes). Any thread
+// fa_heap_free for types aligned beyond alignof(std::max_align_t)). Any thread
 // may run it.
 template <class T> struct pool_delete {
   fa_allocator_t *alloc = nullptr;
@@ -600,9 +600,10 @@ private:
 };
 
 // The pool tier: fa_pool_alloc / fa_pool_free (sizes above the pools'
-// largest class go to the heap path transparently; alignments above 16 to
-// fa_heap_alloc). Any thread may allocate, and any thread may free. Throws
-// std::bad_alloc on NULL. Keeps a reference to its allocator.
+// largest class go to the heap path transparently; alignments above
+// alignof(max_align_t) to fa_heap_alloc). Any thread may allocate, and any
+// thread may free. Throws std::bad_alloc on NULL. Keeps a reference to its
+// allocator.
 class pool_resource final : public detail::tier_resource<pool_resource> {
 public:
   explicit pool_resource(allocator_ref a) noexcept
@@ -704,7 +705,7 @@ public:
 };
 
 // Pool memory for n Ts (fa_pool_alloc, or fa_heap_alloc for types aligned
-// beyond 16 bytes); deallocate frees it, from any thread. Throws
+// beyond alignof(max_align_t)); deallocate frees it, from any thread. Throws
 // std::bad_alloc on NULL or overflow.
 template <class T>
 class pool_allocator : public detail::tier_allocator<pool_allocator, T> {
