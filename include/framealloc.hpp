@@ -182,6 +182,53 @@ inline void pool_deallocate(fa_allocator_t *a, void *p,
     fa_heap_free(a, p);
 }
 
+// The C++ call site of the C call the calling thread is making, set by the
+// wrappers that take one (see fa::current_call_site).
+struct site_slot {
+  const char *file;
+  int line;
+};
+inline site_slot &current_site() noexcept {
+  static thread_local site_slot slot{nullptr, 0};
+  return slot;
+}
+
+// Names file:line as the call site while it lives.
+class site_guard {
+public:
+  site_guard(const char *file, int line) noexcept : saved_(current_site()) {
+    current_site() = {file, line};
+  }
+  ~site_guard() { current_site() = saved_; }
+  site_guard(const site_guard &) = delete;
+  site_guard &operator=(const site_guard &) = delete;
+
+private:
+  site_slot saved_;
+};
+
+// The default diagnostic sink of allocators made by fa::allocator: the C
+// library's line, plus the C++ call site when there is one.
+inline void print_diagnostic(const fa_diag_t *d, void *) {
+  const site_slot &at = current_site();
+  const char *level = d->level == FA_LEVEL_ERROR ? "error" : "warning";
+  const char *name = fa_diag_name(d->code);
+  if (at.file)
+    std::fprintf(stderr, "framealloc: %s[%s]: %s (at %s:%d)\n", level,
+                 name ? name : "FA???", d->message, at.file, at.line);
+  else
+    std::fprintf(stderr, "framealloc: %s[%s]: %s\n", level,
+                 name ? name : "FA???", d->message);
+  std::fflush(stderr);
+}
+
+// cfg, with print_diagnostic when it names no callback.
+inline fa_config_t with_sink(fa_config_t cfg) noexcept {
+  if (!cfg.on_diagnostic)
+    cfg.on_diagnostic = print_diagnostic;
+  return cfg;
+}
+
 // Constructs T in p from args: T(args...) when that is valid, else
 // T{args...} (aggregates).
 template <class T, class... Args> T *construct(void *p, Args &&...args) {
@@ -193,22 +240,37 @@ template <class T, class... Args> T *construct(void *p, Args &&...args) {
 
 } // namespace detail
 
+// The file and line of the C++ code whose C call raised the diagnostic
+// being reported, for an fa_config_t.on_diagnostic callback to print; file
+// is NULL when the call came from elsewhere (a resource, C code, a wrapper
+// that takes no call site). frame_scope, frame_mark_scope, task_scope and
+// make_frame_array take their caller's file and line (GCC and Clang), and
+// the scopes' destructors report the place of construction.
+struct call_site {
+  const char *file;
+  int line;
+};
+inline call_site current_call_site() noexcept {
+  return {detail::current_site().file, detail::current_site().line};
+}
+
 // ---- Allocator ------------------------------------------------------------
 
 // One reference to a C allocator. Default-constructed: fa_create with the
 // defaults; from a config: fa_create(&cfg) (throws std::system_error,
-// FA_ENOMEM, when fa_create fails). Copying takes another reference
+// FA_ENOMEM, when fa_create fails). When the config names no
+// on_diagnostic, diagnostics go to stderr as the C library writes them,
+// with the C++ call site added (see current_call_site). Copying takes
+// another reference
 // (fa_retain), destruction drops one (fa_release): the last one destroys
 // the allocator. A moved-from allocator is empty (get() == nullptr).
 class allocator {
 public:
-  allocator() : a_(fa_create(nullptr)) {
-    if (!a_)
-      detail::throw_error(FA_ENOMEM, "fa::allocator: fa_create");
-  }
+  allocator() : allocator(fa_config_t{}, nullptr, 0) {}
   explicit allocator(const fa_config_t &cfg, const char *file = FA_CXX_FILE,
-                     int line = FA_CXX_LINE)
-      : a_(fa_create(&cfg)) {
+                     int line = FA_CXX_LINE) {
+    fa_config_t c = detail::with_sink(cfg);
+    a_ = fa_create(&c);
     if (!a_)
       detail::throw_error(FA_ENOMEM, "fa::allocator: fa_create", file, line);
   }
@@ -276,24 +338,36 @@ private:
 // outer frame too, so the outer scope's end raises FA002 again).
 class frame_scope {
 public:
-  explicit frame_scope(allocator_ref a) noexcept : a_(a.get()) {
+  explicit frame_scope(allocator_ref a, const char *file = FA_CXX_FILE,
+                       int line = FA_CXX_LINE) noexcept
+      : a_(a.get()), file_(file), line_(line) {
+    detail::site_guard at(file_, line_);
     fa_begin_frame(a_);
   }
-  ~frame_scope() { fa_end_frame(a_); }
+  ~frame_scope() {
+    detail::site_guard at(file_, line_);
+    fa_end_frame(a_);
+  }
   frame_scope(const frame_scope &) = delete;
   frame_scope &operator=(const frame_scope &) = delete;
 
 private:
   fa_allocator_t *a_;
+  const char *file_;
+  int line_;
 };
 
 // fa_frame_mark at construction, fa_frame_rewind to it at destruction:
 // the frame memory allocated inside the scope is freed, the rest stays.
 class frame_mark_scope {
 public:
-  explicit frame_mark_scope(allocator_ref a) noexcept
-      : a_(a.get()), mark_(fa_frame_mark(a_)) {}
-  ~frame_mark_scope() { fa_frame_rewind(a_, mark_); }
+  explicit frame_mark_scope(allocator_ref a, const char *file = FA_CXX_FILE,
+                            int line = FA_CXX_LINE) noexcept
+      : a_(a.get()), mark_(fa_frame_mark(a_)), file_(file), line_(line) {}
+  ~frame_mark_scope() {
+    detail::site_guard at(file_, line_);
+    fa_frame_rewind(a_, mark_);
+  }
   frame_mark_scope(const frame_mark_scope &) = delete;
   frame_mark_scope &operator=(const frame_mark_scope &) = delete;
   const fa_mark_t &mark() const noexcept { return mark_; }
@@ -301,6 +375,8 @@ public:
 private:
   fa_allocator_t *a_;
   fa_mark_t mark_;
+  const char *file_;
+  int line_;
 };
 
 // A T constructed in frame memory from args (T(args...), or T{args...} for
@@ -322,17 +398,20 @@ T *make_frame(allocator_ref a, Args &&...args) {
 // n value-initialized Ts in frame memory (zeroed for scalars and PODs),
 // with the same rule and errors as make_frame; n == 0 gives a unique
 // pointer.
-template <class T> T *make_frame_array(allocator_ref a, std::size_t n) {
+template <class T>
+T *make_frame_array(allocator_ref a, std::size_t n,
+                    const char *file = FA_CXX_FILE, int line = FA_CXX_LINE) {
   static_assert(std::is_trivially_destructible_v<T>,
                 "fa::make_frame_array: frame memory is reset at "
                 "fa_end_frame without running destructors, so T must be "
                 "trivially destructible (use fa::pool_allocator or a "
                 "std::pmr container on fa::frame_resource)");
+  detail::site_guard at(file, line);
   void *p = n <= std::numeric_limits<std::size_t>::max() / sizeof(T)
                 ? fa_frame_alloc(a.get(), n * sizeof(T), alignof(T))
                 : nullptr;
   if (!p)
-    detail::throw_bad_alloc("fa::make_frame_array");
+    detail::throw_bad_alloc("fa::make_frame_array", file, line);
   if constexpr (std::is_trivially_default_constructible_v<T>) {
     return static_cast<T *>(std::memset(p, 0, n * sizeof(T)));
   } else {
@@ -491,17 +570,23 @@ public:
       : task_scope(t.get(), file, line) {}
   explicit task_scope(fa_task_t *t, const char *file = FA_CXX_FILE,
                       int line = FA_CXX_LINE)
-      : t_(t) {
+      : t_(t), file_(file), line_(line) {
+    detail::site_guard at(file_, line_);
     int rc = fa_task_enter(t_);
     if (rc != 0)
       detail::throw_error(rc, "fa::task_scope: fa_task_enter", file, line);
   }
-  ~task_scope() { fa_task_leave(t_); }
+  ~task_scope() {
+    detail::site_guard at(file_, line_);
+    fa_task_leave(t_);
+  }
   task_scope(const task_scope &) = delete;
   task_scope &operator=(const task_scope &) = delete;
 
 private:
   fa_task_t *t_;
+  const char *file_;
+  int line_;
 };
 
 // Owns an fa_pool_guard_t: a batch that many threads allocate from at once,

@@ -15,6 +15,7 @@
 #include "test.h"
 
 #include <atomic>
+#include <cstring>
 #include <list>
 #include <map>
 #include <memory_resource>
@@ -30,11 +31,18 @@ namespace {
 struct diag_counter {
   std::atomic<int> by_code[1000] = {};
   std::atomic<int> total{0};
+  fa::call_site last{nullptr, 0}; // of the last diagnostic (one thread)
   static void fn(const fa_diag_t *d, void *user) {
     auto *self = static_cast<diag_counter *>(user);
     if (d->code >= 0 && d->code < 1000)
       self->by_code[d->code]++;
     self->total++;
+    self->last = fa::current_call_site();
+  }
+  // Whether the last diagnostic came from this file at line.
+  bool last_at(int line) const {
+    return last.file && std::strstr(last.file, "test_cpp.cpp") &&
+           last.line == line;
   }
   int count(int code) const { return by_code[code].load(); }
   fa_config_t config() {
@@ -258,21 +266,27 @@ TEST(frame_misuse_diagnostics) {
   // FA002: a frame_scope nested in a frame of the same allocator. The
   // inner begin is reported; the inner end ends the frame, so the outer
   // end is reported as an end without a begin.
+  // Each is reported at the C++ line of the scope.
+  int outer_line = 0;
   {
+    outer_line = __LINE__ + 1;
     fa::frame_scope outer(a);
     {
       fa::frame_scope inner(a);
       ASSERT_EQ(diags.count(2), 1);
+      ASSERT(diags.last_at(__LINE__ - 2));
     }
   }
   ASSERT_EQ(diags.count(2), 2);
+  ASSERT(diags.last_at(outer_line));
   // FA701: frame memory inside a task scope.
   fa::task t(a);
   {
     fa::frame_scope frame(a);
     fa::task_scope scope(t);
-    (void)fa::make_frame<int>(a, 0);
+    (void)fa::make_frame_array<int>(a, 4);
     ASSERT_EQ(diags.count(701), 1);
+    ASSERT(diags.last_at(__LINE__ - 2));
   }
   // FA006: an alignment beyond the page size; the resource throws.
   {

@@ -80,6 +80,27 @@ TEST(error_aborts_with_call_site) {
   ASSERT(contains(err, at.c_str()));
 }
 
+// The default sink of fa::allocator: the C library's line and the C++
+// call site of the scope.
+void nest_frames() {
+  fa::allocator a;
+  fa::frame_scope outer(a);
+  fa::frame_scope inner(a);
+}
+constexpr int inner_line = __LINE__ - 2;
+
+TEST(default_sink_names_call_site) {
+  int sig = 0;
+  std::string err = run_child(nest_frames, &sig);
+  ASSERT_EQ(sig, 0);
+  std::string at = "test_cpp_noexcept.cpp:" + std::to_string(inner_line) + ")";
+  std::string want = "framealloc: warning[FA002]: ";
+  if (!contains(err, want.c_str()) || !contains(err, at.c_str()))
+    fprintf(stdout, "  stderr: %s\n", err.c_str());
+  ASSERT(contains(err, want.c_str()));
+  ASSERT(contains(err, at.c_str()));
+}
+
 TEST(success_does_not_abort) {
   int sig = 0;
   std::string err = run_child(
@@ -102,6 +123,7 @@ int main(int argc, char **argv) {
   static const test_case_t tests[] = {
       TEST_ENTRY(resource_failure_aborts),
       TEST_ENTRY(error_aborts_with_call_site),
+      TEST_ENTRY(default_sink_names_call_site),
       TEST_ENTRY(success_does_not_abort),
   };
   return TEST_MAIN(tests, argc, argv);
