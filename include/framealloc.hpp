@@ -23,6 +23,7 @@
 //   task, task_scope          an fa_task_t and its scope; task.make<T> runs
 //                             ~T at destroy through fa_task_defer
 //   pool_guard                an fa_pool_guard_t; make<T>
+//   current_call_site         the C++ line behind a diagnostic
 //
 // Every class and function that needs an allocator takes an allocator_ref:
 // an fa::allocator & or an fa_allocator_t *. The resources keep a reference
@@ -34,14 +35,13 @@
 // STL allocators, make_pool, make_frame, make_frame_array, task::allocate,
 // task::make, pool_guard::allocate, pool_guard::make) throws std::bad_alloc
 // when the C call returns NULL; the C library has then already raised its
-// diagnostic (FA003 budget, FA006 bad alignment, FA701 frame memory in a
-// task...). The constructors of allocator, task and pool_guard throw
-// std::system_error with fa::error_category() when the C object cannot be
-// made, and so does task_scope when fa_task_enter fails; task::defer
-// returns the C code. Built without exceptions (-fno-exceptions), each of
-// these prints one line "framealloc: error[C++]: ..." to stderr, naming the
-// function and, where the function takes it, the caller's file and line,
-// then calls std::abort().
+// diagnostic where there is one (FA003 budget, FA006 bad alignment). The
+// constructors of allocator, task and pool_guard throw std::system_error with
+// fa::error_category() when the C object cannot be made, and so does task_scope
+// when fa_task_enter fails; task::defer returns the C code. Built without
+// exceptions (-fno-exceptions), each of these prints one line "framealloc:
+// error[C++]: ..." to stderr, naming the function and, where the function takes
+// it, the caller's file and line, then calls std::abort().
 #ifndef FRAMEALLOC_HPP
 #define FRAMEALLOC_HPP
 
