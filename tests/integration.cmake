@@ -1,6 +1,8 @@
 # Integration tests, included by tests/CMakeLists.txt:
 #   install_consumer  installs the build tree into a scratch prefix and builds
 #                     consumers of it (CMake package and pkg-config);
+#   embed_consumer    builds a consumer project that embeds the source tree
+#                     with add_subdirectory and with FetchContent;
 #   docs_code         compiles, and runs where they have a main, the C blocks
 #                     of README.md and docs/*.md against that installation.
 # Both need a POSIX shell. When the library is built with sanitizers, their
@@ -35,4 +37,11 @@ set_tests_properties(docs_code PROPERTIES
   ENVIRONMENT "${fa_integration_env}"
   FIXTURES_REQUIRED fa_installed
   RESOURCE_LOCK fa_integration_prefix
+  TIMEOUT 600)
+
+add_test(NAME embed_consumer
+  COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/embed/run.sh ${PROJECT_SOURCE_DIR}
+          ${FA_INTEGRATION_DIR}/embed)
+set_tests_properties(embed_consumer PROPERTIES
+  ENVIRONMENT "CC=${CMAKE_C_COMPILER};CMAKE=${CMAKE_COMMAND};CMAKE_GENERATOR=${CMAKE_GENERATOR}"
   TIMEOUT 600)
