@@ -1,4 +1,5 @@
-# Integration tests, included by tests/CMakeLists.txt:
+# Integration tests, included by tests/CMakeLists.txt (and the API
+# reference's check, just below):
 #   install_consumer  installs the build tree into a scratch prefix and builds
 #                     consumers of it (CMake package and pkg-config);
 #   embed_consumer    builds a consumer project that embeds the source tree
@@ -8,6 +9,20 @@
 # Both need a POSIX shell. When the library is built with sanitizers, their
 # flags (FA_SAN_FLAGS) are passed on, since every program linked with an
 # instrumented library must be instrumented too.
+# docs_api: docs/api.md names every public symbol of the C headers and
+# nothing else (tests/docs/check_api.py); docs_api_selftest: that check
+# fails, naming the symbol, on each kind of mismatch.
+find_package(Python3 COMPONENTS Interpreter)
+if(Python3_Interpreter_FOUND)
+  add_test(NAME docs_api COMMAND ${Python3_EXECUTABLE}
+    ${CMAKE_CURRENT_LIST_DIR}/docs/check_api.py
+    --include ${PROJECT_SOURCE_DIR}/include
+    --doc ${PROJECT_SOURCE_DIR}/docs/api.md)
+  add_test(NAME docs_api_selftest COMMAND ${Python3_EXECUTABLE}
+    ${CMAKE_CURRENT_LIST_DIR}/docs/check_api.py --self-test)
+  set_tests_properties(docs_api docs_api_selftest PROPERTIES TIMEOUT 60)
+endif()
+
 if(NOT UNIX)
   return()
 endif()
