@@ -60,3 +60,9 @@ add_test(NAME embed_consumer
 set_tests_properties(embed_consumer PROPERTIES
   ENVIRONMENT "CC=${CMAKE_C_COMPILER};CMAKE=${CMAKE_COMMAND};CMAKE_GENERATOR=${CMAKE_GENERATOR}"
   TIMEOUT 600)
+
+# scripts/apt-source.sh derives deb-src entries from apt's own deb entries.
+add_test(NAME apt_source_derive
+  COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/scripts/test_apt_source.sh
+          ${PROJECT_SOURCE_DIR})
+set_tests_properties(apt_source_derive PROPERTIES TIMEOUT 60)
