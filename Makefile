@@ -28,6 +28,8 @@ demo: build
 	./build/examples/uv_game_loop
 	./build/examples/game_loop
 	./build/examples/task_jobs
+	@echo "== cpp_game_loop: the same loop in C++ (<framealloc.hpp>), assets loaded on std::threads"
+	./build/examples/cpp_game_loop
 	@echo "== fa-check over examples/ (async_bad.c is wrong on purpose)"
 	./build/tools/fa-check/fa-check -p build examples/*.c; test $$? -eq 1
 
@@ -74,6 +76,7 @@ test-real-code:
 bench:
 	@bash scripts/bench-deps.sh
 	bash bench/run.sh
+	bash bench/cpp/run.sh
 
 # The core tests under Valgrind memcheck, on a Release build that tells
 # memcheck what the allocator knows (scripts/memcheck.py says which tests).
@@ -119,7 +122,8 @@ bench-check:
 format:
 	clang-format -i include/*.h include/framealloc/*.h src/*.c src/*.h \
 	  tests/*.c tests/*.h tests/fuzz/*.c tests/fuzz/*.h examples/*.c bench/*.c \
-	  bench/*.h 2>/dev/null || true
+	  bench/*.h include/*.hpp tests/*.cpp tests/install/*.cpp examples/*.cpp \
+	  bench/cpp/*.cpp 2>/dev/null || true
 
 clean:
 	rm -rf build build-tsan build-debug3 build-asan build-bench build-vg \

@@ -4,8 +4,9 @@
 #                     consumers of it (CMake package and pkg-config);
 #   embed_consumer    builds a consumer project that embeds the source tree
 #                     with add_subdirectory and with FetchContent;
-#   docs_code         compiles, and runs where they have a main, the C blocks
-#                     of README.md and docs/*.md against that installation.
+#   docs_code         compiles, and runs where they have a main, the C and
+#                     C++ blocks of README.md and docs/*.md against that
+#                     installation.
 # Both need a POSIX shell. When the library is built with sanitizers, their
 # flags (FA_SAN_FLAGS) are passed on, since every program linked with an
 # instrumented library must be instrumented too.
@@ -31,6 +32,7 @@ set(FA_INTEGRATION_DIR ${PROJECT_BINARY_DIR}/integration)
 string(REPLACE ";" " " fa_integration_flags "${FA_SAN_FLAGS}")
 set(fa_integration_env
   "CC=${CMAKE_C_COMPILER}"
+  "CXX=${CMAKE_CXX_COMPILER}"
   "CMAKE=${CMAKE_COMMAND}"
   "CMAKE_GENERATOR=${CMAKE_GENERATOR}"
   "FA_EXTRA_FLAGS=${fa_integration_flags}")
