@@ -206,11 +206,16 @@ typedef struct fa_mark_s {
   uint64_t seq;   /* when it was taken, among marks and rewinds */
 } fa_mark_t;
 
+/* Takes a checkpoint. The frame keeps the live marks (8 bytes each; the
+ * first 16 in the thread's state, more in memory from the source, kept
+ * until fa_trim or the allocator's end). If that memory cannot be had the
+ * mark is returned all the same and a rewind to it raises FA006. */
 FA_EXTERN fa_mark_t fa_frame_mark(fa_allocator_t *a);
 /* Frees every frame allocation made since m. Marks nest: rewinding to m
- * also invalidates the marks taken after m. A mark from another frame,
- * thread or allocator, or one invalidated that way, raises FA006 and
- * changes nothing. */
+ * also invalidates the marks taken after m (m itself stays valid). A mark
+ * from another frame, thread or allocator, or one invalidated that way,
+ * raises FA006 and changes nothing, however many marks and rewinds came
+ * in between: the check is exact, in every build. */
 FA_EXTERN void fa_frame_rewind(fa_allocator_t *a, fa_mark_t m);
 
 /* ---- Pools and heap --------------------------------------------------- */
@@ -386,8 +391,8 @@ typedef struct fa__tls_s {
   fa_allocator_t *frame_alloc; /* alloc, or FA__TLS_EMPTY inside a task
                                   scope: frame calls then go out of line,
                                   where FA701 is raised */
-  fa__heap_head_t *heap; /* its state for this thread */
-  size_t pool_fast_max;  /* min(pool_max_size, FA__SMALL_MAX) */
+  fa__heap_head_t *heap;       /* its state for this thread */
+  size_t pool_fast_max;        /* min(pool_max_size, FA__SMALL_MAX) */
 } fa__tls_t;
 #define FA__TLS_EMPTY ((fa_allocator_t *)(uintptr_t)1)
 

@@ -27,10 +27,10 @@
 #define fa__assert_expensive(c) ((void)0)
 #endif
 
-#define FA__CHUNK_HDR 64  /* frame chunk header, a cache line */
-#define FA__PAGE_HDR 128  /* pool page header; blocks start after it */
-#define FA__BATCH_MAX 64  /* remote frees gathered before one push */
-#define FA__DEAD_MARKS 16 /* rewound-past mark ranges kept per frame */
+#define FA__CHUNK_HDR 64    /* frame chunk header, a cache line */
+#define FA__PAGE_HDR 128    /* pool page header; blocks start after it */
+#define FA__BATCH_MAX 64    /* remote frees gathered before one push */
+#define FA__MARKS_INLINE 16 /* live marks kept in the heap itself */
 #define FA__FREED_MAGIC ((uintptr_t)0x9e3779b97f4a7c15u)
 
 #define FA__ATOMIC_ADD(p, v) __atomic_fetch_add((p), (v), __ATOMIC_RELAXED)
@@ -51,9 +51,9 @@ typedef struct fa__page_s {
   struct fa__page_s *prev, *next; /* circular, in avail[cls] or full[cls] */
   uint32_t block_size;
   uint32_t capacity;
-  uint64_t recip;   /* 2^32 / (block_size / 16), rounded up */
-  size_t reg_index; /* in alloc->pages */
-  int full;         /* in full[cls]: it ran out of blocks once */
+  uint64_t recip;            /* 2^32 / (block_size / 16), rounded up */
+  size_t reg_index;          /* in alloc->pages */
+  int full;                  /* in full[cls]: it ran out of blocks once */
   struct fa__arena_s *arena; /* the task or guard region whose struct is in
                                 this page, for fa_get_stats (atomic) */
 } fa__page_t;
@@ -80,11 +80,12 @@ typedef struct fa__heap_s {
   uint64_t frame_peak; /* most bytes used in one frame (atomic) */
   uint64_t frames;     /* end_frame calls completed (atomic) */
   uint64_t epoch;      /* frame number, for marks; unique per heap */
-  uint64_t mark_seq;   /* ticks at every mark and rewind */
-  struct {
-    uint64_t lo, hi; /* marks with lo < seq <= hi were rewound past */
-  } dead[FA__DEAD_MARKS];
-  unsigned dead_count;
+  uint64_t mark_seq;   /* ticks at every mark; never 0 once taken */
+  /* The live marks of this frame, oldest first: their seqs, increasing.
+   * The first FA__MARKS_INLINE live here, more in a reservation. */
+  uint64_t *marks; /* marks_inline or the reservation */
+  size_t mark_count, mark_cap;
+  uint64_t marks_inline[FA__MARKS_INLINE];
   int in_frame;       /* FRAME_* (atomic) */
   unsigned trim_seen; /* frames counted toward frame_trim_frames */
   uint64_t trim_max;  /* most bytes used by those frames */
@@ -121,13 +122,13 @@ typedef struct fa__large_s {
  * lives in its first page, whose header points back to it. Fields read by
  * fa_get_stats on other threads are relaxed atomics. */
 typedef struct fa__arena_s {
-  fa__task_head_t h;    /* first: fa_task_alloc's inline path reads it */
-  uintptr_t end;        /* end of the current chunk */
-  uintptr_t base;       /* first byte handed out in it (atomic) */
-  uint64_t settled;     /* bytes handed out before it (atomic) */
+  fa__task_head_t h; /* first: fa_task_alloc's inline path reads it */
+  uintptr_t end;     /* end of the current chunk */
+  uintptr_t base;    /* first byte handed out in it (atomic) */
+  uint64_t settled;  /* bytes handed out before it (atomic) */
   fa_allocator_t *alloc;
-  fa__page_t *first;    /* the page holding this struct */
-  fa__page_t *more;     /* later pages, linked by next */
+  fa__page_t *first; /* the page holding this struct */
+  fa__page_t *more;  /* later pages, linked by next */
   fa__large_t *large;
   struct fa__arena_s *next; /* guard regions: the guard's list */
   uintptr_t owner;          /* guard regions: the thread using it (atomic) */
