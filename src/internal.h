@@ -51,9 +51,9 @@ typedef struct fa__page_s {
   struct fa__page_s *prev, *next; /* circular, in avail[cls] or full[cls] */
   uint32_t block_size;
   uint32_t capacity;
-  uint64_t recip;            /* 2^32 / (block_size / 16), rounded up */
-  size_t reg_index;          /* in alloc->pages */
-  int full;                  /* in full[cls]: it ran out of blocks once */
+  uint64_t recip;   /* 2^32 / (block_size / 16), rounded up */
+  size_t reg_index; /* in alloc->pages */
+  int full;         /* in full[cls]: it ran out of blocks once */
   struct fa__arena_s *arena; /* the task or guard region whose struct is in
                                 this page, for fa_get_stats (atomic) */
 } fa__page_t;
@@ -122,13 +122,13 @@ typedef struct fa__large_s {
  * lives in its first page, whose header points back to it. Fields read by
  * fa_get_stats on other threads are relaxed atomics. */
 typedef struct fa__arena_s {
-  fa__task_head_t h; /* first: fa_task_alloc's inline path reads it */
-  uintptr_t end;     /* end of the current chunk */
-  uintptr_t base;    /* first byte handed out in it (atomic) */
-  uint64_t settled;  /* bytes handed out before it (atomic) */
+  fa__task_head_t h;    /* first: fa_task_alloc's inline path reads it */
+  uintptr_t end;        /* end of the current chunk */
+  uintptr_t base;       /* first byte handed out in it (atomic) */
+  uint64_t settled;     /* bytes handed out before it (atomic) */
   fa_allocator_t *alloc;
-  fa__page_t *first; /* the page holding this struct */
-  fa__page_t *more;  /* later pages, linked by next */
+  fa__page_t *first;    /* the page holding this struct */
+  fa__page_t *more;     /* later pages, linked by next */
   fa__large_t *large;
   struct fa__arena_s *next; /* guard regions: the guard's list */
   uintptr_t owner;          /* guard regions: the thread using it (atomic) */
