@@ -316,6 +316,13 @@ FA__INLINE void *fa__copy(void *p, const void *src, size_t n) {
        ? ((v)->data[(v)->len++] = (__VA_ARGS__), 0)                            \
        : FA_ENOMEM)
 
+/* For the libuv layer's check of foreign buffers: copies the n bytes at p
+ * into out when they lie in memory a live allocator owns (one of its
+ * pool, task or cached pages, or a live heap block starting at p) and
+ * names it in *owner; otherwise reads nothing. 0 or FA_EINVAL. */
+FA_EXTERN int fa__read_owned(const void *p, void *out, size_t n,
+                             fa_allocator_t **owner);
+
 /* Layout shared by every fa_frame_vec(T): data, len, cap. */
 FA_EXTERN int fa__frame_vec_reserve(fa_allocator_t *a, void *vec, size_t n,
                                     size_t elem_size, size_t elem_align);

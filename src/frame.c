@@ -437,11 +437,9 @@ void fa_frame_rewind(fa_allocator_t *a, fa_mark_t m) {
     bad_mark(a, "was rewound past by an earlier rewind");
     return;
   }
-  if (!h->cur) {
+  if (!h->cur) { /* no arena yet: nothing to rewind, no mark dies */
     if (m.chunk)
       bad_mark(a, "is not in this thread's arena");
-    else
-      h->mark_count = (size_t)live + 1;
     return;
   }
   fa__chunk_t *c = m.chunk ? (fa__chunk_t *)m.chunk : h->chunks;

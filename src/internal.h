@@ -54,6 +54,8 @@ typedef struct fa__page_s {
   uint64_t recip;   /* 2^32 / (block_size / 16), rounded up */
   size_t reg_index; /* in alloc->pages */
   int full;         /* in full[cls]: it ran out of blocks once */
+  uint32_t reuse;   /* task and guard pages: uses so far, which place the
+                       region's struct (task.c) */
   struct fa__arena_s *arena; /* the task or guard region whose struct is in
                                 this page, for fa_get_stats (atomic) */
 } fa__page_t;
@@ -143,7 +145,9 @@ struct fa_allocator_s {
   int strict;
   int fast;       /* inline paths allowed: no debug checks, no tracking */
   int src_zeroed; /* the source hands out zeroed large blocks */
-  int refs;       /* atomic */
+  int refs;       /* every reference: users' and holds (atomic) */
+  int users;      /* references of fa_create and fa_retain (atomic) */
+  int holds;      /* live tasks and pool guards (atomic) */
   size_t page_size;
   size_t chunk_size;
   size_t frame_budget;
@@ -179,6 +183,13 @@ void fa__release(fa_allocator_t *a, void *p, size_t size);
 fa__heap_t *fa__heap_get(fa_allocator_t *a);
 void fa__reclaim_abandoned(fa_allocator_t *a);
 void fa__tls_frame_reopen(void);
+int fa__watch_thread(void);
+void fa__hold(fa_allocator_t *a);
+void fa__unhold(fa_allocator_t *a);
+/* The live allocator whose page map holds p's 64 KiB page (a pool, task,
+ * guard or empty cached page), or NULL; p is not read. Takes the registry
+ * lock. (fa__read_owned, for the libuv layer, is in framealloc.h.) */
+fa_allocator_t *fa__page_owner(const void *p);
 
 /* diag.c */
 void fa__diag(fa_allocator_t *a, int code, const char *fmt, ...)
@@ -214,6 +225,7 @@ void fa__pool_destroy(fa__heap_t *h);
 
 /* task.c */
 int fa__in_task(void);
+void fa__task_thread_exit(void);
 void fa__task_cache_flush(fa__heap_t *h);
 
 /* heap.c */
@@ -221,5 +233,6 @@ void *fa__heap_alloc_tier(fa_allocator_t *a, size_t size, size_t align,
                           int fallback);
 void fa__heap_free_tier(fa_allocator_t *a, void *p, int fallback);
 void fa__heap_destroy(fa_allocator_t *a);
+int fa__heap_peek(fa_allocator_t *a, const void *p, void *out, size_t n);
 
 #endif /* FA_INTERNAL_H */

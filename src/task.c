@@ -22,6 +22,12 @@
 #define TASK_CACHE_MAX 8              /* pages kept per thread */
 #define LARGE_MIN (FA__PAGE_SIZE / 4) /* larger requests get a block */
 #define DEAD_BYTE 0xdd                /* debug fill of destroyed memory */
+/* A region's struct moves by one cache line at each use of its page, over
+ * SLOTS places, so a handle to a destroyed task does not name the next
+ * task made in the same page (which a LIFO page cache makes likely). */
+#define SLOTS 16
+#define SLOT_STEP 64
+#define TASK_LIVE ((uintptr_t)0x7461736b6c697665u) /* "tasklive" */
 
 typedef struct defer_s {
   void (*fn)(void *);
@@ -36,6 +42,8 @@ struct fa_task_s {
   unsigned scope_depth;  /* enters not yet left, on the scope's thread */
   uintptr_t user;        /* the thread in a scope with it, or in a call
                             (debug builds); 0: none (atomic) */
+  uintptr_t state;       /* TASK_LIVE ^ its address until destroy starts;
+                            then 0 (under the allocator's lock) */
 };
 
 struct fa_pool_guard_s {
@@ -55,6 +63,18 @@ static __thread char thread_token;
 #define SELF ((uintptr_t)&thread_token)
 
 int fa__in_task(void) { return scope_top != NULL; }
+
+/* The exiting thread's scopes end with it, innermost first, so that their
+ * tasks can be entered and destroyed by other threads. */
+void fa__task_thread_exit(void) {
+  while (scope_top) {
+    fa_task_t *t = scope_top;
+    scope_top = t->scope_prev;
+    t->scope_prev = NULL;
+    t->scope_depth = 0;
+    __atomic_store_n(&t->user, 0, __ATOMIC_RELEASE);
+  }
+}
 
 /* ---- Pages ------------------------------------------------------------ */
 
@@ -111,7 +131,9 @@ static void *arena_new(fa_allocator_t *a, size_t size) {
   fa__page_t *pg = page_get(a);
   if (!pg)
     return NULL;
-  fa__arena_t *ar = (fa__arena_t *)((char *)pg + FA__PAGE_HDR);
+  size_t slot = pg->reuse++ % SLOTS;
+  fa__arena_t *ar =
+      (fa__arena_t *)((char *)pg + FA__PAGE_HDR + slot * SLOT_STEP);
   fa__track_live(ar, size);
   uintptr_t base = ((uintptr_t)ar + size + 15) & ~(uintptr_t)15;
   ar->end = (uintptr_t)pg + FA__PAGE_SIZE;
@@ -251,7 +273,8 @@ fa_task_t *fa_task_create(fa_allocator_t *a) {
   t->scope_prev = NULL;
   t->scope_depth = 0;
   t->user = 0;
-  fa_retain(a);
+  t->state = TASK_LIVE ^ (uintptr_t)t;
+  fa__hold(a);
   return t;
 }
 
@@ -297,19 +320,56 @@ static void scope_unlink(fa_task_t *t) {
   }
 }
 
+/* Claims t for its destruction: 0, or the diagnostic code refusing it
+ * (6: not a live task, 7: in a scope on another thread). t is read only
+ * once its page is known to be memory of a live allocator, and under that
+ * allocator's lock, which arena_free takes to unpublish a region: so a
+ * second destroy, or one from t's own cleanups, is refused for as long as
+ * the page is the allocator's, and two at once claim it once. */
+static int destroy_claim(fa_task_t *t, fa_allocator_t **owner) {
+  fa_allocator_t *a = fa__page_owner(t);
+  fa__page_t *pg = (fa__page_t *)((uintptr_t)t & ~(FA__PAGE_SIZE - 1));
+  int code = 6;
+  if (!a)
+    return 6;
+  fa__os_lock(&a->lock);
+  if (__atomic_load_n(&pg->arena, __ATOMIC_ACQUIRE) == &t->ar &&
+      t->state == (TASK_LIVE ^ (uintptr_t)t)) {
+    uintptr_t user = __atomic_load_n(&t->user, __ATOMIC_ACQUIRE);
+    code = user == 0 || user == SELF ? 0 : 7;
+    if (code == 0)
+      t->state = 0;
+  }
+  fa__os_unlock(&a->lock);
+  *owner = a;
+  return code;
+}
+
 void fa_task_destroy(fa_task_t *t) {
   if (!t)
     return;
-  fa_allocator_t *a = t->ar.alloc;
-  uintptr_t user = __atomic_load_n(&t->user, __ATOMIC_ACQUIRE);
-  if (user == SELF) {
+  fa_allocator_t *a = NULL;
+  int code = destroy_claim(t, &a);
+  if (code == 7) {
+    fa__diag(a, 7,
+             "fa_task_destroy: task %p is in a scope on another thread; "
+             "not destroyed",
+             (void *)t);
+    return;
+  }
+  if (code != 0) {
+    fa__diag(a, 6,
+             "fa_task_destroy(%p): not a live task (destroyed already, being "
+             "destroyed, or never a task); ignored",
+             (void *)t);
+    return;
+  }
+  if (__atomic_load_n(&t->user, __ATOMIC_ACQUIRE) == SELF) {
     scope_unlink(t);
     t->scope_depth = 0;
+    __atomic_store_n(&t->user, 0, __ATOMIC_RELEASE);
     if (!scope_top)
       fa__tls_frame_reopen();
-  } else if (user != 0) {
-    fa__diag(a, 7, "fa_task_destroy: task %p is in use on another thread",
-             (void *)t);
   }
   /* Cleanups may allocate from the task or defer more: all of them run,
    * newest first, while the memory is still there. */
@@ -319,7 +379,7 @@ void fa_task_destroy(fa_task_t *t) {
     d->fn(d->arg);
   }
   arena_free(&t->ar);
-  fa_release(a);
+  fa__unhold(a);
 }
 
 fa_allocator_t *fa_task_allocator(const fa_task_t *t) {
@@ -337,6 +397,9 @@ int fa_task_enter(fa_task_t *t) {
     fa__diag(NULL, 6, "fa_task_enter: NULL task");
     return FA_EINVAL;
   }
+  /* The thread's exit must end the scope (fa__task_thread_exit). */
+  if (fa__watch_thread() != 0)
+    return FA_ENOMEM;
   uintptr_t expected = 0;
   if (!__atomic_compare_exchange_n(&t->user, &expected, SELF, 0,
                                    __ATOMIC_ACQUIRE, __ATOMIC_RELAXED) &&
@@ -409,7 +472,7 @@ fa_pool_guard_t *fa_pool_guard_create(fa_allocator_t *a) {
     return NULL;
   }
   g->id = __atomic_fetch_add(&guard_next_id, 1, __ATOMIC_RELAXED);
-  fa_retain(a);
+  fa__hold(a);
   return g;
 }
 
@@ -486,5 +549,5 @@ void fa_pool_guard_destroy(fa_pool_guard_t *g) {
   }
   fa__os_mutex_destroy(&g->lock);
   arena_free(&g->first);
-  fa_release(a);
+  fa__unhold(a);
 }
