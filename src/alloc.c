@@ -464,15 +464,15 @@ fa_allocator_t *fa__page_owner(const void *p) {
 #if defined(__GNUC__)
 __attribute__((no_sanitize_address))
 #endif
-static void copy_owned(void *out, const void *p, size_t n) {
+static void
+copy_owned(void *out, const void *p, size_t n) {
   const volatile unsigned char *from = p;
   unsigned char *to = out;
   for (size_t i = 0; i < n; i++)
     to[i] = from[i];
 }
 
-int fa__read_owned(const void *p, void *out, size_t n,
-                   fa_allocator_t **owner) {
+int fa__read_owned(const void *p, void *out, size_t n, fa_allocator_t **owner) {
   int rc = FA_EINVAL;
   uintptr_t page_end = ((uintptr_t)p | (FA__PAGE_SIZE - 1)) + 1;
   fa__os_lock(&reg_lock);
