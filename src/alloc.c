@@ -61,6 +61,57 @@ void fa__release(fa_allocator_t *a, void *p, size_t size) {
 
 static size_t round_up(size_t n, size_t to) { return (n + to - 1) & ~(to - 1); }
 
+/* ---- fork() --------------------------------------------------------- */
+
+/* Across fork() every lock of the library is held by the forking thread:
+ * the registry's, then each live allocator's (its main lock, then its heap
+ * lock), the order every other path takes them in. So the child starts
+ * with every structure under a lock consistent, and unlocks them. What
+ * the parent's other threads owned without a lock (their heaps: frame
+ * arenas, pool pages, remote lists) may be half-updated; the child never
+ * touches it again: those heaps are set aside (abandoned == 3) and freed
+ * only with their allocator. Their task scopes and guard regions are let
+ * go, so the child can use those tasks and guards. */
+static void fork_prepare(void) {
+  fa__os_lock(&reg_lock);
+  for (fa_allocator_t *a = reg_head; a; a = a->reg_next) {
+    fa__os_lock(&a->lock);
+    fa__os_lock(&a->heap_lock);
+  }
+}
+
+static void fork_parent(void) {
+  for (fa_allocator_t *a = reg_head; a; a = a->reg_next) {
+    fa__os_unlock(&a->heap_lock);
+    fa__os_unlock(&a->lock);
+  }
+  fa__os_unlock(&reg_lock);
+}
+
+static void fork_child(void) {
+  for (fa_allocator_t *a = reg_head; a; a = a->reg_next) {
+    for (fa__heap_t *h = a->heaps; h; h = h->next_in_alloc) {
+      int mine = h->owner_tls == &fa__tls && h->abandoned == 0;
+      if (!mine && h->abandoned != 1) { /* another thread's, or claimed */
+        h->owner_tls = NULL;
+        h->abandoned = 3;
+      }
+    }
+    fa__task_after_fork(a);
+    fa__os_unlock(&a->heap_lock);
+    fa__os_unlock(&a->lock);
+  }
+  fa__os_unlock(&reg_lock);
+}
+
+/* Once per process, at the first fa_create. Without the handlers (no
+ * memory for them) fork() is as unsafe as before; nothing else changes. */
+static void fork_register(void) {
+  static int done; /* atomic */
+  if (!__atomic_exchange_n(&done, 1, __ATOMIC_ACQ_REL))
+    (void)fa__os_at_fork(fork_prepare, fork_parent, fork_child);
+}
+
 fa_allocator_t *fa_create(const fa_config_t *cfg) {
   static const fa_config_t defaults;
   static const fa_memory_source_t os_source = {fa__os_reserve, fa__os_release,
@@ -114,6 +165,7 @@ fa_allocator_t *fa_create(const fa_config_t *cfg) {
   if (fa__os_mutex_init(&a->heap_lock) != 0)
     goto out_destroy_lock;
 
+  fork_register();
   fa__os_lock(&reg_lock);
   a->key = next_key++;
   a->reg_next = reg_head;

@@ -69,7 +69,9 @@ typedef struct fa__heap_s {
   struct fa__heap_s *next_in_alloc; /* every heap of the allocator */
   fa__tls_t *owner_tls; /* the owning thread's cache; NULL when abandoned
                            (under alloc->lock) */
-  int abandoned;        /* under alloc->lock */
+  int abandoned;        /* under alloc->lock: 0 owned, 1 waiting for a
+                           thread, 2 being reclaimed, 3 set aside in a
+                           child after fork (never used again) */
 
   /* Frame arena. Chunks: the ones used this frame up to cur, then spares.
    * Fields read by fa_get_stats on other threads are relaxed atomics. */
@@ -134,6 +136,8 @@ typedef struct fa__arena_s {
   fa__large_t *large;
   struct fa__arena_s *next; /* guard regions: the guard's list */
   uintptr_t owner;          /* guard regions: the thread using it (atomic) */
+  uintptr_t tag; /* a live task: TASK_LIVE ^ its address, 0 once its destroy
+                    began (under the allocator's lock); else 0 (task.c) */
 } fa__arena_t;
 
 struct fa_allocator_s {
@@ -226,6 +230,7 @@ void fa__pool_destroy(fa__heap_t *h);
 /* task.c */
 int fa__in_task(void);
 void fa__task_thread_exit(void);
+void fa__task_after_fork(fa_allocator_t *a);
 void fa__task_cache_flush(fa__heap_t *h);
 
 /* heap.c */

@@ -42,14 +42,13 @@ struct fa_task_s {
   unsigned scope_depth;  /* enters not yet left, on the scope's thread */
   uintptr_t user;        /* the thread in a scope with it, or in a call
                             (debug builds); 0: none (atomic) */
-  uintptr_t state;       /* TASK_LIVE ^ its address until destroy starts;
-                            then 0 (under the allocator's lock) */
 };
 
 struct fa_pool_guard_s {
-  fa__arena_t first; /* the region in the guard's own page */
+  fa__arena_t first; /* the region in the guard's own page; the list of
+                        regions (first.next) is under the allocator's lock,
+                        which the fork handlers hold across fork() */
   uint64_t id;       /* unique for the process: keys the thread caches */
-  fa__mutex_t lock;  /* the region list */
 };
 
 /* arena_new places both structs at the start of a region's page. */
@@ -73,6 +72,27 @@ void fa__task_thread_exit(void) {
     t->scope_prev = NULL;
     t->scope_depth = 0;
     __atomic_store_n(&t->user, 0, __ATOMIC_RELEASE);
+  }
+}
+
+/* In a child after fork(), with a->lock held: the scopes and guard regions
+ * of the parent's other threads, which do not exist here, are let go, so
+ * the child can enter, use and destroy those tasks and guards. */
+void fa__task_after_fork(fa_allocator_t *a) {
+  for (size_t i = 0; i < a->page_count; i++) {
+    fa__arena_t *ar = FA__LOAD(&a->pages[i]->arena);
+    if (!ar)
+      continue;
+    fa_task_t *t = (fa_task_t *)ar;
+    if (ar->tag == (TASK_LIVE ^ (uintptr_t)ar)) {
+      if (t->user != 0 && t->user != SELF) {
+        t->user = 0;
+        t->scope_depth = 0;
+        t->scope_prev = NULL;
+      }
+    } else if (ar->owner != 0 && ar->owner != SELF) {
+      ar->owner = 0; /* a guard region: free for the next thread */
+    }
   }
 }
 
@@ -146,6 +166,7 @@ static void *arena_new(fa_allocator_t *a, size_t size) {
   ar->more = NULL;
   ar->large = NULL;
   ar->next = NULL;
+  ar->tag = 0;
   FA__STORE(&ar->owner, 0);
   /* Published last: fa_get_stats reads the fields once it sees it. */
   __atomic_store_n(&pg->arena, ar, __ATOMIC_RELEASE);
@@ -273,7 +294,7 @@ fa_task_t *fa_task_create(fa_allocator_t *a) {
   t->scope_prev = NULL;
   t->scope_depth = 0;
   t->user = 0;
-  t->state = TASK_LIVE ^ (uintptr_t)t;
+  t->ar.tag = TASK_LIVE ^ (uintptr_t)t;
   fa__hold(a);
   return t;
 }
@@ -334,11 +355,11 @@ static int destroy_claim(fa_task_t *t, fa_allocator_t **owner) {
     return 6;
   fa__os_lock(&a->lock);
   if (__atomic_load_n(&pg->arena, __ATOMIC_ACQUIRE) == &t->ar &&
-      t->state == (TASK_LIVE ^ (uintptr_t)t)) {
+      t->ar.tag == (TASK_LIVE ^ (uintptr_t)t)) {
     uintptr_t user = __atomic_load_n(&t->user, __ATOMIC_ACQUIRE);
     code = user == 0 || user == SELF ? 0 : 7;
     if (code == 0)
-      t->state = 0;
+      t->ar.tag = 0;
   }
   fa__os_unlock(&a->lock);
   *owner = a;
@@ -467,10 +488,6 @@ fa_pool_guard_t *fa_pool_guard_create(fa_allocator_t *a) {
   fa_pool_guard_t *g = arena_new(a, sizeof(*g));
   if (!g)
     return NULL;
-  if (fa__os_mutex_init(&g->lock) != 0) {
-    arena_free(&g->first);
-    return NULL;
-  }
   g->id = __atomic_fetch_add(&guard_next_id, 1, __ATOMIC_RELAXED);
   fa__hold(a);
   return g;
@@ -478,13 +495,15 @@ fa_pool_guard_t *fa_pool_guard_create(fa_allocator_t *a) {
 
 /* The calling thread's region of g: its own from an earlier call, a free
  * one (the guard's first region, or one of an exited thread), or a new
- * one. Only this path takes the guard's lock, once per thread and guard. */
+ * one. Only this path takes the allocator's lock, once per thread and
+ * guard; a new region is made outside it (arena_new takes it too). */
 static fa__arena_t *guard_region(fa_pool_guard_t *g) {
   for (unsigned i = 0; i < GUARD_CACHE; i++)
     if (guard_cache[i].id == g->id)
       return guard_cache[i].ar;
+  fa_allocator_t *a = g->first.alloc;
   fa__arena_t *ar, *spare = NULL;
-  fa__os_lock(&g->lock);
+  fa__os_lock(&a->lock);
   for (ar = &g->first; ar; ar = ar->next) {
     uintptr_t owner = FA__LOAD(&ar->owner);
     if (owner == SELF)
@@ -496,12 +515,14 @@ static fa__arena_t *guard_region(fa_pool_guard_t *g) {
     ar = spare;
     FA__STORE(&ar->owner, SELF);
   }
-  if (!ar && (ar = arena_new(g->first.alloc, sizeof(*ar)))) {
+  fa__os_unlock(&a->lock);
+  if (!ar && (ar = arena_new(a, sizeof(*ar)))) {
     FA__STORE(&ar->owner, SELF);
+    fa__os_lock(&a->lock);
     ar->next = g->first.next;
     g->first.next = ar;
+    fa__os_unlock(&a->lock);
   }
-  fa__os_unlock(&g->lock);
   if (ar) {
     unsigned i = guard_cache_next++ % GUARD_CACHE;
     guard_cache[i].id = g->id;
@@ -547,7 +568,6 @@ void fa_pool_guard_destroy(fa_pool_guard_t *g) {
     arena_free(ar);
     ar = next;
   }
-  fa__os_mutex_destroy(&g->lock);
   arena_free(&g->first);
   fa__unhold(a);
 }

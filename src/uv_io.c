@@ -21,6 +21,7 @@
  * task, so one fa_task_destroy, after the write callback, frees it all. */
 #include <framealloc/uv.h>
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -49,10 +50,17 @@ static _Thread_local struct {
   uint64_t gen;
 } last;
 
+/* Held across fork(), so that a child never starts with it locked by a
+ * thread it does not have. */
+static void registry_fork_prepare(void) { uv_mutex_lock(&registry_lock); }
+static void registry_fork_done(void) { uv_mutex_unlock(&registry_lock); }
+
 static void registry_init(void) {
   /* Fails only when the system is out of resources, at the first call;
    * libuv aborts then, as it does for its own mutexes. */
-  if (uv_mutex_init(&registry_lock) != 0)
+  if (uv_mutex_init(&registry_lock) != 0 ||
+      pthread_atfork(registry_fork_prepare, registry_fork_done,
+                     registry_fork_done) != 0)
     abort();
 }
 
