@@ -4,18 +4,63 @@
  * destroys tasks and guards, reads the stats, trims, and exits 0. A child
  * that deadlocks is ended by its own alarm, which the parent sees through
  * waitpid as a signal instead of exit status 0: the time bound is a
- * watchdog, not a measure of speed. */
+ * watchdog, not a measure of speed.
+ *
+ * The allocators take their memory from mappings made here: the default
+ * source serves small reservations from libc, which glibc makes safe
+ * across fork(), but the sanitizers' replacements for malloc are not
+ * (a child may find their lock held by the other thread). */
+#define _DEFAULT_SOURCE /* MAP_ANONYMOUS */
 #include "test.h"
 #include "testutil.h"
 
 #include <framealloc.h>
 #include <framealloc/task.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 
 #define FORKS 50
 #define WATCHDOG_SECONDS 60 /* far above any run, even under sanitizers */
+
+/* A memory source of anonymous mappings, aligned by trimming a larger one;
+ * no lock and no malloc. */
+static size_t map_len(size_t size) {
+  size_t page = (size_t)sysconf(_SC_PAGESIZE);
+  return (size + page - 1) & ~(page - 1);
+}
+
+static void *map_reserve(size_t size, size_t align, void *user) {
+  size_t len = map_len(size), page = (size_t)sysconf(_SC_PAGESIZE);
+  size_t span = len + (align > page ? align : 0);
+  char *raw;
+  uintptr_t start;
+  (void)user;
+  raw = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+             -1, 0);
+  if (raw == MAP_FAILED)
+    return NULL;
+  start = ((uintptr_t)raw + align - 1) & ~(uintptr_t)(align - 1);
+  if (start > (uintptr_t)raw)
+    munmap(raw, start - (uintptr_t)raw);
+  if ((uintptr_t)raw + span > start + len)
+    munmap((char *)start + len, (uintptr_t)raw + span - (start + len));
+  return (void *)start;
+}
+
+static void map_release(void *p, size_t size, void *user) {
+  (void)user;
+  munmap(p, map_len(size));
+}
+
+static const fa_memory_source_t map_source = {map_reserve, map_release, NULL};
+
+static fa_allocator_t *map_create(void) {
+  fa_config_t cfg = {0};
+  cfg.memory_source = &map_source;
+  return fa_create(&cfg);
+}
 
 typedef struct churn_s {
   fa_allocator_t *a;
@@ -51,7 +96,7 @@ static void *churn(void *arg) {
       fa_stats_t st;
       fa_get_stats(c->a, &st);
       fa_trim(c->a);
-      fa_release(fa_create(NULL)); /* the registry lock */
+      fa_release(map_create()); /* the registry lock */
     }
     i++;
   }
@@ -96,7 +141,7 @@ static int child_body(fa_allocator_t *a, void *parent_block, fa_task_t *busy) {
   if (fa_get_stats(a, &st) != 0)
     return 5;
   fa_trim(a);
-  b = fa_create(NULL);
+  b = map_create();
   void *p = b ? fa_pool_alloc(b, 10) : NULL;
   if (!p)
     return 6;
@@ -113,7 +158,8 @@ TEST(fork_while_another_thread_allocates) {
   diag_log_init(&log);
   diag_log_config(&log, &cfg);
   memset(&c, 0, sizeof(c));
-  c.a = fa_create(&cfg); /* the OS source: no lock of the test's own */
+  cfg.memory_source = &map_source;
+  c.a = fa_create(&cfg);
   ASSERT_NOT_NULL(c.a);
   c.busy = fa_task_create(c.a);
   ASSERT_NOT_NULL(c.busy);
