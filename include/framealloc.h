@@ -165,8 +165,15 @@ FA_EXTERN fa_allocator_t *fa_create(const fa_config_t *cfg);
 /* Another reference to a (Rust's clone); returns a. NULL-safe. */
 FA_EXTERN fa_allocator_t *fa_retain(fa_allocator_t *a);
 /* Drops a reference; the last one destroys the allocator and returns all
- * its memory to the source. Live pool, heap or task memory at that point is
- * reported as FA005 and freed with it. NULL is a no-op. */
+ * its memory to the source. Live pool or heap blocks at that point are
+ * reported as FA005 and freed with it. Live tasks and pool guards
+ * (<framealloc/task.h>) hold the allocator without being references: the
+ * last fa_release with any of them alive raises FA005 with their number
+ * and live bytes, and the allocator is destroyed when the last of them is.
+ * NULL is a no-op.
+ *
+ * fork(): the library holds its locks across fork(), so a child can use
+ * every allocator of the parent (see docs/design.md, "fork()"). */
 FA_EXTERN void fa_release(fa_allocator_t *a);
 
 /* The largest size a serves from its pools (its pool_max_size after
