@@ -382,20 +382,16 @@ TEST(task_destroy_from_own_cleanup_fa006) {
 
 typedef struct holder_s {
   fa_task_t *t;
-  pthread_mutex_t lock;
-  pthread_cond_t cond;
-  int entered, release;
+  pthread_barrier_t step;
+  int rc;
 } holder_t;
 
+/* Enters h->t, lets the main thread act, then leaves. */
 static void *hold_scope(void *arg) {
   holder_t *h = arg;
-  int rc = fa_task_enter(h->t);
-  pthread_mutex_lock(&h->lock);
-  h->entered = rc == 0 ? 1 : -1;
-  pthread_cond_broadcast(&h->cond);
-  while (!h->release)
-    pthread_cond_wait(&h->cond, &h->lock);
-  pthread_mutex_unlock(&h->lock);
+  h->rc = fa_task_enter(h->t);
+  pthread_barrier_wait(&h->step); /* main tries to destroy t */
+  pthread_barrier_wait(&h->step);
   fa_task_leave(h->t);
   return NULL;
 }
@@ -407,30 +403,20 @@ TEST(task_destroy_busy_fa007) {
   holder_t h;
   pthread_t th;
   test_env_open(&e, NULL);
-  memset(&h, 0, sizeof(h));
-  pthread_mutex_init(&h.lock, NULL);
-  pthread_cond_init(&h.cond, NULL);
   h.t = fa_task_create(e.a);
-  ASSERT_NOT_NULL(h.t);
   ASSERT_NOT_NULL(fa_task_alloc(h.t, 32, 0));
+  ASSERT_EQ(pthread_barrier_init(&h.step, NULL, 2), 0);
   ASSERT_EQ(pthread_create(&th, NULL, hold_scope, &h), 0);
-  pthread_mutex_lock(&h.lock);
-  while (!h.entered)
-    pthread_cond_wait(&h.cond, &h.lock);
-  pthread_mutex_unlock(&h.lock);
-  ASSERT_EQ(h.entered, 1);
+  pthread_barrier_wait(&h.step);
+  ASSERT_EQ(h.rc, 0);
   fa_task_destroy(h.t);
   ASSERT_EQ(diag_log_count(&e.log, 7), 1);
   ASSERT_GE(test_stats(e.a).task_bytes, 32); /* still there */
-  pthread_mutex_lock(&h.lock);
-  h.release = 1;
-  pthread_cond_broadcast(&h.cond);
-  pthread_mutex_unlock(&h.lock);
+  pthread_barrier_wait(&h.step);
   ASSERT_EQ(pthread_join(th, NULL), 0);
   fa_task_destroy(h.t);
   ASSERT_EQ(diag_log_total(&e.log), 1);
-  pthread_cond_destroy(&h.cond);
-  pthread_mutex_destroy(&h.lock);
+  pthread_barrier_destroy(&h.step);
   test_env_close(&e);
 }
 
