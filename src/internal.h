@@ -136,8 +136,9 @@ typedef struct fa__arena_s {
   fa__large_t *large;
   struct fa__arena_s *next; /* guard regions: the guard's list */
   uintptr_t owner;          /* guard regions: the thread using it (atomic) */
-  uintptr_t tag; /* a live task: TASK_LIVE ^ its address, 0 once its destroy
-                    began (under the allocator's lock); else 0 (task.c) */
+  uintptr_t tag; /* a live task or guard: TASK_LIVE or GUARD_LIVE ^ its
+                    address, 0 once its destroy began (under the
+                    allocator's lock); other regions: 0 (task.c) */
 } fa__arena_t;
 
 struct fa_allocator_s {

@@ -27,7 +27,8 @@
  * task made in the same page (which a LIFO page cache makes likely). */
 #define SLOTS 16
 #define SLOT_STEP 64
-#define TASK_LIVE ((uintptr_t)0x7461736b6c697665u) /* "tasklive" */
+#define TASK_LIVE ((uintptr_t)0x7461736b6c697665u)  /* "tasklive" */
+#define GUARD_LIVE ((uintptr_t)0x6775617264757021u) /* "guardup!" */
 
 typedef struct defer_s {
   void (*fn)(void *);
@@ -341,28 +342,30 @@ static void scope_unlink(fa_task_t *t) {
   }
 }
 
-/* Claims t for its destruction: 0, or the diagnostic code refusing it
- * (6: not a live task, 7: in a scope on another thread). t is read only
+/* Claims the region ar, a live task or guard (tag live ^ its address), for
+ * its destruction: 0, or the diagnostic code refusing it (6: not such a
+ * live region, 7: a task in a scope on another thread). ar is read only
  * once its page is known to be memory of a live allocator, and under that
  * allocator's lock, which arena_free takes to unpublish a region: so a
- * second destroy, or one from t's own cleanups, is refused for as long as
- * the page is the allocator's, and two at once claim it once. */
-static int destroy_claim(fa_task_t *t, fa_allocator_t **owner) {
-  fa_allocator_t *a = fa__page_owner(t);
-  fa__page_t *pg = (fa__page_t *)((uintptr_t)t & ~(FA__PAGE_SIZE - 1));
+ * second destroy, or one from a task's own cleanups, is refused for as
+ * long as the page is the allocator's, and two at once claim it once. */
+static int region_claim(fa__arena_t *ar, uintptr_t live, fa_task_t *t,
+                        fa_allocator_t **owner) {
+  fa_allocator_t *a = fa__page_owner(ar);
+  fa__page_t *pg = (fa__page_t *)((uintptr_t)ar & ~(FA__PAGE_SIZE - 1));
   int code = 6;
+  *owner = a;
   if (!a)
     return 6;
   fa__os_lock(&a->lock);
-  if (__atomic_load_n(&pg->arena, __ATOMIC_ACQUIRE) == &t->ar &&
-      t->ar.tag == (TASK_LIVE ^ (uintptr_t)t)) {
-    uintptr_t user = __atomic_load_n(&t->user, __ATOMIC_ACQUIRE);
+  if (__atomic_load_n(&pg->arena, __ATOMIC_ACQUIRE) == ar &&
+      ar->tag == (live ^ (uintptr_t)ar)) {
+    uintptr_t user = t ? __atomic_load_n(&t->user, __ATOMIC_ACQUIRE) : 0;
     code = user == 0 || user == SELF ? 0 : 7;
     if (code == 0)
-      t->ar.tag = 0;
+      ar->tag = 0;
   }
   fa__os_unlock(&a->lock);
-  *owner = a;
   return code;
 }
 
@@ -370,7 +373,7 @@ void fa_task_destroy(fa_task_t *t) {
   if (!t)
     return;
   fa_allocator_t *a = NULL;
-  int code = destroy_claim(t, &a);
+  int code = region_claim(&t->ar, TASK_LIVE, t, &a);
   if (code == 7) {
     fa__diag(a, 7,
              "fa_task_destroy: task %p is in a scope on another thread; "
@@ -489,6 +492,7 @@ fa_pool_guard_t *fa_pool_guard_create(fa_allocator_t *a) {
   if (!g)
     return NULL;
   g->id = __atomic_fetch_add(&guard_next_id, 1, __ATOMIC_RELAXED);
+  g->first.tag = GUARD_LIVE ^ (uintptr_t)g;
   fa__hold(a);
   return g;
 }
@@ -556,7 +560,14 @@ void *fa_pool_guard_alloc(fa_pool_guard_t *g, size_t size, size_t align) {
 void fa_pool_guard_destroy(fa_pool_guard_t *g) {
   if (!g)
     return;
-  fa_allocator_t *a = g->first.alloc;
+  fa_allocator_t *a = NULL;
+  if (region_claim(&g->first, GUARD_LIVE, NULL, &a) != 0) {
+    fa__diag(a, 6,
+             "fa_pool_guard_destroy(%p): not a live guard (destroyed "
+             "already, or never a guard); ignored",
+             (void *)g);
+    return;
+  }
   /* Forget this thread's cache entry; other threads' entries name an id
    * that no guard will have again. */
   for (unsigned i = 0; i < GUARD_CACHE; i++)

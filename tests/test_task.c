@@ -362,6 +362,38 @@ TEST(task_destroy_twice_fa006) {
   test_env_close(&e);
 }
 
+/* Handles that are not live tasks or guards: FA006 and nothing changes. A
+ * guard destroyed twice; a pool block, a guard given as a task and a task
+ * given as a guard. */
+TEST(task_guard_bad_handles_fa006) {
+  test_env_t e;
+  fa_pool_guard_t *g;
+  fa_task_t *t;
+  void *block;
+  test_env_open(&e, NULL);
+  g = fa_pool_guard_create(e.a);
+  t = fa_task_create(e.a);
+  block = fa_pool_alloc(e.a, 64);
+  ASSERT_NOT_NULL(g);
+  ASSERT_NOT_NULL(t);
+  ASSERT_NOT_NULL(block);
+  ASSERT_NOT_NULL(fa_pool_guard_alloc(g, 100, 0));
+  fa_task_destroy((fa_task_t *)block);
+  fa_task_destroy((fa_task_t *)(void *)g);
+  fa_pool_guard_destroy((fa_pool_guard_t *)(void *)t);
+  ASSERT_EQ(diag_log_count(&e.log, 6), 3);
+  ASSERT_EQ(test_stats(e.a).pool_count, 1);
+  ASSERT_GE(test_stats(e.a).task_bytes, 100);
+  fa_pool_guard_destroy(g);
+  fa_pool_guard_destroy(g);
+  ASSERT_EQ(diag_log_count(&e.log, 6), 4);
+  ASSERT_EQ(diag_log_level(&e.log, 6), FA_LEVEL_ERROR);
+  fa_task_destroy(t);
+  fa_pool_free(e.a, block);
+  ASSERT_EQ(diag_log_total(&e.log), 4);
+  test_env_close(&e);
+}
+
 static void destroy_self(void *arg) { fa_task_destroy(arg); }
 
 /* A destroy from the task's own cleanup: FA006, and the running destroy
@@ -673,6 +705,7 @@ static const test_case_t tests[] = {
     TEST_ENTRY(guard_switching),
     TEST_ENTRY(task_stats_concurrent),
     TEST_ENTRY(task_destroy_twice_fa006),
+    TEST_ENTRY(task_guard_bad_handles_fa006),
     TEST_ENTRY(task_destroy_from_own_cleanup_fa006),
     TEST_ENTRY(task_destroy_busy_fa007),
     TEST_ENTRY(task_scope_ends_at_thread_exit),

@@ -110,7 +110,9 @@ FA_EXTERN FA__MALLOC void *fa_pool_guard_alloc(fa_pool_guard_t *g, size_t size,
                                                size_t align);
 
 /* Frees everything allocated from g and drops its hold on the allocator.
- * No thread may be allocating from g any more. NULL is a no-op. */
+ * No thread may be allocating from g any more. NULL is a no-op. A guard
+ * destroyed already, or a pointer that is not a guard, raises FA006 and
+ * changes nothing, as fa_task_destroy does. */
 FA_EXTERN void fa_pool_guard_destroy(fa_pool_guard_t *g);
 
 #define fa_pool_guard_new(g, T)                                                \
