@@ -529,14 +529,17 @@ int fa__read_owned(const void *p, void *out, size_t n, fa_allocator_t **owner) {
   uintptr_t page_end = ((uintptr_t)p | (FA__PAGE_SIZE - 1)) + 1;
   fa__os_lock(&reg_lock);
   for (fa_allocator_t *a = reg_head; a && rc != 0; a = a->reg_next) {
-    /* A page leaves the map under a->lock before it goes back to the
-     * source, so it stays mapped while the lock is held. */
-    fa__os_lock(&a->lock);
+    /* The map is a's while a is registered, so it can be read first; a
+     * page leaves it under a->lock before it goes back to the source, so
+     * the page stays mapped while the lock is held. */
     if (fa__page_lookup(a, p) && n <= page_end - (uintptr_t)p) {
-      copy_owned(out, p, n);
-      rc = 0;
+      fa__os_lock(&a->lock);
+      if (fa__page_lookup(a, p)) {
+        copy_owned(out, p, n);
+        rc = 0;
+      }
+      fa__os_unlock(&a->lock);
     }
-    fa__os_unlock(&a->lock);
     if (rc != 0)
       rc = fa__heap_peek(a, p, out, n);
     if (rc == 0)
