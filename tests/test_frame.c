@@ -584,6 +584,31 @@ TEST(frame_stale_mark_after_many_rewinds) {
   done(a, &log);
 }
 
+/* The 17th live mark needs memory from the source; when the source fails
+ * it, that mark is refused at its rewind (FA006), and the others work. */
+TEST(frame_mark_without_memory) {
+  test_env_t e;
+  fa_mark_t m[17];
+  test_env_open(&e, NULL);
+  fa_begin_frame(e.a);
+  for (int i = 0; i < 16; i++) {
+    m[i] = fa_frame_mark(e.a);
+    ASSERT_NOT_NULL(fa_frame_alloc(e.a, 8, 1));
+  }
+  test_source_arm(&e.src, (int64_t)test_source_reserves(&e.src), 1);
+  m[16] = fa_frame_mark(e.a);
+  test_source_arm(&e.src, -1, 0);
+  ASSERT_EQ(test_source_failures(&e.src), 1);
+  ASSERT_NOT_NULL(fa_frame_alloc(e.a, 8, 1));
+  EXPECT_BAD_REWIND(e.a, &e.log, m[16]);
+  fa_frame_rewind(e.a, m[15]);
+  fa_frame_rewind(e.a, m[0]);
+  ASSERT_EQ(test_stats(e.a).frame_bytes, 0);
+  fa_end_frame(e.a);
+  ASSERT_EQ(diag_log_total(&e.log), 1);
+  test_env_close(&e);
+}
+
 TEST(frame_bad_marks) {
   diag_log_t log, logb;
   fa_allocator_t *a = make(&log, 0, 0);
@@ -1181,6 +1206,7 @@ static const test_case_t tests[] = {
     TEST_ENTRY(frame_stale_mark_rewound_past),
     TEST_ENTRY(frame_stale_mark_rewound_past_then_reached),
     TEST_ENTRY(frame_stale_mark_after_many_rewinds),
+    TEST_ENTRY(frame_mark_without_memory),
     TEST_ENTRY(frame_bad_marks),
     TEST_ENTRY(frame_stale_mark_other_thread),
     TEST_ENTRY(frame_outside_frame_fa001),
