@@ -157,6 +157,11 @@ typedef struct fc_level_override_s {
   fc_level_t level;
 } fc_level_override_t;
 
+typedef struct fc_extra_arg_s { /* --extra-arg[-before] */
+  const char *arg;
+  int before;
+} fc_extra_arg_t;
+
 typedef struct fc_options_s {
   unsigned families;     /* fc_family_t bits; 0: not chosen (all) */
   const char *build_dir; /* -p */
@@ -164,7 +169,10 @@ typedef struct fc_options_s {
   size_t nfiles;
   const char **clang_args; /* after -- */
   size_t nclang_args;
+  fc_extra_arg_t *extra; /* added to every unit's arguments */
+  size_t nextra;
   fc_format_t format;
+  int format_given;               /* --format was given */
   fc_level_override_t *overrides; /* --deny/--warn/--allow, in order */
   size_t noverrides;
   int deny_warnings;
@@ -216,6 +224,10 @@ typedef struct fc_inputs_s {
 int fc_inputs_collect(const fc_options_t *o, fc_inputs_t *in,
                       fc_failure_list_t *fail);
 void fc_inputs_free(fc_inputs_t *in);
+/* Nonzero when the arguments after `--` are a compiler's command line
+ * (`SOURCE -- cc -I... -c SOURCE`, as CMake's <LANG>_CLANG_TIDY runs it)
+ * rather than clang options. */
+int fc_is_compiler_call(const fc_options_t *o);
 
 /* ---- driver.c: the pipeline ------------------------------------------- */
 

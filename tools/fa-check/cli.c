@@ -46,6 +46,9 @@ void fc_cli_usage(FILE *f) {
       "FILES,\n"
       "                        check only those files of it\n"
       "  FILES -- CLANG_ARGS   check FILES, compiled with CLANG_ARGS\n"
+      "  SOURCE -- CC ARGS...  check SOURCE as compiled by the command CC\n"
+      "                        ARGS (CMake's <LANG>_CLANG_TIDY shape);\n"
+      "                        the format is then compact by default\n"
       "\n"
       "Options:\n"
       "  --all                 run every available family (the default)\n"
@@ -58,6 +61,8 @@ void fc_cli_usage(FILE *f) {
       "  --deny-warnings       exit 1 on warnings too\n"
       "  --config FILE         read FILE instead of the nearest fa-check.toml\n"
       "  -j N                  parse N files at a time (0: one per core)\n"
+      "  --extra-arg ARG       add ARG to every file's clang arguments\n"
+      "  --extra-arg-before ARG  the same, before the others\n"
       "  --color WHEN          auto (default), always or never\n"
       "  -h, --help            show this help\n"
       "  --version             show the version\n"
@@ -80,9 +85,10 @@ void fc_cli_version(FILE *f) {
 }
 
 /* The options that take a value. */
-static const char *const valued[] = {"--check",  "-p",     "--format",
-                                     "--deny",   "--warn", "--allow",
-                                     "--config", "-j",     "--color"};
+static const char *const valued[] = {
+    "--check",    "-p",       "--format", "--deny",  "--warn",
+    "--allow",    "--config", "-j",       "--color", "--extra-arg-before",
+    "--extra-arg"};
 
 /* Splits argv[*i] into an option name and its value. Returns the option's
  * canonical name (from `valued` or the flag itself) in *name and the value
@@ -186,6 +192,7 @@ static int parse_value_option(fc_options_t *o, const char *name,
     for (int k = 0; k < 4; k++)
       if (!strcmp(v, fmts[k])) {
         o->format = (fc_format_t)k;
+        o->format_given = 1;
         return 0;
       }
     return usage_error("unknown format '%s' (human, compact, json, sarif)", v);
@@ -204,6 +211,12 @@ static int parse_value_option(fc_options_t *o, const char *name,
   }
   if (!strcmp(name, "-j"))
     return parse_jobs(o, v);
+  if (!strncmp(name, "--extra-arg", 11)) {
+    o->extra = fc_xrealloc(o->extra, (o->nextra + 1) * sizeof(*o->extra));
+    o->extra[o->nextra].arg = v;
+    o->extra[o->nextra++].before = !strcmp(name, "--extra-arg-before");
+    return 0;
+  }
   /* --color */
   if (!strcmp(v, "auto"))
     o->color = -1;
@@ -275,6 +288,9 @@ int fc_cli_parse(int argc, char **argv, fc_command_t *cmd, fc_options_t *o,
   }
   if (all)
     o->families |= fc_families_available();
+  /* Run in a compiler's place, findings read like the compiler's. */
+  if (!o->format_given && fc_is_compiler_call(o))
+    o->format = FC_FORMAT_COMPACT;
   if (*cmd == FC_CMD_EXPLAIN && !*arg)
     return usage_error("%s", "explain needs a code, e.g. 'fa-check explain "
                              "FA701'");
@@ -289,6 +305,8 @@ int fc_cli_parse(int argc, char **argv, fc_command_t *cmd, fc_options_t *o,
 void fc_cli_free(fc_options_t *o) {
   free(o->files);
   free(o->overrides);
+  free(o->extra);
+  o->extra = NULL;
   o->files = NULL;
   o->overrides = NULL;
 }

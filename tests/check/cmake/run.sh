@@ -1,0 +1,64 @@
+#!/bin/sh
+# run.sh: fa-check in a consumer's build, against an installed framealloc.
+#
+#   run.sh PREFIX_DIR MODE WORK_DIR
+#
+# Copies the project beside this script to WORK_DIR with job_bad.c as job.c
+# (a planted FA702), configures it against PREFIX_DIR (as installed by
+# tests/install/run.sh) with FA_CHECK_MODE=MODE (function, tidy or tidy-p),
+# and builds it: the build must fail and print the finding as the compiler
+# would, with job.c's absolute path and the planted line. Then job.c gets
+# the fix (job_fixed.c): the build must pass and the program run.
+#
+# Environment: CMAKE, CC, CMAKE_GENERATOR, FA_EXTRA_FLAGS as for
+# tests/install/run.sh.
+set -eu
+
+if [ $# -ne 3 ]; then
+  echo "usage: $0 PREFIX_DIR MODE WORK_DIR" >&2
+  exit 2
+fi
+here=$(cd "$(dirname "$0")" && pwd)
+prefix=$(cd "$1" && pwd)
+mode=$2
+work=$3
+cmake=${CMAKE:-cmake}
+extra=${FA_EXTRA_FLAGS:-}
+
+fail() {
+  echo "run.sh ($mode): FAILED: $*" >&2
+  exit 1
+}
+
+rm -rf "$work"
+mkdir -p "$work/src"
+work=$(cd "$work" && pwd)
+cp "$here/CMakeLists.txt" "$here/main.c" "$work/src/"
+cp "$here/job_bad.c" "$work/src/job.c"
+line=$(grep -n 'planted: FA702' "$work/src/job.c" | cut -d: -f1)
+
+"$cmake" -S "$work/src" -B "$work/build" -DCMAKE_PREFIX_PATH="$prefix" \
+  -DFA_CHECK_MODE="$mode" -DCMAKE_C_COMPILER="${CC:-cc}" \
+  -DCMAKE_C_FLAGS="$extra" -DCMAKE_EXE_LINKER_FLAGS="$extra" >/dev/null
+
+echo "== $mode: the build with the planted FA702 must fail"
+if "$cmake" --build "$work/build" >"$work/bad.log" 2>&1; then
+  cat "$work/bad.log"
+  fail "the build passed despite the planted FA702"
+fi
+cat "$work/bad.log"
+grep -q "^$work/src/job.c:$line:[0-9]*: error: .*\[FA702\]" "$work/bad.log" ||
+  fail "no 'job.c:$line:COL: error: ... [FA702]' line in the build's output"
+[ ! -e "$work/build/level_loader" ] ||
+  fail "level_loader was linked despite the finding"
+
+echo "== $mode: the build after the fix must pass"
+cp "$here/job_fixed.c" "$work/src/job.c"
+"$cmake" --build "$work/build" >"$work/good.log" 2>&1 ||
+  { cat "$work/good.log"; fail "the build failed after the fix"; }
+cat "$work/good.log"
+if grep -q "FA70" "$work/good.log"; then
+  fail "a finding after the fix"
+fi
+"$work/build/level_loader"
+echo "== $mode: passed"
