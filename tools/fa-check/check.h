@@ -176,9 +176,12 @@ typedef struct fc_options_s {
   fc_level_override_t *overrides; /* --deny/--warn/--allow, in order */
   size_t noverrides;
   int deny_warnings;
-  const char *config_file; /* --config */
-  int jobs;                /* -j; 0: one per core */
-  int color;               /* -1 auto (a terminal), 0 never, 1 always */
+  const char *config_file;    /* --config */
+  int jobs;                   /* -j; 0: one per core */
+  const char *baseline;       /* --baseline: report only what is new */
+  const char *write_baseline; /* --write-baseline */
+  int baseline_stale;         /* --baseline-stale: list fixed entries */
+  int color;                  /* -1 auto (a terminal), 0 never, 1 always */
 } fc_options_t;
 
 typedef enum fc_command_e {
@@ -238,6 +241,34 @@ int fc_run(const fc_options_t *o, const fc_config_t *cfg);
  * line, in that order of precedence. */
 fc_level_t fc_level_of(int code, const fc_config_t *cfg, const fc_options_t *o);
 
+/* ---- baseline.c: findings recorded to be ignored --------------------- */
+
+typedef struct fc_baseline_entry_s {
+  char *fingerprint;           /* as fc_fingerprints gives it */
+  char *code, *file, *message; /* for the reader; NULL if absent */
+  unsigned line;
+  int matched; /* a finding of this run has this fingerprint */
+} fc_baseline_entry_t;
+
+typedef struct fc_baseline_s {
+  fc_baseline_entry_t *v;
+  size_t n;
+} fc_baseline_t;
+
+/* Reads a baseline; on error prints a message and returns -1. */
+int fc_baseline_load(const char *file, fc_baseline_t *b);
+void fc_baseline_free(fc_baseline_t *b);
+/* Writes the findings of `l` (fingerprints `fps`) as a baseline. */
+int fc_baseline_write(const char *file, const fc_diag_list_t *l,
+                      char *const *fps, const char *root);
+/* Removes from `l` (and `fps`, kept parallel) each finding that matches an
+ * entry not matched yet, and marks that entry. */
+void fc_baseline_filter(fc_diag_list_t *l, char **fps, fc_baseline_t *b);
+/* Prints the entries no finding matched, one line each
+ * ("FILE:LINE: note: fixed since the baseline: MESSAGE [FA702]"); returns
+ * how many. */
+size_t fc_baseline_print_stale(const fc_baseline_t *b, FILE *out);
+
 /* ---- suppress.c: "// fa-check: allow(FA702)" comments ------------------- */
 
 /* Nonzero when a comment on the finding's line or the line above allows its
@@ -263,6 +294,7 @@ void fc_diag_move(fc_diag_list_t *dst,
  * (a header seen by several translation units). */
 void fc_diag_sort_unique(fc_diag_list_t *l);
 void fc_diag_list_free(fc_diag_list_t *l);
+void fc_diag_free(fc_diag_t *d); /* its message and notes */
 void fc_failure_add(fc_failure_list_t *l, const char *file, const char *fmt,
                     ...) FC_PRINTF(3, 4);
 void fc_failure_list_free(fc_failure_list_t *l);
@@ -328,5 +360,13 @@ size_t fc_utf8_len(const char *s);
 struct json_t *fc_json_text(const char *s);
 /* Writes `doc` indented, keys in insertion order, and releases it. */
 void fc_json_write(struct json_t *doc, FILE *out);
+/* The line-independent identity of each finding of a sorted list, as
+ * "HASH:N": a hash of the code, the shown path and the text of the line
+ * (trimmed), and N, the finding's rank among those with the same hash. It
+ * is SARIF's partialFingerprints value and the key of baselines. Free with
+ * fc_fingerprints_free. */
+#define FC_FINGERPRINT_KEY "faCheckLineHash/v1"
+char **fc_fingerprints(const fc_diag_list_t *l, const char *root);
+void fc_fingerprints_free(char **fps, size_t n);
 
 #endif

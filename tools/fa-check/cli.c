@@ -59,6 +59,10 @@ void fc_cli_usage(FILE *f) {
       "  --warn CODE|FAMILY    report as warnings\n"
       "  --allow CODE|FAMILY   do not report\n"
       "  --deny-warnings       exit 1 on warnings too\n"
+      "  --write-baseline FILE record today's findings in FILE (exit 0)\n"
+      "  --baseline FILE       report only findings not recorded in FILE\n"
+      "  --baseline-stale      with --baseline: list instead the recorded\n"
+      "                        findings that are gone (exit 1 if any)\n"
       "  --config FILE         read FILE instead of the nearest fa-check.toml\n"
       "  -j N                  parse N files at a time (0: one per core)\n"
       "  --extra-arg ARG       add ARG to every file's clang arguments\n"
@@ -85,10 +89,13 @@ void fc_cli_version(FILE *f) {
 }
 
 /* The options that take a value. */
-static const char *const valued[] = {
-    "--check",    "-p",       "--format", "--deny",  "--warn",
-    "--allow",    "--config", "-j",       "--color", "--extra-arg-before",
-    "--extra-arg"};
+static const char *const valued[] = {"--check",         "-p",
+                                     "--format",        "--deny",
+                                     "--warn",          "--allow",
+                                     "--config",        "-j",
+                                     "--color",         "--extra-arg-before",
+                                     "--extra-arg",     "--baseline",
+                                     "--write-baseline"};
 
 /* Splits argv[*i] into an option name and its value. Returns the option's
  * canonical name (from `valued` or the flag itself) in *name and the value
@@ -123,7 +130,7 @@ static int split_option(int argc, char **argv, int *i, const char **name,
   *name = a;
   if (!strncmp(a, "--", 2) && strchr(a, '=')) {
     static const char *const flags[] = {"--all", "--deny-warnings", "--help",
-                                        "--version"};
+                                        "--version", "--baseline-stale"};
     for (size_t k = 0; k < sizeof(flags) / sizeof(flags[0]); k++)
       if (!strncmp(a, flags[k], strlen(flags[k])) && a[strlen(flags[k])] == '=')
         return usage_error("option '%s' takes no value", flags[k]);
@@ -211,6 +218,12 @@ static int parse_value_option(fc_options_t *o, const char *name,
   }
   if (!strcmp(name, "-j"))
     return parse_jobs(o, v);
+  if (!strcmp(name, "--baseline") || !strcmp(name, "--write-baseline")) {
+    if (!*v)
+      return usage_error("%s needs a file name", name);
+    *(name[2] == 'b' ? &o->baseline : &o->write_baseline) = v;
+    return 0;
+  }
   if (!strncmp(name, "--extra-arg", 11)) {
     o->extra = fc_xrealloc(o->extra, (o->nextra + 1) * sizeof(*o->extra));
     o->extra[o->nextra].arg = v;
@@ -276,6 +289,8 @@ int fc_cli_parse(int argc, char **argv, fc_command_t *cmd, fc_options_t *o,
       all = 1;
     } else if (!strcmp(name, "--deny-warnings")) {
       o->deny_warnings = 1;
+    } else if (!strcmp(name, "--baseline-stale")) {
+      o->baseline_stale = 1;
     } else if (!strcmp(name, "-h") || !strcmp(name, "--help")) {
       *cmd = FC_CMD_HELP;
       return 0;
@@ -296,6 +311,11 @@ int fc_cli_parse(int argc, char **argv, fc_command_t *cmd, fc_options_t *o,
                              "FA701'");
   if (*cmd != FC_CMD_CHECK && o->nclang_args)
     return usage_error("%s", "'--' is only used when checking files");
+  if (o->baseline_stale && !o->baseline)
+    return usage_error("%s", "--baseline-stale needs --baseline FILE");
+  if (o->baseline && o->write_baseline)
+    return usage_error("%s", "--baseline and --write-baseline do not go "
+                             "together");
   if (*cmd == FC_CMD_CHECK && !o->build_dir && !o->nfiles)
     return usage_error("%s", "no input: give FILES [-- CLANG_ARGS] or -p "
                              "BUILD_DIR");

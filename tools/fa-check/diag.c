@@ -175,7 +175,7 @@ static int cmp_diag(const void *pa, const void *pb) {
   return a->nnotes < b->nnotes ? -1 : a->nnotes > b->nnotes;
 }
 
-static void diag_free(fc_diag_t *d) {
+void fc_diag_free(fc_diag_t *d) {
   for (size_t i = 0; i < d->nnotes; i++)
     free(d->notes[i].msg);
   free(d->notes);
@@ -193,7 +193,7 @@ void fc_diag_sort_unique(fc_diag_list_t *l) {
      * in two units gives the same finding twice. */
     if (!cmp_loc(&prev->loc, &d->loc) && prev->code == d->code &&
         !strcmp(prev->msg, d->msg)) {
-      diag_free(d);
+      fc_diag_free(d);
       continue;
     }
     l->v[w++] = *d;
@@ -203,7 +203,7 @@ void fc_diag_sort_unique(fc_diag_list_t *l) {
 
 void fc_diag_list_free(fc_diag_list_t *l) {
   for (size_t i = 0; i < l->n; i++)
-    diag_free(&l->v[i]);
+    fc_diag_free(&l->v[i]);
   free(l->v);
   memset(l, 0, sizeof(*l));
 }

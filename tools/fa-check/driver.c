@@ -289,13 +289,6 @@ fc_level_t fc_level_of(int code, const fc_config_t *cfg,
   return level;
 }
 
-static void diag_free(fc_diag_t *d) {
-  for (size_t i = 0; i < d->nnotes; i++)
-    free(d->notes[i].msg);
-  free(d->notes);
-  free(d->msg);
-}
-
 /* Sets levels and removes what is allowed, suppressed or not selected. */
 static void apply_levels(fc_diag_list_t *l, const fc_config_t *cfg,
                          const fc_options_t *o, unsigned families) {
@@ -306,7 +299,7 @@ static void apply_levels(fc_diag_list_t *l, const fc_config_t *cfg,
     d->level = fc_level_of(d->code, cfg, o);
     if ((r && !(r->family & families)) || d->level == FC_LEVEL_ALLOW ||
         fc_suppressed(d)) {
-      diag_free(d);
+      fc_diag_free(d);
       continue;
     }
     l->v[w++] = *d;
@@ -358,9 +351,14 @@ int fc_run(const fc_options_t *o, const fc_config_t *cfg) {
     strcpy(root, "/");
   unsigned families = o->families ? o->families : fc_families_available();
 
+  fc_baseline_t base = {0};
+  if (o->baseline && fc_baseline_load(o->baseline, &base) != 0)
+    return FC_EXIT_FAILURE;
+
   fc_failure_list_t fail = {0};
   fc_inputs_t in;
   if (fc_inputs_collect(o, &in, &fail) != 0) {
+    fc_baseline_free(&base);
     fc_failure_list_free(&fail);
     fc_inputs_free(&in);
     return FC_EXIT_FAILURE;
@@ -392,8 +390,24 @@ int fc_run(const fc_options_t *o, const fc_config_t *cfg) {
   apply_levels(&diags, cfg, o, families);
   fc_diag_sort_unique(&diags);
 
+  int rc = FC_EXIT_OK;
+  if (o->baseline || o->write_baseline) {
+    char **fps = fc_fingerprints(&diags, root);
+    if (o->write_baseline &&
+        fc_baseline_write(o->write_baseline, &diags, fps, root) != 0)
+      rc = FC_EXIT_FAILURE;
+    if (o->baseline)
+      fc_baseline_filter(&diags, fps, &base);
+    fc_fingerprints_free(fps, diags.n);
+  }
+
   fc_emit_t e = {stdout, use_color(o), root, &fail};
-  emit(&diags, o, &e);
+  if (o->baseline_stale) {
+    if (fc_baseline_print_stale(&base, stdout))
+      rc = FC_EXIT_FINDINGS;
+  } else {
+    emit(&diags, o, &e);
+  }
   for (size_t i = 0; i < fail.n; i++) {
     if (fail.v[i].file)
       fprintf(stderr, "fa-check: error: %s: %s\n",
@@ -402,8 +416,8 @@ int fc_run(const fc_options_t *o, const fc_config_t *cfg) {
       fprintf(stderr, "fa-check: error: %s\n", fail.v[i].msg);
   }
 
-  int rc = FC_EXIT_OK;
-  for (size_t i = 0; i < diags.n; i++) {
+  for (size_t i = 0; !o->write_baseline && !o->baseline_stale && i < diags.n;
+       i++) {
     if (diags.v[i].level == FC_LEVEL_ERROR ||
         (o->deny_warnings && diags.v[i].level == FC_LEVEL_WARN))
       rc = FC_EXIT_FINDINGS;
@@ -418,6 +432,7 @@ int fc_run(const fc_options_t *o, const fc_config_t *cfg) {
   fc_diag_list_free(&diags);
   fc_failure_list_free(&fail);
   fc_inputs_free(&in);
+  fc_baseline_free(&base);
   fc_source_free_all();
   return rc;
 }

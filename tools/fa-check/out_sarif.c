@@ -20,7 +20,7 @@
 #include <jansson.h>
 
 #define SARIF_SCHEMA "https://json.schemastore.org/sarif-2.1.0.json"
-#define FINGERPRINT_KEY "faCheckLineHash/v1"
+#define FINGERPRINT_KEY FC_FINGERPRINT_KEY
 
 static json_t *text_obj(const char *s) {
   json_t *o = json_object();
@@ -107,41 +107,6 @@ static json_t *location(const fc_loc_t *loc, const char *root) {
   }
   json_object_set_new(l, "physicalLocation", pl);
   return l;
-}
-
-/* ---- fingerprints ----------------------------------------------------- */
-
-static uint64_t fnv(uint64_t h, const void *p, size_t n) {
-  const unsigned char *s = p;
-  for (size_t i = 0; i < n; i++)
-    h = (h ^ s[i]) * 1099511628211u;
-  return h;
-}
-
-/* Hash of the code, the shown path and the line's text without its
- * indentation and trailing blanks (the message when the line cannot be
- * read): what identifies a finding when unrelated lines move. */
-static uint64_t line_hash(const fc_diag_t *d, const char *root) {
-  uint64_t h = 1469598103934665603u;
-  const char *path = fc_show_path(d->loc.file, root);
-  char id[16];
-  snprintf(id, sizeof(id), "FA%03d", d->code);
-  h = fnv(h, id, strlen(id) + 1);
-  h = fnv(h, path, strlen(path) + 1);
-  size_t len = 0;
-  const char *text =
-      d->loc.file ? fc_source_line(d->loc.file, d->loc.line, &len) : NULL;
-  if (!text) {
-    text = d->msg;
-    len = strlen(text);
-  }
-  while (len && (*text == ' ' || *text == '\t')) {
-    text++;
-    len--;
-  }
-  while (len && (text[len - 1] == ' ' || text[len - 1] == '\t'))
-    len--;
-  return fnv(h, text, len);
 }
 
 /* ---- rules ------------------------------------------------------------ */
@@ -239,8 +204,7 @@ static json_t *rules_json(const fc_diag_list_t *l, int *index) {
 /* ---- results ---------------------------------------------------------- */
 
 static json_t *result_json(const fc_diag_t *d, const char *root,
-                           const int *index, unsigned occurrence,
-                           uint64_t hash) {
+                           const int *index, const char *fp) {
   size_t n;
   const fc_rule_t *all = fc_rules(&n);
   json_t *o = json_object();
@@ -269,8 +233,6 @@ static json_t *result_json(const fc_diag_t *d, const char *root,
     }
     json_object_set_new(o, "relatedLocations", rel);
   }
-  char fp[40];
-  snprintf(fp, sizeof(fp), "%016llx:%u", (unsigned long long)hash, occurrence);
   json_t *fps = json_object();
   json_object_set_new(fps, FINGERPRINT_KEY, json_string(fp));
   json_object_set_new(o, "partialFingerprints", fps);
@@ -280,17 +242,10 @@ static json_t *result_json(const fc_diag_t *d, const char *root,
 static json_t *results_json(const fc_diag_list_t *l, const char *root,
                             const int *index) {
   json_t *arr = json_array();
-  uint64_t *hashes = fc_xrealloc(NULL, (l->n ? l->n : 1) * sizeof(*hashes));
-  for (size_t i = 0; i < l->n; i++) {
-    /* Identical lines of one file are told apart by their order. */
-    hashes[i] = line_hash(&l->v[i], root);
-    unsigned occurrence = 1;
-    for (size_t k = 0; k < i; k++)
-      occurrence += hashes[k] == hashes[i];
-    json_array_append_new(
-        arr, result_json(&l->v[i], root, index, occurrence, hashes[i]));
-  }
-  free(hashes);
+  char **fps = fc_fingerprints(l, root);
+  for (size_t i = 0; i < l->n; i++)
+    json_array_append_new(arr, result_json(&l->v[i], root, index, fps[i]));
+  fc_fingerprints_free(fps, l->n);
   return arr;
 }
 

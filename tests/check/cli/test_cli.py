@@ -644,12 +644,156 @@ def test_doc_examples(c):
                err)
 
 
+# ---- CMake's <LANG>_CLANG_TIDY shape ----------------------------------------
+
+def test_compiler_shape(c):
+    """SOURCE -- COMPILER ARGS: the compile command is filtered, the format
+    is compact, clang-tidy's --extra-arg options are taken."""
+    c.write("src/job.c", BAD_ASYNC)
+    os.makedirs(c.path("build"))
+    cmd = ["--extra-arg-before=--driver-mode=gcc", c.path("src/job.c"), "--",
+           "/usr/bin/cc", "-I" + c.include, "-DX=1", "-O2", "-Wall",
+           "-Werror", "-MD", "-MT", "job.o", "-MF", "job.o.d", "-o", "job.o",
+           "-c", c.path("src/job.c")]
+    rc, out, err = c.run(*cmd, cwd=c.path("build"))
+    expect(rc == 1 and re.match(r"^%s:4:\d+: error: .*\[FA701\]$" %
+                                re.escape(c.path("src/job.c")), out, re.M),
+           "compiler shape: compact finding with the absolute path", out, err)
+    rc, out, err = c.run("--format", "human", *cmd, cwd=c.path("build"))
+    expect(rc == 1 and "error[FA701]" in out, "--format wins", out, err)
+    c.write("src/opt.c", "#ifndef SKIP\n" + BAD_ASYNC + "#endif\n")
+    opt = [c.path("src/opt.c"), "--", "cc", "-I" + c.include, "-c",
+           c.path("src/opt.c")]
+    expect_status(c.run(*opt), 1, "without --extra-arg")
+    rc, out, err = c.run("--extra-arg=-DSKIP", *opt)
+    expect(rc == 0 and out == "", "--extra-arg reaches clang", out, err)
+    expect_status(c.run("--extra-arg-before", "-DSKIP", *opt), 0,
+                  "--extra-arg-before reaches clang")
+    c.write("src/clean.c", CLEAN)
+    rc, out, err = c.run(c.path("src/clean.c"), "--", "cc", "-I" + c.include,
+                         "-c", "../src/clean.c", cwd=c.path("build"))
+    expect(rc == 0 and out == "", "a clean file in the compiler shape", out,
+           err)
+
+
+# ---- baselines --------------------------------------------------------------
+
+TWO_FINDINGS = """#include <framealloc.h>
+
+int wait_io(int);
+
+FA_ASYNC void job(fa_allocator_t *a) {
+  char *p = fa_frame_alloc(a, 16, 8);
+  (void)p;
+}
+
+void step(fa_allocator_t *a) {
+  int *n = fa_frame_new(a, int);
+  FA_AWAIT(wait_io(1));
+  *n = 1;
+}
+"""
+
+
+def codes(out):
+    return re.findall(r"\[(FA\d{3})\]$", out, re.M)
+
+
+def test_baseline_round_trip(c):
+    c.write("job.c", TWO_FINDINGS)
+    rc, out, err = c.check("--format", "compact", "--write-baseline",
+                           "base.json", "job.c")
+    expect(rc == 0 and sorted(codes(out)) == ["FA701", "FA702"],
+           "--write-baseline shows the findings and exits 0", out, err)
+    import json
+    base = json.load(open(c.path("base.json")))
+    expect(base["version"] == 1 and len(base["findings"]) == 2 and
+           all(re.match(r"^[0-9a-f]{16}:\d+$", f["fingerprint"])
+               for f in base["findings"]), "baseline shape", base)
+    rc, sarif, _ = c.check("--format", "sarif", "job.c")
+    fps = sorted(r["partialFingerprints"]["faCheckLineHash/v1"]
+                 for r in json.loads(sarif)["runs"][0]["results"])
+    expect(fps == sorted(f["fingerprint"] for f in base["findings"]),
+           "the baseline's fingerprints are SARIF's", fps, base)
+    expect_status(c.check("--format", "compact", "--baseline", "base.json",
+                          "job.c"), 0, "everything is in the baseline")
+    # Lines inserted above keep the match; the SARIF fingerprint too.
+    c.write("job.c", "/* a new comment */\n\n" + TWO_FINDINGS)
+    rc, out, err = c.check("--format", "compact", "--baseline", "base.json",
+                           "job.c")
+    expect(rc == 0 and out == "", "moved lines keep their match", out, err)
+    # A new finding is reported, the old ones are not.
+    c.write("job.c", TWO_FINDINGS + """
+FA_ASYNC void job2(fa_allocator_t *a) {
+  char *q = fa_frame_alloc(a, 32, 8);
+  (void)q;
+}
+""")
+    rc, out, err = c.check("--format", "compact", "--baseline", "base.json",
+                           "job.c")
+    expect(rc == 1 and codes(out) == ["FA701"] and ":17:" in out,
+           "only the new finding", out, err)
+    # Fixed findings are stale.
+    c.write("job.c", TWO_FINDINGS.replace("fa_frame_alloc(a, 16, 8)",
+                                          "fa_pool_alloc(a, 16)"))
+    rc, out, err = c.check("--baseline", "base.json", "--baseline-stale",
+                           "job.c")
+    expect(rc == 1 and len(out.splitlines()) == 1 and
+           re.match(r"^job.c:6: note: fixed since the baseline: .*\[FA701\]$",
+                    out), "one stale entry", out, err)
+    c.write("job.c", TWO_FINDINGS)
+    expect_status(c.check("--baseline", "base.json", "--baseline-stale",
+                          "job.c"), 0, "nothing stale")
+
+
+def test_baseline_identical_lines(c):
+    """Two findings on identical lines are told apart by their order: fixing
+    one leaves one match, not two."""
+    twice = TWO_FINDINGS + """
+FA_ASYNC void job2(fa_allocator_t *a) {
+  char *p = fa_frame_alloc(a, 16, 8);
+  (void)p;
+}
+"""
+    c.write("job.c", twice)
+    expect_status(c.check("--write-baseline", "b.json", "job.c"), 0, "write")
+    c.write("job.c", twice + twice.replace("job", "job3").replace(
+        "step", "step3").replace("#include <framealloc.h>", "").replace(
+        "int wait_io(int);", ""))
+    rc, out, err = c.check("--format", "compact", "--baseline", "b.json",
+                           "job.c")
+    expect(rc == 1 and sorted(codes(out)) == ["FA701", "FA701", "FA702"],
+           "copies of baselined lines are new findings", out, err)
+
+
+def test_baseline_errors(c):
+    c.write("job.c", TWO_FINDINGS)
+    for text, what in [("{", "not a baseline"), ("[]", "expected a JSON"),
+                       ('{"version": 2, "findings": []}', '"version"'),
+                       ('{"version": 1}', "no \"findings\""),
+                       ('{"version": 1, "findings": [{}]}', "fingerprint")]:
+        c.write("bad.json", text)
+        rc, out, err = c.check("--baseline", "bad.json", "job.c")
+        expect(rc == 2 and what in err, "bad baseline %r" % text, err)
+    rc, _, err = c.check("--baseline", "missing.json", "job.c")
+    expect(rc == 2 and "missing.json" in err, "missing baseline", err)
+    expect_status(c.check("--baseline-stale", "job.c"), 2, "stale alone")
+    expect_status(c.check("--baseline", "a", "--write-baseline", "b",
+                          "job.c"), 2, "both")
+    expect_status(c.check("--baseline-stale=1", "job.c"), 2, "flag value")
+    rc, _, err = c.check("--write-baseline", c.path("no/such/dir/b.json"),
+                         "job.c")
+    expect(rc == 2 and "cannot write the baseline" in err, "unwritable", err)
+
+
 GROUPS = {
     "usage": [test_help_version, test_unknown_option, test_values,
               test_code_forms, test_families, test_lifetime_notes,
               test_explain, test_list],
     "inputs": [test_missing_file, test_compdb_broken, test_parse_failure,
-               test_compdb_relative_gcc_flags],
+               test_compdb_relative_gcc_flags, test_compiler_shape],
+    "baseline": [test_baseline_round_trip, test_baseline_identical_lines,
+                 test_baseline_errors],
     "parallel": [test_jobs_deterministic, test_progress],
     "config": [test_config_errors, test_config_good, test_config_upward,
                test_init],
