@@ -65,11 +65,13 @@ test-asan:
 
 # fa-check (Release) on real C code, the Debian source packages of libuv,
 # Lua 5.4 and SQLite through their compile databases: no crash, no
-# diagnostic, and a defect planted in each found (tests/check/realcode/).
+# diagnostic, and a defect planted in each found; then a baseline round trip
+# on libuv (tests/check/realcode/).
 test-real-code:
 	cmake -S . -B build -DCMAKE_BUILD_TYPE=Release $(CMAKE_ARGS) >/dev/null
 	cmake --build build -j $(JOBS) --target fa-check
 	bash tests/check/realcode/run.sh
+	bash tests/check/realcode/baseline.sh
 
 bench:
 	@bash scripts/bench-deps.sh
