@@ -181,6 +181,7 @@ typedef struct fc_options_s {
   const char *baseline;       /* --baseline: report only what is new */
   const char *write_baseline; /* --write-baseline */
   int baseline_stale;         /* --baseline-stale: list fixed entries */
+  const char *cache_dir;      /* --cache; NULL: FA_CHECK_CACHE or none */
   int color;                  /* -1 auto (a terminal), 0 never, 1 always */
 } fc_options_t;
 
@@ -332,6 +333,21 @@ void fc_unit_free(fc_unit_t *u);
  * families selected in `families` (fc_family_t bits). */
 void fc_analyze(fc_unit_t *const *units, size_t n, const fc_config_t *cfg,
                 unsigned families, fc_diag_list_t *out);
+
+/* ---- cache.c: the facts of translation units, kept between runs ------- */
+
+typedef struct fc_cache_s fc_cache_t;
+/* Opens (creates) the cache directory; prints a message and returns NULL
+ * when it cannot be used. The key covers the checker and `cfg`. */
+fc_cache_t *fc_cache_open(const char *dir, const fc_config_t *cfg);
+/* Prints the counts when FA_CHECK_CACHE_STATS is set, and frees `c`. */
+void fc_cache_close(fc_cache_t *c);
+/* Thread-safe. The unit saved for `in`, when every file its parse read is
+ * unchanged; NULL otherwise. */
+fc_unit_t *fc_cache_get(fc_cache_t *c, const fc_input_t *in);
+/* Thread-safe. Saves the unit lowered from `tu` for `in`. */
+void fc_cache_put(fc_cache_t *c, const fc_input_t *in, CXTranslationUnit tu,
+                  const fc_unit_t *u);
 
 /* ---- out_*.c: output formats ------------------------------------------ */
 

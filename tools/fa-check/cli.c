@@ -64,6 +64,9 @@ void fc_cli_usage(FILE *f) {
       "  --baseline-stale      with --baseline: list instead the recorded\n"
       "                        findings that are gone (exit 1 if any)\n"
       "  --config FILE         read FILE instead of the nearest fa-check.toml\n"
+      "  --cache DIR           keep the facts of each file in DIR and reuse\n"
+      "                        them while nothing it reads changes (default:\n"
+      "                        $FA_CHECK_CACHE)\n"
       "  -j N                  parse N files at a time (0: one per core)\n"
       "  --extra-arg ARG       add ARG to every file's clang arguments\n"
       "  --extra-arg-before ARG  the same, before the others\n"
@@ -89,13 +92,13 @@ void fc_cli_version(FILE *f) {
 }
 
 /* The options that take a value. */
-static const char *const valued[] = {"--check",         "-p",
-                                     "--format",        "--deny",
-                                     "--warn",          "--allow",
-                                     "--config",        "-j",
-                                     "--color",         "--extra-arg-before",
-                                     "--extra-arg",     "--baseline",
-                                     "--write-baseline"};
+static const char *const valued[] = {"--check",          "-p",
+                                     "--format",         "--deny",
+                                     "--warn",           "--allow",
+                                     "--config",         "-j",
+                                     "--color",          "--extra-arg-before",
+                                     "--extra-arg",      "--baseline",
+                                     "--write-baseline", "--cache"};
 
 /* Splits argv[*i] into an option name and its value. Returns the option's
  * canonical name (from `valued` or the flag itself) in *name and the value
@@ -222,6 +225,12 @@ static int parse_value_option(fc_options_t *o, const char *name,
     if (!*v)
       return usage_error("%s needs a file name", name);
     *(name[2] == 'b' ? &o->baseline : &o->write_baseline) = v;
+    return 0;
+  }
+  if (!strcmp(name, "--cache")) {
+    if (!*v)
+      return usage_error("%s", "--cache needs a directory");
+    o->cache_dir = v;
     return 0;
   }
   if (!strncmp(name, "--extra-arg", 11)) {

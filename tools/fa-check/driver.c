@@ -28,6 +28,7 @@ typedef struct result_s {
 typedef struct work_s {
   const fc_inputs_t *in;
   const fc_config_t *cfg;
+  fc_cache_t *cache; /* NULL: no cache */
   result_t *res;
   const char *root;
   pthread_mutex_t lock; /* guards next, started and the progress line */
@@ -168,6 +169,8 @@ static int essential_args(const char **args, int nargs) {
 /* Parses one unit, lowers it and disposes of it. */
 static void check_unit(CXIndex idx, const fc_input_t *t, const work_t *w,
                        result_t *r) {
+  if (w->cache && (r->unit = fc_cache_get(w->cache, t)) != NULL)
+    return;
   int nargs = (int)t->nargs;
   const char **args = fc_xrealloc(NULL, (t->nargs + 1) * sizeof(*args));
   for (int i = 0; i < nargs; i++)
@@ -205,7 +208,10 @@ static void check_unit(CXIndex idx, const fc_input_t *t, const work_t *w,
       fc_failure_add(&r->fail, t->file, "does not parse: %s", err);
       free(err);
     } else {
+      size_t nfail = r->fail.n;
       r->unit = fc_unit_lower(tu, w->cfg, &r->fail);
+      if (w->cache && r->unit && r->fail.n == nfail)
+        fc_cache_put(w->cache, t, tu, r->unit);
     }
     clang_disposeTranslationUnit(tu);
     break;
@@ -355,9 +361,18 @@ int fc_run(const fc_options_t *o, const fc_config_t *cfg) {
   if (o->baseline && fc_baseline_load(o->baseline, &base) != 0)
     return FC_EXIT_FAILURE;
 
+  const char *cache_dir =
+      o->cache_dir ? o->cache_dir : getenv("FA_CHECK_CACHE");
+  fc_cache_t *cache = NULL;
+  if (cache_dir && *cache_dir && !(cache = fc_cache_open(cache_dir, cfg))) {
+    fc_baseline_free(&base);
+    return FC_EXIT_FAILURE;
+  }
+
   fc_failure_list_t fail = {0};
   fc_inputs_t in;
   if (fc_inputs_collect(o, &in, &fail) != 0) {
+    fc_cache_close(cache);
     fc_baseline_free(&base);
     fc_failure_list_free(&fail);
     fc_inputs_free(&in);
@@ -368,6 +383,7 @@ int fc_run(const fc_options_t *o, const fc_config_t *cfg) {
   memset(&w, 0, sizeof(w));
   w.in = &in;
   w.cfg = cfg;
+  w.cache = cache;
   w.root = root;
   w.res = fc_xcalloc(in.n ? in.n : 1, sizeof(*w.res));
   w.progress = isatty(STDERR_FILENO) && in.n >= 8;
@@ -433,6 +449,7 @@ int fc_run(const fc_options_t *o, const fc_config_t *cfg) {
   fc_failure_list_free(&fail);
   fc_inputs_free(&in);
   fc_baseline_free(&base);
+  fc_cache_close(cache);
   fc_source_free_all();
   return rc;
 }

@@ -786,6 +786,104 @@ def test_baseline_errors(c):
     expect(rc == 2 and "cannot write the baseline" in err, "unwritable", err)
 
 
+# ---- the result cache ---------------------------------------------------------
+
+CACHE_HEADER = """#include <framealloc.h>
+void *helper(fa_allocator_t *a);
+int wait_io(int n);
+"""
+CACHE_CALLER = """#include "h.h"
+
+void step(fa_allocator_t *a) {
+  char *p = helper(a);
+  FA_AWAIT(wait_io(1));
+  p[0] = 1;
+}
+"""
+CACHE_HELPER = """#include "h.h"
+
+void *helper(fa_allocator_t *a) { return fa_pool_alloc(a, 16); }
+"""
+
+
+def cache_stats(err):
+    m = re.search(r"cache: (\d+) hits?, (\d+) miss(?:es)?, (\d+) stored", err)
+    expect(m, "no cache statistics", err)
+    return tuple(int(x) for x in m.groups())
+
+
+def test_cache_cross_tu(c):
+    """A unit's facts are reused, its findings are not: editing a helper in
+    another file changes the findings of the unchanged caller."""
+    c.write("h.h", CACHE_HEADER)
+    c.write("a.c", CACHE_CALLER)
+    c.write("b.c", CACHE_HELPER)
+    env = {"FA_CHECK_CACHE_STATS": "1"}
+    args = ["--format", "compact", "--cache", "cache", "a.c", "b.c"]
+    rc, out, err = c.check(*args, env=env)
+    expect(rc == 0 and out == "" and cache_stats(err) == (0, 2, 2),
+           "cold run: two misses, no finding", out, err)
+    rc, out, err = c.check(*args, env=env)
+    expect(rc == 0 and out == "" and cache_stats(err) == (2, 0, 0),
+           "warm run: two hits", out, err)
+    c.write("b.c", CACHE_HELPER.replace("fa_pool_alloc(a, 16)",
+                                        "fa_frame_alloc(a, 16, 1)"))
+    rc, out, err = c.check(*args, env=env)
+    expect(rc == 1 and cache_stats(err) == (1, 1, 1) and
+           re.search(r"^a.c:5:\d+: error: .*\[FA702\]$", out, re.M),
+           "the edited helper: b.c missed, a.c hit and now reported", out,
+           err)
+    _, fresh, _ = c.check("--format", "compact", "a.c", "b.c")
+    expect(out == fresh, "the same findings as without the cache", out, fresh)
+    # A header both include: both miss.
+    c.write("h.h", CACHE_HEADER + "int unused_decl(void);\n")
+    rc, out2, err = c.check(*args, env=env)
+    expect(cache_stats(err) == (0, 2, 2) and out2 == fresh,
+           "a header change misses both", out2, err)
+    # The configuration is part of the key.
+    c.write("fa-check.toml", '[async]\nawait = ["other_wait"]\n')
+    rc, _, err = c.check(*args, env=env)
+    expect(cache_stats(err) == (0, 2, 2), "a config change misses", err)
+    # FA_CHECK_CACHE names the directory when --cache does not.
+    rc, out3, err = c.check("--format", "compact", "a.c", "b.c",
+                            env={"FA_CHECK_CACHE_STATS": "1",
+                                 "FA_CHECK_CACHE": c.path("cache")})
+    expect(cache_stats(err) == (2, 0, 0) and out3 == fresh,
+           "FA_CHECK_CACHE", out3, err)
+
+
+def test_cache_damaged(c):
+    """Damaged entries are misses, never a crash; an unusable directory is
+    an error."""
+    c.write("h.h", CACHE_HEADER)
+    c.write("a.c", CACHE_CALLER)
+    c.write("b.c", CACHE_HELPER.replace("fa_pool_alloc(a, 16)",
+                                        "fa_frame_alloc(a, 16, 1)"))
+    env = {"FA_CHECK_CACHE_STATS": "1"}
+    args = ["--format", "compact", "--cache", "cache", "a.c", "b.c"]
+    _, want, _ = c.check(*args, env=env)
+    names = sorted(os.listdir(c.path("cache")))
+    expect(len(names) == 2, "two entries", names)
+    rng = random.Random(7)
+    for trial in range(12):
+        for n in names:
+            data = bytearray(open(c.path("cache", n), "rb").read())
+            if trial % 3 == 0:
+                data = data[:rng.randrange(len(data))]
+            else:
+                for _ in range(4):
+                    data[rng.randrange(len(data))] ^= 1 << rng.randrange(8)
+            c.write_bytes(os.path.join("cache", n), bytes(data))
+        rc, out, err = c.check(*args, env=env)
+        expect(rc == 1 and out == want, "damaged entries: same findings",
+               out, err)
+    c.write("file", "")
+    rc, _, err = c.check("--cache", "file", "a.c")
+    expect(rc == 2 and "cannot use the cache directory" in err,
+           "a file as the cache", err)
+    expect_status(c.check("--cache=", "a.c"), 2, "empty --cache")
+
+
 GROUPS = {
     "usage": [test_help_version, test_unknown_option, test_values,
               test_code_forms, test_families, test_lifetime_notes,
@@ -794,6 +892,7 @@ GROUPS = {
                test_compdb_relative_gcc_flags, test_compiler_shape],
     "baseline": [test_baseline_round_trip, test_baseline_identical_lines,
                  test_baseline_errors],
+    "cache": [test_cache_cross_tu, test_cache_damaged],
     "parallel": [test_jobs_deterministic, test_progress],
     "config": [test_config_errors, test_config_good, test_config_upward,
                test_init],
