@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The baseline round trip on a real code base: a copy of libuv's sources
 # (the Debian source package, as for run.sh) with three findings planted in
-# two files, checked through its compile database (37 translation units):
+# two files (libuv_copy.sh), checked through its compile database (37
+# translation units):
 #   1. --write-baseline records exactly the three (exit 0);
 #   2. --baseline reports nothing;
 #   3. lines inserted above the planted code move every finding, and
@@ -26,58 +27,11 @@ fa_check=$(cd "$(dirname "$fa_check")" && pwd)/$(basename "$fa_check")
 mkdir -p "$work"
 work=$(cd "$work" && pwd)
 
-# shellcheck source=scripts/apt-source.sh
-. "$root/scripts/apt-source.sh"
-db=$(BENCH_CHECK_OUT="$work/libuv" bash "$root/bench/check/libuv.sh") ||
-  die "libuv: preparing the sources failed"
-tree=$(apt_source_tree libuv1 "$work/libuv/libuv-src")
-
-# The copy, and its compile database: the tree's paths replaced.
-base=$work/baseline
-rm -rf "$base"
-mkdir -p "$base/db"
-cp -a "$tree" "$base/libuv"
-python3 - "$db/compile_commands.json" "$tree" "$base/libuv" \
-  "$base/db/compile_commands.json" <<'PY'
-import json, sys
-db, tree, copy, out = sys.argv[1:]
-entries = json.load(open(db))
-text = json.dumps(entries).replace(tree.rstrip("/") + "/", copy + "/")
-json.dump(json.loads(text), open(out, "w"), indent=1)
-PY
-
+# The copy with three planted findings, and its compile database.
+base=$(bash "$here/libuv_copy.sh" "$work/baseline") ||
+  die "libuv: preparing the copy failed"
 core=$base/libuv/src/unix/core.c
 common=$base/libuv/src/uv-common.c
-cat >>"$core" <<'C'
-
-/* Findings planted by tests/check/realcode/baseline.sh. */
-#include <framealloc.h>
-void fa_planted_use(const char *p);
-int fa_planted_wait(int n);
-void fa_planted_604(fa_allocator_t *a);
-void fa_planted_702(fa_allocator_t *a);
-void fa_planted_604(fa_allocator_t *a) {
-  fa_begin_frame(a);
-  char *p = fa_frame_alloc(a, 16, 1);
-  fa_end_frame(a);
-  fa_planted_use(p);
-}
-void fa_planted_702(fa_allocator_t *a) {
-  char *q = fa_frame_alloc(a, 16, 1);
-  FA_AWAIT(fa_planted_wait(1));
-  fa_planted_use(q);
-}
-C
-cat >>"$common" <<'C'
-
-/* A finding planted by tests/check/realcode/baseline.sh. */
-#include <framealloc.h>
-FA_ASYNC void fa_planted_701(fa_allocator_t *a);
-FA_ASYNC void fa_planted_701(fa_allocator_t *a) {
-  char *r = fa_frame_alloc(a, 16, 1);
-  (void)r;
-}
-C
 
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
