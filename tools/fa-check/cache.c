@@ -497,7 +497,9 @@ static void count(fc_cache_t *c, size_t *what) {
   pthread_mutex_unlock(&c->lock);
 }
 
-fc_unit_t *fc_cache_get(fc_cache_t *c, const fc_input_t *in) {
+fc_unit_t *fc_cache_get(fc_cache_t *c, const fc_input_t *in,
+                        const fc_changed_t *changed, int *reads_changed) {
+  int reads = 0;
   uint64_t key = input_key(c, in);
   char *path = entry_path(c, key);
   size_t len = 0;
@@ -524,7 +526,10 @@ fc_unit_t *fc_cache_get(fc_cache_t *c, const fc_input_t *in) {
     take(&r, name, n);
     name[n] = 0;
     uint64_t want = get64(&r), got;
-    int ok = !r.bad && file_hash(fc_intern(name), &got) && got == want;
+    const char *file = fc_intern(name);
+    int ok = !r.bad && file_hash(file, &got) && got == want;
+    if (changed && ok && !reads)
+      reads = fc_changed_has(changed, file);
     free(name);
     if (!ok)
       goto out;
@@ -546,6 +551,8 @@ out:
   free(r.strs);
   free(data);
   count(c, u ? &c->hits : &c->misses);
+  if (reads_changed)
+    *reads_changed = reads;
   return u;
 }
 

@@ -182,6 +182,7 @@ typedef struct fc_options_s {
   const char *write_baseline; /* --write-baseline */
   int baseline_stale;         /* --baseline-stale: list fixed entries */
   const char *cache_dir;      /* --cache; NULL: FA_CHECK_CACHE or none */
+  const char *changed_since;  /* --changed-since REV */
   int color;                  /* -1 auto (a terminal), 0 never, 1 always */
 } fc_options_t;
 
@@ -334,6 +335,22 @@ void fc_unit_free(fc_unit_t *u);
 void fc_analyze(fc_unit_t *const *units, size_t n, const fc_config_t *cfg,
                 unsigned families, fc_diag_list_t *out);
 
+/* ---- changed.c: --changed-since REV ------------------------------------ */
+
+typedef struct fc_changed_s {
+  const char **v; /* interned absolute paths */
+  size_t n;
+} fc_changed_t;
+
+/* The files changed since `rev` in the git work tree of the current
+ * directory, new files included; on error prints a message, returns -1. */
+int fc_changed_load(const char *rev, fc_changed_t *c);
+void fc_changed_free(fc_changed_t *c);
+int fc_changed_has(const fc_changed_t *c, const char *file); /* interned */
+/* Thread-safe: whether the unit's source or a header it includes changed,
+ * by a parse without function bodies (1 when it does not parse). */
+int fc_changed_unit(CXIndex idx, const fc_input_t *in, const fc_changed_t *c);
+
 /* ---- cache.c: the facts of translation units, kept between runs ------- */
 
 typedef struct fc_cache_s fc_cache_t;
@@ -343,8 +360,10 @@ fc_cache_t *fc_cache_open(const char *dir, const fc_config_t *cfg);
 /* Prints the counts when FA_CHECK_CACHE_STATS is set, and frees `c`. */
 void fc_cache_close(fc_cache_t *c);
 /* Thread-safe. The unit saved for `in`, when every file its parse read is
- * unchanged; NULL otherwise. */
-fc_unit_t *fc_cache_get(fc_cache_t *c, const fc_input_t *in);
+ * unchanged; NULL otherwise. With `changed`, *reads_changed tells whether
+ * one of those files is in it. */
+fc_unit_t *fc_cache_get(fc_cache_t *c, const fc_input_t *in,
+                        const fc_changed_t *changed, int *reads_changed);
 /* Thread-safe. Saves the unit lowered from `tu` for `in`. */
 void fc_cache_put(fc_cache_t *c, const fc_input_t *in, CXTranslationUnit tu,
                   const fc_unit_t *u);

@@ -64,6 +64,8 @@ void fc_cli_usage(FILE *f) {
       "  --baseline-stale      with --baseline: list instead the recorded\n"
       "                        findings that are gone (exit 1 if any)\n"
       "  --config FILE         read FILE instead of the nearest fa-check.toml\n"
+      "  --changed-since REV   check only the files whose source or included\n"
+      "                        headers changed since the git revision REV\n"
       "  --cache DIR           keep the facts of each file in DIR and reuse\n"
       "                        them while nothing it reads changes (default:\n"
       "                        $FA_CHECK_CACHE)\n"
@@ -98,7 +100,8 @@ static const char *const valued[] = {"--check",          "-p",
                                      "--config",         "-j",
                                      "--color",          "--extra-arg-before",
                                      "--extra-arg",      "--baseline",
-                                     "--write-baseline", "--cache"};
+                                     "--write-baseline", "--cache",
+                                     "--changed-since"};
 
 /* Splits argv[*i] into an option name and its value. Returns the option's
  * canonical name (from `valued` or the flag itself) in *name and the value
@@ -225,6 +228,12 @@ static int parse_value_option(fc_options_t *o, const char *name,
     if (!*v)
       return usage_error("%s needs a file name", name);
     *(name[2] == 'b' ? &o->baseline : &o->write_baseline) = v;
+    return 0;
+  }
+  if (!strcmp(name, "--changed-since")) {
+    if (!*v)
+      return usage_error("%s", "--changed-since needs a git revision");
+    o->changed_since = v;
     return 0;
   }
   if (!strcmp(name, "--cache")) {

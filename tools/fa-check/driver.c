@@ -22,13 +22,15 @@
 
 typedef struct result_s {
   fc_unit_t *unit;        /* NULL if the unit could not be analysed */
+  int selected;           /* its findings are reported */
   fc_failure_list_t fail; /* its failures, in order */
 } result_t;
 
 typedef struct work_s {
   const fc_inputs_t *in;
   const fc_config_t *cfg;
-  fc_cache_t *cache; /* NULL: no cache */
+  fc_cache_t *cache;           /* NULL: no cache */
+  const fc_changed_t *changed; /* --changed-since; NULL: every unit */
   result_t *res;
   const char *root;
   pthread_mutex_t lock; /* guards next, started and the progress line */
@@ -169,7 +171,22 @@ static int essential_args(const char **args, int nargs) {
 /* Parses one unit, lowers it and disposes of it. */
 static void check_unit(CXIndex idx, const fc_input_t *t, const work_t *w,
                        result_t *r) {
-  if (w->cache && (r->unit = fc_cache_get(w->cache, t)) != NULL)
+  r->selected = 1;
+  if (w->changed) {
+    /* A unit that reads no changed file is not reported; its facts still
+     * count for the summaries when the cache has them. */
+    int reads = 0;
+    if (w->cache &&
+        (r->unit = fc_cache_get(w->cache, t, w->changed, &reads)) != NULL) {
+      r->selected = reads;
+      return;
+    }
+    if (!fc_changed_unit(idx, t, w->changed)) {
+      r->selected = 0;
+      return;
+    }
+  }
+  if (w->cache && (r->unit = fc_cache_get(w->cache, t, NULL, NULL)) != NULL)
     return;
   int nargs = (int)t->nargs;
   const char **args = fc_xrealloc(NULL, (t->nargs + 1) * sizeof(*args));
@@ -313,6 +330,26 @@ static void apply_levels(fc_diag_list_t *l, const fc_config_t *cfg,
   l->n = w;
 }
 
+/* --changed-since: keeps the findings in the sources of the units that
+ * read a changed file, or in a changed file. */
+static void keep_changed(fc_diag_list_t *l, const fc_inputs_t *in,
+                         const result_t *res, const fc_changed_t *changed) {
+  size_t w = 0;
+  for (size_t i = 0; i < l->n; i++) {
+    fc_diag_t *d = &l->v[i];
+    int keep = d->loc.file && fc_changed_has(changed, d->loc.file);
+    for (size_t k = 0; !keep && k < in->n; k++)
+      keep =
+          res[k].selected && d->loc.file && !strcmp(in->v[k].file, d->loc.file);
+    if (!keep) {
+      fc_diag_free(d);
+      continue;
+    }
+    l->v[w++] = *d;
+  }
+  l->n = w;
+}
+
 static void move_failures(fc_failure_list_t *dst, fc_failure_list_t *src) {
   for (size_t i = 0; i < src->n; i++) {
     fc_failure_add(dst, src->v[i].file, "%s", src->v[i].msg);
@@ -369,9 +406,17 @@ int fc_run(const fc_options_t *o, const fc_config_t *cfg) {
     return FC_EXIT_FAILURE;
   }
 
+  fc_changed_t changed = {0};
+  if (o->changed_since && fc_changed_load(o->changed_since, &changed) != 0) {
+    fc_cache_close(cache);
+    fc_baseline_free(&base);
+    return FC_EXIT_FAILURE;
+  }
+
   fc_failure_list_t fail = {0};
   fc_inputs_t in;
   if (fc_inputs_collect(o, &in, &fail) != 0) {
+    fc_changed_free(&changed);
     fc_cache_close(cache);
     fc_baseline_free(&base);
     fc_failure_list_free(&fail);
@@ -384,6 +429,7 @@ int fc_run(const fc_options_t *o, const fc_config_t *cfg) {
   w.in = &in;
   w.cfg = cfg;
   w.cache = cache;
+  w.changed = o->changed_since ? &changed : NULL;
   w.root = root;
   w.res = fc_xcalloc(in.n ? in.n : 1, sizeof(*w.res));
   w.progress = isatty(STDERR_FILENO) && in.n >= 8;
@@ -404,6 +450,8 @@ int fc_run(const fc_options_t *o, const fc_config_t *cfg) {
   fc_diag_list_t diags = {0};
   fc_analyze(units, nunits, cfg, families, &diags);
   apply_levels(&diags, cfg, o, families);
+  if (o->changed_since)
+    keep_changed(&diags, &in, w.res, &changed);
   fc_diag_sort_unique(&diags);
 
   int rc = FC_EXIT_OK;
@@ -450,6 +498,7 @@ int fc_run(const fc_options_t *o, const fc_config_t *cfg) {
   fc_inputs_free(&in);
   fc_baseline_free(&base);
   fc_cache_close(cache);
+  fc_changed_free(&changed);
   fc_source_free_all();
   return rc;
 }

@@ -884,6 +884,64 @@ def test_cache_damaged(c):
     expect_status(c.check("--cache=", "a.c"), 2, "empty --cache")
 
 
+# ---- --changed-since -----------------------------------------------------------
+
+def git(c, *args):
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.org",
+                    "-c", "init.defaultBranch=main"] + list(args), cwd=c.tmp,
+                   check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+
+
+def test_changed_since(c):
+    """Only the units whose source or included headers changed since REV
+    are reported; with the cache, unchanged units still give their
+    summaries."""
+    c.write("h.h", CACHE_HEADER)
+    frame_helper = CACHE_HELPER.replace("fa_pool_alloc(a, 16)",
+                                        "fa_frame_alloc(a, 16, 1)")
+    c.write("a.c", CACHE_CALLER)          # FA702 through b.c's helper
+    c.write("b.c", frame_helper)
+    c.write("d.c", BAD_ASYNC)             # FA701, includes no h.h
+    git(c, "init", "-q")
+    git(c, "add", ".")
+    git(c, "commit", "-q", "-m", "one")
+    files = ["a.c", "b.c", "d.c"]
+    rc, full, err = c.check("--format", "compact", *files)
+    expect(rc == 1 and sorted(codes(full)) == ["FA701", "FA702"], "full run",
+           full, err)
+    rc, out, err = c.check("--format", "compact", "--changed-since", "HEAD",
+                           *files)
+    expect(rc == 0 and out == "", "nothing changed", out, err)
+    # A header: the units that include it.
+    c.write("h.h", CACHE_HEADER + "int more(void);\n")
+    rc, out, err = c.check("--format", "compact", "--changed-since", "HEAD",
+                           "--cache", "cache", *files)
+    expect(rc == 1 and codes(out) == ["FA702"] and out.startswith("a.c:"),
+           "h.h changed: a.c and b.c, not d.c", out, err)
+    git(c, "commit", "-q", "-a", "-m", "two")
+    # One source; the helper's summary still comes from the cache.
+    c.write("a.c", CACHE_CALLER + "/* edited */\n")
+    rc, out, err = c.check("--format", "compact", "--changed-since", "HEAD",
+                           "--cache", "cache", *files,
+                           env={"FA_CHECK_CACHE_STATS": "1"})
+    expect(rc == 1 and codes(out) == ["FA702"] and out.startswith("a.c:"),
+           "a.c changed, b.c's helper from the cache", out, err)
+    # A new file is a change; revisions further back work too.
+    c.write("e.c", BAD_ASYNC)
+    rc, out, err = c.check("--format", "compact", "--changed-since", "HEAD~1",
+                           "e.c", "d.c")
+    expect(rc == 1 and codes(out) == ["FA701"] and out.startswith("e.c:"),
+           "an untracked file", out, err)
+    rc, _, err = c.check("--changed-since", "no-such-rev", "a.c")
+    expect(rc == 2 and "not a revision" in err, "bad revision", err)
+    expect_status(c.check("--changed-since=", "a.c"), 2, "empty revision")
+    os.makedirs(c.path("outside"))
+    shutil.rmtree(c.path(".git"))
+    rc, _, err = c.check("--changed-since", "HEAD", "a.c")
+    expect(rc == 2 and "git work tree" in err, "not in a git work tree", err)
+
+
 GROUPS = {
     "usage": [test_help_version, test_unknown_option, test_values,
               test_code_forms, test_families, test_lifetime_notes,
@@ -892,7 +950,7 @@ GROUPS = {
                test_compdb_relative_gcc_flags, test_compiler_shape],
     "baseline": [test_baseline_round_trip, test_baseline_identical_lines,
                  test_baseline_errors],
-    "cache": [test_cache_cross_tu, test_cache_damaged],
+    "cache": [test_cache_cross_tu, test_cache_damaged, test_changed_since],
     "parallel": [test_jobs_deterministic, test_progress],
     "config": [test_config_errors, test_config_good, test_config_upward,
                test_init],
