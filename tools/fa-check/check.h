@@ -149,7 +149,8 @@ typedef enum fc_format_e {
   FC_FORMAT_HUMAN,
   FC_FORMAT_COMPACT,
   FC_FORMAT_JSON,
-  FC_FORMAT_SARIF
+  FC_FORMAT_SARIF,
+  FC_FORMAT_CODEQUALITY
 } fc_format_t;
 
 typedef struct fc_level_override_s {
@@ -381,6 +382,7 @@ void fc_emit_human(const fc_diag_list_t *l, const fc_emit_t *e);
 void fc_emit_compact(const fc_diag_list_t *l, const fc_emit_t *e);
 void fc_emit_json(const fc_diag_list_t *l, const fc_emit_t *e);
 void fc_emit_sarif(const fc_diag_list_t *l, const fc_emit_t *e);
+void fc_emit_codequality(const fc_diag_list_t *l, const fc_emit_t *e);
 
 /* out_common.c: what the formats share. */
 struct json_t;

@@ -54,7 +54,8 @@ void fc_cli_usage(FILE *f) {
       "  --all                 run every available family (the default)\n"
       "  --check FAMILY        run one family (async-safety, lifetime);\n"
       "                        repeatable\n"
-      "  --format FORMAT       human (default), compact, json or sarif\n"
+      "  --format FORMAT       human (default), compact, json, sarif or\n"
+      "                        codequality (GitLab Code Quality)\n"
       "  --deny CODE|FAMILY    report as errors\n"
       "  --warn CODE|FAMILY    report as warnings\n"
       "  --allow CODE|FAMILY   do not report\n"
@@ -201,14 +202,17 @@ static int parse_value_option(fc_options_t *o, const char *name,
     return 0;
   }
   if (!strcmp(name, "--format")) {
-    static const char *const fmts[] = {"human", "compact", "json", "sarif"};
-    for (int k = 0; k < 4; k++)
+    static const char *const fmts[] = {"human", "compact", "json", "sarif",
+                                       "codequality"};
+    for (int k = 0; k < 5; k++)
       if (!strcmp(v, fmts[k])) {
         o->format = (fc_format_t)k;
         o->format_given = 1;
         return 0;
       }
-    return usage_error("unknown format '%s' (human, compact, json, sarif)", v);
+    return usage_error("unknown format '%s' (human, compact, json, sarif, "
+                       "codequality)",
+                       v);
   }
   if (!strcmp(name, "--deny"))
     return add_override(o, v, FC_LEVEL_ERROR);

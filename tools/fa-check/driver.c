@@ -384,6 +384,9 @@ static void emit(const fc_diag_list_t *l, const fc_options_t *o,
   case FC_FORMAT_SARIF:
     fc_emit_sarif(l, e);
     break;
+  case FC_FORMAT_CODEQUALITY:
+    fc_emit_codequality(l, e);
+    break;
   }
   fflush(e->out);
 }

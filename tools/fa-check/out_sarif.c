@@ -1,16 +1,18 @@
 /* The sarif format: SARIF 2.1.0, the OASIS interchange format that code
  * scanning services (GitHub, Azure DevOps, IDE viewers) import.
  *
- * One run. tool.driver lists every rule this version checks, with its
- * precision and family as rule properties. Each result points at its rule
- * (ruleId, ruleIndex), carries its notes as relatedLocations, and a partial
- * fingerprint that does not depend on line numbers, so that a result keeps
- * its identity when unrelated lines move. Paths are URIs relative to the
- * SRCROOT base (the root directory), whose absolute file URI is given in
- * originalUriBaseIds. Columns count Unicode code points (columnKind), not
- * the bytes compilers count. Files that could not be analysed become tool
- * execution notifications and make executionSuccessful false. No time stamp
- * or other varying data: the same input gives the same bytes. */
+ * One run, with automationDetails (the category "fa-check/"). tool.driver
+ * lists every rule this version checks, with its precision, family, a
+ * security-severity score (a string, as GitHub code scanning reads it) and
+ * CWE tags as rule properties, and its help as text and as Markdown. Each
+ * result points at its rule (ruleId, ruleIndex), carries its notes as
+ * relatedLocations, and a partial fingerprint that does not depend on line
+ * numbers, so that a result keeps its identity when unrelated lines move. Paths
+ * are URIs relative to the SRCROOT base (the root directory), whose absolute
+ * file URI is given in originalUriBaseIds. Columns count Unicode code points
+ * (columnKind), not the bytes compilers count. Files that could not be analysed
+ * become tool execution notifications and make executionSuccessful false. No
+ * time stamp or other varying data: the same input gives the same bytes. */
 #include "check.h"
 
 #include <stdint.h>
@@ -149,6 +151,68 @@ static char *first_paragraph(const char *explain) {
   return s;
 }
 
+/* The explanation as Markdown: the help line in bold, then the text, its
+ * indented examples as fenced C blocks. */
+static char *help_markdown(const char *help, const char *explain) {
+  size_t n = strlen(help) + strlen(explain) * 2 + 64;
+  char *md = fc_xrealloc(NULL, n), *w = md;
+  w += sprintf(w, "**%s**\n\n", help);
+  int in_code = 0;
+  for (const char *p = explain; *p;) {
+    const char *e = strchr(p, '\n');
+    size_t len = e ? (size_t)(e - p) : strlen(p);
+    int code = len >= 4 && !strncmp(p, "    ", 4);
+    int blank = len == 0;
+    if (code && !in_code) {
+      w += sprintf(w, "```c\n");
+      in_code = 1;
+    } else if (in_code && !code && !blank) {
+      w += sprintf(w, "```\n\n");
+      in_code = 0;
+    }
+    if (in_code && blank) {
+      /* A blank line inside an example, unless the example ends here. */
+      const char *q = e ? e + 1 : p + len;
+      if (strncmp(q, "    ", 4) != 0) {
+        w += sprintf(w, "```\n");
+        in_code = 0;
+      }
+    }
+    if (in_code && code) {
+      memcpy(w, p + 4, len - 4);
+      w += len - 4;
+    } else {
+      memcpy(w, p, len);
+      w += len;
+    }
+    *w++ = '\n';
+    p = e ? e + 1 : p + len;
+  }
+  if (in_code)
+    w += sprintf(w, "```\n");
+  *w = 0;
+  return md;
+}
+
+/* GitHub code scanning ranks findings of rules tagged "security" by this
+ * score (0.1 to 10, a string): error rules are use-after-free defects
+ * (high), warnings may become one (medium). */
+static const char *security_severity(const fc_rule_t *r) {
+  return r->default_level == FC_LEVEL_ERROR ? "8.0" : "5.0";
+}
+
+/* The CWE a rule's defect leads to. */
+static const char *cwe_tag(int code) {
+  switch (code) {
+  case 601:
+    return "external/cwe/cwe-825"; /* expired pointer dereference */
+  case 603:
+    return "external/cwe/cwe-404"; /* improper resource shutdown */
+  default:
+    return "external/cwe/cwe-416"; /* use after free */
+  }
+}
+
 static json_t *rule_json(const fc_rule_t *r) {
   json_t *o = json_object();
   json_object_set_new(o, "id", json_string(r->name));
@@ -164,7 +228,11 @@ static json_t *rule_json(const fc_rule_t *r) {
     size_t n = strlen(help) + strlen(r->explain) + 3;
     char *h = fc_xrealloc(NULL, n);
     snprintf(h, n, "%s\n\n%s", help, r->explain);
-    json_object_set_new(o, "help", text_obj(h));
+    json_t *ho = text_obj(h);
+    char *md = help_markdown(help, r->explain);
+    json_object_set_new(ho, "markdown", fc_json_text(md));
+    free(md);
+    json_object_set_new(o, "help", ho);
     free(h);
   } else {
     json_object_set_new(o, "help", text_obj(help));
@@ -175,8 +243,13 @@ static json_t *rule_json(const fc_rule_t *r) {
   json_t *props = json_object();
   json_object_set_new(props, "precision",
                       json_string(r->precision ? r->precision : "medium"));
+  json_object_set_new(props, "security-severity",
+                      json_string(security_severity(r)));
   json_t *tags = json_array();
   json_array_append_new(tags, json_string(fc_family_name(r->family)));
+  json_array_append_new(tags, json_string("security"));
+  json_array_append_new(tags, json_string("memory-safety"));
+  json_array_append_new(tags, json_string(cwe_tag(r->code)));
   json_object_set_new(props, "tags", tags);
   json_object_set_new(o, "properties", props);
   return o;
@@ -291,6 +364,10 @@ void fc_emit_sarif(const fc_diag_list_t *l, const fc_emit_t *e) {
 
   json_t *run = json_object();
   json_object_set_new(run, "tool", tool);
+  /* The category code scanning files the results under. */
+  json_t *auto_id = json_object();
+  json_object_set_new(auto_id, "id", json_string("fa-check/"));
+  json_object_set_new(run, "automationDetails", auto_id);
   json_object_set_new(run, "invocations", invocation_json(e));
   if (e->root && e->root[0] == '/') {
     char *uri = uri_encode("file://", e->root, 1);
