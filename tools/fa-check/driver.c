@@ -391,20 +391,52 @@ static void emit(const fc_diag_list_t *l, const fc_options_t *o,
   fflush(e->out);
 }
 
+/* `p` made absolute against `dir` (malloc'd); NULL for NULL. */
+static char *abs_path(const char *dir, const char *p) {
+  if (!p)
+    return NULL;
+  if (p[0] == '/')
+    return fc_xstrdup(p);
+  size_t n = strlen(dir) + strlen(p) + 2;
+  char *r = fc_xrealloc(NULL, n);
+  snprintf(r, n, "%s/%s", dir, p);
+  return r;
+}
+
+static int run_in(const fc_options_t *o, const fc_config_t *cfg,
+                  const char *root, unsigned families, const char *baseline,
+                  const char *write_baseline, const char *cache_dir);
+
 int fc_run(const fc_options_t *o, const fc_config_t *cfg) {
   char root[PATH_MAX];
   if (!getcwd(root, sizeof(root)))
     strcpy(root, "/");
   unsigned families = o->families ? o->families : fc_families_available();
-
-  fc_baseline_t base = {0};
-  if (o->baseline && fc_baseline_load(o->baseline, &base) != 0)
-    return FC_EXIT_FAILURE;
-
+  /* Parsing a command with -working-directory may change the process's
+   * directory (libclang does), so the files named on the command line are
+   * made absolute first, and the directory is restored after parsing. */
+  char *baseline = abs_path(root, o->baseline);
+  char *write_baseline = abs_path(root, o->write_baseline);
   const char *cache_dir =
       o->cache_dir ? o->cache_dir : getenv("FA_CHECK_CACHE");
+  char *cache_abs = abs_path(root, cache_dir && *cache_dir ? cache_dir : NULL);
+  int rc = run_in(o, cfg, root, families, baseline, write_baseline, cache_abs);
+  free(baseline);
+  free(write_baseline);
+  free(cache_abs);
+  return rc;
+}
+
+static int run_in(const fc_options_t *o, const fc_config_t *cfg,
+                  const char *root, unsigned families, const char *baseline,
+                  const char *write_baseline, const char *cache_dir) {
+
+  fc_baseline_t base = {0};
+  if (baseline && fc_baseline_load(baseline, &base) != 0)
+    return FC_EXIT_FAILURE;
+
   fc_cache_t *cache = NULL;
-  if (cache_dir && *cache_dir && !(cache = fc_cache_open(cache_dir, cfg))) {
+  if (cache_dir && !(cache = fc_cache_open(cache_dir, cfg))) {
     fc_baseline_free(&base);
     return FC_EXIT_FAILURE;
   }
@@ -439,6 +471,8 @@ int fc_run(const fc_options_t *o, const fc_config_t *cfg) {
   pthread_mutex_init(&w.lock, NULL);
   if (in.n)
     parse_all(&w, o->jobs);
+  if (chdir(root) != 0)
+    fprintf(stderr, "fa-check: warning: cannot return to %s\n", root);
   pthread_mutex_destroy(&w.lock);
 
   /* Units and failures in input order. */
@@ -461,7 +495,7 @@ int fc_run(const fc_options_t *o, const fc_config_t *cfg) {
   if (o->baseline || o->write_baseline) {
     char **fps = fc_fingerprints(&diags, root);
     if (o->write_baseline &&
-        fc_baseline_write(o->write_baseline, &diags, fps, root) != 0)
+        fc_baseline_write(write_baseline, &diags, fps, root) != 0)
       rc = FC_EXIT_FAILURE;
     if (o->baseline)
       fc_baseline_filter(&diags, fps, &base);

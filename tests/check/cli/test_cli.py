@@ -942,6 +942,61 @@ def test_changed_since(c):
     expect(rc == 2 and "git work tree" in err, "not in a git work tree", err)
 
 
+# ---- docs/ci.md -----------------------------------------------------------------
+
+def test_ci_jobs(c):
+    """The CI jobs of docs/ci.md parse as YAML, publish what the platforms
+    read, and each fa-check command in them runs on a small project."""
+    import json
+    import yaml
+    text = open(c.docs, encoding="utf-8").read()
+    blocks = [yaml.safe_load(b) for b in
+              re.findall(r"^```yaml\n(.*?)^```$", text, re.M | re.S)]
+    expect(len(blocks) == 2, "two YAML jobs in %s" % c.docs)
+    gh, gl = blocks
+    steps = gh["jobs"]["fa-check"]["steps"]
+    upload = [st for st in steps if "upload-sarif" in st.get("uses", "")]
+    expect(upload and upload[0]["with"]["sarif_file"] == "fa-check.sarif",
+           "the GitHub job uploads fa-check.sarif", steps)
+    job = gl["fa-check"]
+    expect(job["artifacts"]["reports"]["codequality"] ==
+           "gl-code-quality.json", "the GitLab job publishes Code Quality",
+           job)
+    lines = [st["run"] for st in steps if "run" in st] + job["script"]
+    cmds = []
+    for ln in "\n".join(lines).replace("\\\n", " ").split("\n"):
+        if ln.strip().startswith("fa-check "):
+            cmds.append(ln.strip())
+    expect(len(cmds) == 4, "four fa-check commands", cmds)
+    # The project: one file with one finding, its compile database, and a
+    # baseline written as the text says.
+    src = c.write("src/job.c", BAD_ASYNC)
+    c.write("build/compile_commands.json", json.dumps([{
+        "directory": c.path("build"), "file": src,
+        "arguments": ["cc", "-I" + c.include, "-c", src]}]))
+    env = dict(os.environ)
+    env["PATH"] = os.path.dirname(c.bin) + os.pathsep + env["PATH"]
+    subprocess.run(["fa-check", "-p", "build", "--write-baseline",
+                    "fa-check-baseline.json"], cwd=c.tmp, env=env, check=True,
+                   stdout=subprocess.DEVNULL)
+    for cmd in cmds:
+        p = subprocess.run(["sh", "-c", cmd], cwd=c.tmp, env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        err = p.stderr.decode()
+        expect(p.returncode == 0 and not SANITIZER.search(err),
+               "%s: status %d" % (cmd, p.returncode), err)
+    # Relative names stay relative to where fa-check started, although
+    # parsing a -p command may change the process's directory.
+    expect(os.path.isdir(c.path(".fa-check-cache")) and
+           not os.path.exists(c.path("build", ".fa-check-cache")),
+           "the cache directory is where the command names it")
+    sarif = json.load(open(c.path("fa-check.sarif")))
+    expect(len(sarif["runs"][0]["results"]) == 1, "one SARIF result")
+    cq = json.load(open(c.path("gl-code-quality.json")))
+    expect(len(cq) == 1 and cq[0]["location"]["path"] == "src/job.c",
+           "one Code Quality issue at src/job.c", cq)
+
+
 GROUPS = {
     "usage": [test_help_version, test_unknown_option, test_values,
               test_code_forms, test_families, test_lifetime_notes,
@@ -957,6 +1012,7 @@ GROUPS = {
     "config_fuzz": [test_config_fuzz],
     "levels": [test_levels, test_suppression, test_color],
     "docs": [test_doc_examples],
+    "docs_ci": [test_ci_jobs],
 }
 
 
