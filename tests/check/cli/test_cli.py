@@ -997,6 +997,41 @@ def test_ci_jobs(c):
            "one Code Quality issue at src/job.c", cq)
 
 
+def test_editor_matchers(c):
+    """The VS Code problem matcher and the Vim errorformat of
+    docs/fa-check.md read fa-check's compact output."""
+    import json
+    text = open(os.path.join(os.path.dirname(c.docs), "fa-check.md"),
+                encoding="utf-8").read()
+    tasks = json.loads(re.findall(r"^```json\n(.*?)^```$", text,
+                                  re.M | re.S)[0])
+    pat = tasks["tasks"][0]["problemMatcher"]["pattern"]
+    c.write("src/job.c", TWO_FINDINGS)
+    rc, out, err = c.check("--format", "compact", "src/job.c")
+    expect(rc == 1, "two findings", out, err)
+    found = []
+    for line in out.splitlines():
+        m = re.match(pat["regexp"], line)
+        if m:
+            found.append((m.group(pat["file"]), int(m.group(pat["line"])),
+                          m.group(pat["severity"]), m.group(pat["code"])))
+    expect(found == [("src/job.c", 6, "error", "FA701"),
+                     ("src/job.c", 12, "error", "FA702")],
+           "the problem matcher reads the findings", found, out)
+    efm = re.search(r"^set errorformat=(.*)$", text, re.M).group(1)
+    # Each errorformat entry as a regular expression (%f %l %c %t %m).
+    entries = []
+    for e in efm.replace("\\ ", " ").split(","):
+        rx = re.escape(e).replace("%f", "(?P<f>[^:]+)").replace(
+            "%l", "(?P<l>\\d+)").replace("%c", "(?P<c>\\d+)").replace(
+            "%t", "(?P<t>.)").replace("%m", "(?P<m>.*)")
+        entries.append(re.compile("^" + rx + "$"))
+    for line in out.splitlines():
+        m = next((m for m in (e.match(line) for e in entries) if m), None)
+        expect(m and m.group("f") == "src/job.c", "errorformat reads %r" %
+               line)
+
+
 GROUPS = {
     "usage": [test_help_version, test_unknown_option, test_values,
               test_code_forms, test_families, test_lifetime_notes,
@@ -1012,7 +1047,7 @@ GROUPS = {
     "config_fuzz": [test_config_fuzz],
     "levels": [test_levels, test_suppression, test_color],
     "docs": [test_doc_examples],
-    "docs_ci": [test_ci_jobs],
+    "docs_ci": [test_ci_jobs, test_editor_matchers],
 }
 
 
