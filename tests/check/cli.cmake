@@ -6,7 +6,7 @@
 set(fc_cli_dir ${CMAKE_CURRENT_SOURCE_DIR}/cli)
 set(fc_cli_tests)
 foreach(group usage inputs parallel config config_fuzz levels docs
-    baseline cache)
+    baseline cache fixes)
   add_test(NAME fc_cli_${group} COMMAND ${Python3_EXECUTABLE}
     ${fc_cli_dir}/test_cli.py --bin ${FC_BIN}
     --include ${FC_FRAMEALLOC_INCLUDE}

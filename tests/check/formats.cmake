@@ -12,7 +12,7 @@ file(MAKE_DIRECTORY ${fc_fmt_out})
 # The formats and what they use, built straight from fa-check's sources.
 set(fc_fmt_sources)
 foreach(f out_human.c out_compact.c out_json.c out_sarif.c out_codequality.c
-    out_common.c diag.c source.c rules.c)
+    out_common.c fixes.c diag.c source.c rules.c)
   list(APPEND fc_fmt_sources ${PROJECT_SOURCE_DIR}/tools/fa-check/${f})
 endforeach()
 add_executable(fc_test_output ${fc_fmt_dir}/test_output.c ${fc_fmt_sources})

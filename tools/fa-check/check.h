@@ -54,6 +54,14 @@ typedef struct fc_note_s {
 
 /* One finding. The analysis fills code, loc, msg and notes; the driver sets
  * level from the rule table, fa-check.toml and the command line. */
+/* One edit of a fix: `len` bytes at byte `offset` of `file` (from 0),
+ * replaced by `text`; `loc` is where the edit starts, for the reader. */
+typedef struct fc_edit_s {
+  fc_loc_t loc;
+  size_t offset, len;
+  char *text;
+} fc_edit_t;
+
 typedef struct fc_diag_s {
   int code; /* 702 for FA702 */
   fc_level_t level;
@@ -61,6 +69,9 @@ typedef struct fc_diag_s {
   char *msg; /* one line, no trailing newline */
   fc_note_t *notes;
   size_t nnotes;
+  char *fix;        /* what the fix does, NULL when there is none */
+  fc_edit_t *edits; /* its edits, in one file, sorted, not overlapping */
+  size_t nedits;
 } fc_diag_t;
 
 typedef struct fc_diag_list_s {
@@ -184,6 +195,8 @@ typedef struct fc_options_s {
   int baseline_stale;         /* --baseline-stale: list fixed entries */
   const char *cache_dir;      /* --cache; NULL: FA_CHECK_CACHE or none */
   const char *changed_since;  /* --changed-since REV */
+  int fix;                    /* --fix: apply the fixes in place */
+  const char *export_fixes;   /* --export-fixes FILE */
   int color;                  /* -1 auto (a terminal), 0 never, 1 always */
 } fc_options_t;
 
@@ -314,6 +327,11 @@ const char *fc_relpath(const char *path, const char *root);
  * Files are read once and cached; not thread-safe (used after analysis). */
 const char *fc_source_line(const char *file, unsigned line, size_t *len);
 void fc_source_free_all(void);
+/* The whole text of `file` as cached (NUL-terminated), its length in
+ * *len; NULL if unreadable. */
+const char *fc_source_text(const char *file, size_t *len);
+/* Drops the cached text of `file` (after it was rewritten). */
+void fc_source_forget(const char *file);
 /* The whole of `file`, NUL-terminated, its length in *len (malloc'd); NULL
  * with errno set when it cannot be read. */
 char *fc_read_file(const char *file, size_t *len);
@@ -351,6 +369,23 @@ int fc_changed_has(const fc_changed_t *c, const char *file); /* interned */
 /* Thread-safe: whether the unit's source or a header it includes changed,
  * by a parse without function bodies (1 when it does not parse). */
 int fc_changed_unit(CXIndex idx, const fc_input_t *in, const fc_changed_t *c);
+
+/* ---- fixes.c: mechanical fixes ------------------------------------------ */
+
+/* Attaches a fix to each finding that has a mechanical one: FA701 in a
+ * fa_uv_queue_work callback or a task scope, FA702 where a task is at hand
+ * (both: the frame allocation becomes the task's), FA603 (the missing
+ * fa_end_frame on the path its note names). Reads sources. */
+void fc_fixes_suggest(fc_diag_list_t *l);
+/* --fix: applies the fixes in place, file by file; *applied counts the
+ * findings fixed (their `fix` stays set), the others get fix = NULL.
+ * Returns -1 when a file could not be written (a message is printed). */
+int fc_fixes_apply(fc_diag_list_t *l, size_t *applied, size_t *files);
+/* --export-fixes FILE: clang-apply-replacements YAML. */
+int fc_fixes_export(const fc_diag_list_t *l, const char *file);
+/* `line` of `file` with the edits of `d` on that line applied (malloc'd),
+ * or NULL when none falls on it. */
+char *fc_fix_preview(const fc_diag_t *d, unsigned line);
 
 /* ---- cache.c: the facts of translation units, kept between runs ------- */
 

@@ -65,6 +65,8 @@ void fc_cli_usage(FILE *f) {
       "  --baseline-stale      with --baseline: list instead the recorded\n"
       "                        findings that are gone (exit 1 if any)\n"
       "  --config FILE         read FILE instead of the nearest fa-check.toml\n"
+      "  --fix                 apply the mechanical fixes in place\n"
+      "  --export-fixes FILE   write them as clang-apply-replacements YAML\n"
       "  --changed-since REV   check only the files whose source or included\n"
       "                        headers changed since the git revision REV\n"
       "  --cache DIR           keep the facts of each file in DIR and reuse\n"
@@ -102,7 +104,7 @@ static const char *const valued[] = {"--check",          "-p",
                                      "--color",          "--extra-arg-before",
                                      "--extra-arg",      "--baseline",
                                      "--write-baseline", "--cache",
-                                     "--changed-since"};
+                                     "--changed-since",  "--export-fixes"};
 
 /* Splits argv[*i] into an option name and its value. Returns the option's
  * canonical name (from `valued` or the flag itself) in *name and the value
@@ -136,8 +138,9 @@ static int split_option(int argc, char **argv, int *i, const char **name,
   }
   *name = a;
   if (!strncmp(a, "--", 2) && strchr(a, '=')) {
-    static const char *const flags[] = {"--all", "--deny-warnings", "--help",
-                                        "--version", "--baseline-stale"};
+    static const char *const flags[] = {
+        "--all",     "--deny-warnings",  "--help",
+        "--version", "--baseline-stale", "--fix"};
     for (size_t k = 0; k < sizeof(flags) / sizeof(flags[0]); k++)
       if (!strncmp(a, flags[k], strlen(flags[k])) && a[strlen(flags[k])] == '=')
         return usage_error("option '%s' takes no value", flags[k]);
@@ -234,6 +237,12 @@ static int parse_value_option(fc_options_t *o, const char *name,
     *(name[2] == 'b' ? &o->baseline : &o->write_baseline) = v;
     return 0;
   }
+  if (!strcmp(name, "--export-fixes")) {
+    if (!*v)
+      return usage_error("%s", "--export-fixes needs a file name");
+    o->export_fixes = v;
+    return 0;
+  }
   if (!strcmp(name, "--changed-since")) {
     if (!*v)
       return usage_error("%s", "--changed-since needs a git revision");
@@ -313,6 +322,8 @@ int fc_cli_parse(int argc, char **argv, fc_command_t *cmd, fc_options_t *o,
       o->deny_warnings = 1;
     } else if (!strcmp(name, "--baseline-stale")) {
       o->baseline_stale = 1;
+    } else if (!strcmp(name, "--fix")) {
+      o->fix = 1;
     } else if (!strcmp(name, "-h") || !strcmp(name, "--help")) {
       *cmd = FC_CMD_HELP;
       return 0;

@@ -180,6 +180,10 @@ void fc_diag_free(fc_diag_t *d) {
     free(d->notes[i].msg);
   free(d->notes);
   free(d->msg);
+  for (size_t i = 0; i < d->nedits; i++)
+    free(d->edits[i].text);
+  free(d->edits);
+  free(d->fix);
 }
 
 void fc_diag_sort_unique(fc_diag_list_t *l) {

@@ -405,7 +405,8 @@ static char *abs_path(const char *dir, const char *p) {
 
 static int run_in(const fc_options_t *o, const fc_config_t *cfg,
                   const char *root, unsigned families, const char *baseline,
-                  const char *write_baseline, const char *cache_dir);
+                  const char *write_baseline, const char *cache_dir,
+                  const char *export_fixes);
 
 int fc_run(const fc_options_t *o, const fc_config_t *cfg) {
   char root[PATH_MAX];
@@ -420,7 +421,10 @@ int fc_run(const fc_options_t *o, const fc_config_t *cfg) {
   const char *cache_dir =
       o->cache_dir ? o->cache_dir : getenv("FA_CHECK_CACHE");
   char *cache_abs = abs_path(root, cache_dir && *cache_dir ? cache_dir : NULL);
-  int rc = run_in(o, cfg, root, families, baseline, write_baseline, cache_abs);
+  char *export_fixes = abs_path(root, o->export_fixes);
+  int rc = run_in(o, cfg, root, families, baseline, write_baseline, cache_abs,
+                  export_fixes);
+  free(export_fixes);
   free(baseline);
   free(write_baseline);
   free(cache_abs);
@@ -429,7 +433,8 @@ int fc_run(const fc_options_t *o, const fc_config_t *cfg) {
 
 static int run_in(const fc_options_t *o, const fc_config_t *cfg,
                   const char *root, unsigned families, const char *baseline,
-                  const char *write_baseline, const char *cache_dir) {
+                  const char *write_baseline, const char *cache_dir,
+                  const char *export_fixes) {
 
   fc_baseline_t base = {0};
   if (baseline && fc_baseline_load(baseline, &base) != 0)
@@ -502,12 +507,24 @@ static int run_in(const fc_options_t *o, const fc_config_t *cfg,
     fc_fingerprints_free(fps, diags.n);
   }
 
+  fc_fixes_suggest(&diags);
+  if (export_fixes && fc_fixes_export(&diags, export_fixes) != 0)
+    rc = FC_EXIT_FAILURE;
+
   fc_emit_t e = {stdout, use_color(o), root, &fail};
   if (o->baseline_stale) {
     if (fc_baseline_print_stale(&base, stdout))
       rc = FC_EXIT_FINDINGS;
   } else {
     emit(&diags, o, &e);
+  }
+  size_t fixed = 0;
+  if (o->fix) {
+    size_t files;
+    if (fc_fixes_apply(&diags, &fixed, &files) != 0)
+      rc = FC_EXIT_FAILURE;
+    fprintf(stderr, "fa-check: fixed %zu finding%s in %zu file%s\n", fixed,
+            fixed == 1 ? "" : "s", files, files == 1 ? "" : "s");
   }
   for (size_t i = 0; i < fail.n; i++) {
     if (fail.v[i].file)
@@ -519,8 +536,11 @@ static int run_in(const fc_options_t *o, const fc_config_t *cfg,
 
   for (size_t i = 0; !o->write_baseline && !o->baseline_stale && i < diags.n;
        i++) {
-    if (diags.v[i].level == FC_LEVEL_ERROR ||
-        (o->deny_warnings && diags.v[i].level == FC_LEVEL_WARN))
+    if (fixed && diags.v[i].fix)
+      continue; /* fixed in place */
+    if ((diags.v[i].level == FC_LEVEL_ERROR ||
+         (o->deny_warnings && diags.v[i].level == FC_LEVEL_WARN)) &&
+        rc == FC_EXIT_OK)
       rc = FC_EXIT_FINDINGS;
   }
   if (fail.n)

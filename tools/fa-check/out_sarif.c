@@ -276,6 +276,38 @@ static json_t *rules_json(const fc_diag_list_t *l, int *index) {
 
 /* ---- results ---------------------------------------------------------- */
 
+/* The finding's fix: one change of its file, a replacement per edit, the
+ * regions in code-point columns as everywhere in this log. */
+static json_t *fixes_json(const fc_diag_t *d, const char *root) {
+  json_t *reps = json_array();
+  for (size_t k = 0; k < d->nedits; k++) {
+    const fc_edit_t *x = &d->edits[k];
+    fc_loc_t end = {x->loc.file, x->loc.line, x->loc.col + (unsigned)x->len};
+    json_t *region = json_object();
+    json_object_set_new(region, "startLine", json_integer(x->loc.line));
+    json_object_set_new(region, "startColumn",
+                        json_integer(cp_column(&x->loc)));
+    json_object_set_new(region, "endLine", json_integer(x->loc.line));
+    json_object_set_new(region, "endColumn", json_integer(cp_column(&end)));
+    json_t *rep = json_object();
+    json_object_set_new(rep, "deletedRegion", region);
+    json_object_set_new(rep, "insertedContent", text_obj(x->text));
+    json_array_append_new(reps, rep);
+  }
+  json_t *change = json_object();
+  json_object_set_new(change, "artifactLocation",
+                      artifact_location(d->loc.file, root));
+  json_object_set_new(change, "replacements", reps);
+  json_t *changes = json_array();
+  json_array_append_new(changes, change);
+  json_t *fix = json_object();
+  json_object_set_new(fix, "description", text_obj(d->fix));
+  json_object_set_new(fix, "artifactChanges", changes);
+  json_t *arr = json_array();
+  json_array_append_new(arr, fix);
+  return arr;
+}
+
 static json_t *result_json(const fc_diag_t *d, const char *root,
                            const int *index, const char *fp) {
   size_t n;
@@ -306,6 +338,8 @@ static json_t *result_json(const fc_diag_t *d, const char *root,
     }
     json_object_set_new(o, "relatedLocations", rel);
   }
+  if (d->fix)
+    json_object_set_new(o, "fixes", fixes_json(d, root));
   json_t *fps = json_object();
   json_object_set_new(fps, FINGERPRINT_KEY, json_string(fp));
   json_object_set_new(o, "partialFingerprints", fps);

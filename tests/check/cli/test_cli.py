@@ -1032,6 +1032,136 @@ def test_editor_matchers(c):
                line)
 
 
+# ---- fixes --------------------------------------------------------------------
+
+CHECK_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def apply_replacements():
+    for name in ("clang-apply-replacements-14", "clang-apply-replacements"):
+        path = shutil.which(name)
+        if path:
+            return path
+    raise Failure("clang-apply-replacements is not installed "
+                  "(scripts/deps.sh installs clang-tools-14)")
+
+
+def compiles(c, files):
+    for f in files:
+        p = subprocess.run(["cc", "-std=gnu11", "-Wall", "-Werror",
+                            "-fsyntax-only", "-I" + c.include, f],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        expect(p.returncode == 0, "%s does not compile after the fix" % f,
+               p.stderr.decode())
+
+
+def test_fix_round_trip(c):
+    """The fixtures of tests/check/fixes: the human format suggests each
+    fix, SARIF carries them, --export-fixes applied by
+    clang-apply-replacements and --fix give the same files, which the
+    checker accepts and which compile."""
+    import json
+    src = os.path.join(CHECK_DIR, "fixes")
+    names = sorted(f for f in os.listdir(src) if f.endswith(".c"))
+    expect(len(names) >= 3, "fixtures in tests/check/fixes", names)
+    for d in ("a", "b"):
+        os.makedirs(c.path(d))
+        for n in names:
+            shutil.copy(os.path.join(src, n), c.path(d, n))
+    rc, human, err = c.check(*names, cwd=c.path("a"))
+    expect(rc == 1, "findings before the fix", human, err)
+    nfind = len(re.findall(r"^(error|warning)\[FA", human, re.M))
+    expect(human.count("= suggestion: ") == nfind,
+           "every finding suggests its fix", human)
+    expect("+ |   request_t *r = fa_task_new(t, request_t);" in human and
+           "+ |     { fa_end_frame(a); return -1; }" in human and
+           "fa_task_alloc(fa_task_current(), 64, 8)" in human,
+           "the suggestions show the fixed lines", human)
+    rc, sarif, _ = c.check("--format", "sarif", *names, cwd=c.path("a"))
+    results = json.loads(sarif)["runs"][0]["results"]
+    expect(all(r.get("fixes") and r["fixes"][0]["artifactChanges"][0]
+               ["replacements"] for r in results), "SARIF fixes[]", sarif)
+    c.write("a/sarif.json", sarif)
+    p = subprocess.run([sys.executable,
+                        os.path.join(CHECK_DIR, "formats", "check_output.py"),
+                        "sarif", os.path.join(CHECK_DIR,
+                                              "sarif-schema-2.1.0.json"),
+                        c.path("a", "sarif.json")],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    expect(p.returncode == 0, "the SARIF with fixes is valid",
+           p.stdout.decode())
+    os.remove(c.path("a", "sarif.json"))
+    rc, _, err = c.check("--export-fixes", c.path("a", "fixes.yaml"), *names,
+                         cwd=c.path("a"))
+    expect(rc == 1 and os.path.exists(c.path("a", "fixes.yaml")),
+           "--export-fixes", err)
+    p = subprocess.run([apply_replacements(), c.path("a")],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    expect(p.returncode == 0, "clang-apply-replacements",
+           p.stdout.decode(), open(c.path("a", "fixes.yaml")).read())
+    rc, out, err = c.check("--fix", *names, cwd=c.path("b"))
+    expect(rc == 0 and re.search(r"fixed %d findings in %d files" %
+                                 (nfind, len(names)), err),
+           "--fix fixes every finding (status 0)", out, err)
+    for n in names:
+        a = open(c.path("a", n)).read()
+        b = open(c.path("b", n)).read()
+        expect(a == b, "%s: clang-apply-replacements and --fix differ" % n,
+               a, b)
+        expect(a != open(os.path.join(src, n)).read(), "%s unchanged" % n)
+    rc, out, err = c.check("--format", "compact", *names, cwd=c.path("b"))
+    expect(rc == 0 and out == "", "the fixed files are silent", out, err)
+    compiles(c, [c.path("b", n) for n in names])
+
+
+def test_fix_corpus(c):
+    """Over the fixture corpus, checked in one run: each fix removes its
+    finding and nothing else changes, and every fixed file compiles."""
+    src = os.path.join(CHECK_DIR, "fixtures")
+    names = sorted(f for f in os.listdir(src) if f.endswith(".c"))
+    for n in names:
+        shutil.copy(os.path.join(src, n), c.path(n))
+
+    def per_file(out):
+        counts = {}
+        for m in re.finditer(r"^([^:\n]+):\d+:\d+: (?:error|warning): .*"
+                             r"\[FA\d{3}\]$", out, re.M):
+            counts[m.group(1)] = counts.get(m.group(1), 0) + 1
+        return counts
+    _, before, _ = c.check("--format", "compact", *names)
+    rc, _, err = c.check("--format", "compact", "--fix", *names)
+    m = re.search(r"fixed (\d+) findings? in (\d+) files?", err)
+    expect(m, "no summary of --fix", err)
+    fixed, nfiles = int(m.group(1)), int(m.group(2))
+    _, after, _ = c.check("--format", "compact", *names)
+    b, a = per_file(before), per_file(after)
+    expect(sum(a.values()) == sum(b.values()) - fixed,
+           "%d fixed, but %d findings before and %d after" %
+           (fixed, sum(b.values()), sum(a.values())), before, after)
+    changed = [n for n in names
+               if open(c.path(n)).read() != open(os.path.join(src, n)).read()]
+    expect(len(changed) == nfiles and all(a.get(n, 0) < b[n] for n in changed)
+           and all(a.get(n, 0) == b.get(n, 0) for n in names
+                   if n not in changed),
+           "the fixed files lose findings, the others keep theirs", b, a)
+    compiles(c, [c.path(n) for n in changed])
+    expect(fixed >= 8, "only %d fixes over the corpus" % fixed)
+
+
+def test_fix_errors(c):
+    c.write("job.c", TWO_FINDINGS)
+    rc, _, err = c.check("--export-fixes", c.path("no/dir/f.yaml"), "job.c")
+    expect(rc == 2 and "cannot write" in err, "unwritable --export-fixes",
+           err)
+    expect_status(c.check("--fix=1", "job.c"), 2, "--fix takes no value")
+    expect_status(c.check("--export-fixes=", "job.c"), 2, "empty name")
+    # Findings without a fix stay, and keep the exit status.
+    rc, out, err = c.check("--format", "compact", "--fix", "job.c")
+    expect(rc == 1 and "fixed 0 findings in 0 files" in err and
+           open(c.path("job.c")).read() == TWO_FINDINGS,
+           "nothing to fix", out, err)
+
+
 GROUPS = {
     "usage": [test_help_version, test_unknown_option, test_values,
               test_code_forms, test_families, test_lifetime_notes,
@@ -1048,6 +1178,7 @@ GROUPS = {
     "levels": [test_levels, test_suppression, test_color],
     "docs": [test_doc_examples],
     "docs_ci": [test_ci_jobs, test_editor_matchers],
+    "fixes": [test_fix_round_trip, test_fix_corpus, test_fix_errors],
 }
 
 
