@@ -313,14 +313,10 @@ TEST(odd_input) {
 }
 
 static const test_case_t tests[] = {
-    TEST_ENTRY(human),
-    TEST_ENTRY(human_color),
-    TEST_ENTRY(compact),
-    TEST_ENTRY(json),
-    TEST_ENTRY(sarif),
-    TEST_ENTRY(codequality),
-    TEST_ENTRY(empty),
-    TEST_ENTRY(fingerprint_ignores_line_numbers),
+    TEST_ENTRY(human),     TEST_ENTRY(human_color),
+    TEST_ENTRY(compact),   TEST_ENTRY(json),
+    TEST_ENTRY(sarif),     TEST_ENTRY(codequality),
+    TEST_ENTRY(empty),     TEST_ENTRY(fingerprint_ignores_line_numbers),
     TEST_ENTRY(odd_input),
 };
 
