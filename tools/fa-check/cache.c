@@ -563,26 +563,16 @@ typedef struct deps_s {
 } deps_t;
 
 static void add_dep(deps_t *d, CXFile file) {
-  CXString name = clang_File_tryGetRealPathName(file);
-  const char *s = clang_getCString(name);
-  if (!s || !*s) {
-    clang_disposeString(name);
-    name = clang_getFileName(file);
-    s = clang_getCString(name);
-  }
-  if (!s || s[0] != '/') {
+  const char *p = fc_file_path(file);
+  if (!p || p[0] != '/') {
     d->relative = 1;
-  } else {
-    const char *p = fc_intern(s);
-    size_t i = 0;
-    while (i < d->n && d->v[i] != p)
-      i++;
-    if (i == d->n) {
-      d->v = fc_xrealloc(d->v, (d->n + 1) * sizeof(*d->v));
-      d->v[d->n++] = p;
-    }
+    return;
   }
-  clang_disposeString(name);
+  for (size_t i = 0; i < d->n; i++)
+    if (d->v[i] == p)
+      return;
+  d->v = fc_xrealloc(d->v, (d->n + 1) * sizeof(*d->v));
+  d->v[d->n++] = p;
 }
 
 static void visit_inclusion(CXFile file, CXSourceLocation *stack, unsigned n,

@@ -163,13 +163,9 @@ static void visit(CXFile file, CXSourceLocation *stack, unsigned n,
   (void)stack;
   (void)n;
   visit_t *v = data;
-  if (v->hit)
-    return;
-  CXString name = clang_File_tryGetRealPathName(file);
-  const char *s = clang_getCString(name);
-  if (s && *s)
-    v->hit = fc_changed_has(v->c, fc_intern(s));
-  clang_disposeString(name);
+  const char *path = v->hit ? NULL : fc_file_path(file);
+  if (path)
+    v->hit = fc_changed_has(v->c, path);
 }
 
 int fc_changed_unit(CXIndex idx, const fc_input_t *in, const fc_changed_t *c) {

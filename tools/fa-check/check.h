@@ -315,6 +315,9 @@ void fc_failure_add(fc_failure_list_t *l, const char *file, const char *fmt,
                     ...) FC_PRINTF(3, 4);
 void fc_failure_list_free(fc_failure_list_t *l);
 char *fc_vformat(const char *fmt, va_list ap); /* malloc'd */
+/* The name of a libclang file: its real path when known, else the name it
+ * was opened by; normalised when absolute, interned; NULL if it has none. */
+const char *fc_file_path(CXFile file);
 /* The location of a libclang source location (expansion location), with
  * the file interned; file NULL when it has none. */
 fc_loc_t fc_loc_of(CXSourceLocation sl);

@@ -262,13 +262,7 @@ void fc_path_normalise(char *p) {
   *w = 0;
 }
 
-fc_loc_t fc_loc_of(CXSourceLocation sl) {
-  fc_loc_t loc = {NULL, 0, 0};
-  CXFile file;
-  unsigned line, col;
-  clang_getExpansionLocation(sl, &file, &line, &col, NULL);
-  if (!file)
-    return loc;
+const char *fc_file_path(CXFile file) {
   CXString name = clang_File_tryGetRealPathName(file);
   const char *s = clang_getCString(name);
   if (!s || !*s) {
@@ -276,15 +270,26 @@ fc_loc_t fc_loc_of(CXSourceLocation sl) {
     name = clang_getFileName(file);
     s = clang_getCString(name);
   }
+  const char *r = NULL;
   if (s && *s) {
-    char *buf = fc_xrealloc(NULL, strlen(s) + 2);
-    strcpy(buf, s);
+    char *buf = fc_xstrdup(s);
     if (buf[0] == '/')
       fc_path_normalise(buf);
-    loc.file = fc_intern(buf);
+    r = fc_intern(buf);
     free(buf);
   }
   clang_disposeString(name);
+  return r;
+}
+
+fc_loc_t fc_loc_of(CXSourceLocation sl) {
+  fc_loc_t loc = {NULL, 0, 0};
+  CXFile file;
+  unsigned line, col;
+  clang_getExpansionLocation(sl, &file, &line, &col, NULL);
+  if (!file)
+    return loc;
+  loc.file = fc_file_path(file);
   loc.line = line;
   loc.col = col;
   return loc;

@@ -3,12 +3,14 @@
 #
 #   run.sh PREFIX_DIR MODE WORK_DIR
 #
-# Copies the project beside this script to WORK_DIR with job_bad.c as job.c
-# (a planted FA702), configures it against PREFIX_DIR (as installed by
+# Copies the project beside this script to WORK_DIR with job.c planted with
+# an FA702 (../fixes/task_copy.c), configures it against PREFIX_DIR (as
+# installed by
 # tests/install/run.sh) with FA_CHECK_MODE=MODE (function, tidy or tidy-p),
 # and builds it: the build must fail and print the finding as the compiler
 # would, with job.c's absolute path and the planted line. Then job.c gets
-# the fix (job_fixed.c): the build must pass and the program run.
+# the fix, by the installed `fa-check --fix`: the build must pass and the
+# program run.
 #
 # Environment: CMAKE, CC, CMAKE_GENERATOR, FA_EXTRA_FLAGS as for
 # tests/install/run.sh.
@@ -34,8 +36,8 @@ rm -rf "$work"
 mkdir -p "$work/src"
 work=$(cd "$work" && pwd)
 cp "$here/CMakeLists.txt" "$here/main.c" "$work/src/"
-cp "$here/job_bad.c" "$work/src/job.c"
-line=$(grep -n 'planted: FA702' "$work/src/job.c" | cut -d: -f1)
+cp "$here/../fixes/task_copy.c" "$work/src/job.c"
+line=$(grep -n 'FA_AWAIT' "$work/src/job.c" | cut -d: -f1)
 
 "$cmake" -S "$work/src" -B "$work/build" -DCMAKE_PREFIX_PATH="$prefix" \
   -DFA_CHECK_MODE="$mode" -DCMAKE_C_COMPILER="${CC:-cc}" \
@@ -53,7 +55,8 @@ grep -q "^$work/src/job.c:$line:[0-9]*: error: .*\[FA702\]" "$work/bad.log" ||
   fail "level_loader was linked despite the finding"
 
 echo "== $mode: the build after the fix must pass"
-cp "$here/job_fixed.c" "$work/src/job.c"
+"$prefix/bin/fa-check" --fix "$work/src/job.c" -- -I"$prefix/include" ||
+  fail "fa-check --fix did not fix job.c"
 "$cmake" --build "$work/build" >"$work/good.log" 2>&1 ||
   { cat "$work/good.log"; fail "the build failed after the fix"; }
 cat "$work/good.log"
