@@ -8,9 +8,12 @@
 # compiler's format (FILE:LINE:COL: error: MESSAGE [FA702]) with absolute
 # paths, so IDEs and editors link them to the line.
 #
-# The check reruns whenever the target is linked again: when one of its
-# sources or of the headers they include changes, and when the CONFIG file
-# changes. The compile commands come from the compile database, which this
+# CONFIG names the fa-check.toml to use; without it, the nearest one above
+# the calling directory is used (fa-check runs in the build tree, where it
+# would not find it). The check reruns whenever the target is linked again:
+# when one of its sources or of the headers they include changes, and when
+# that configuration file changes. Call it in the directory that creates
+# the target. The compile commands come from the compile database, which this
 # turns on for the target (Makefile and Ninja generators). Sources given
 # through generator expressions are not checked.
 #
@@ -69,6 +72,23 @@ function(framealloc_check target)
     if(NOT EXISTS "${cfg}")
       message(FATAL_ERROR "framealloc_check: no config file ${cfg}")
     endif()
+  else()
+    # The check runs in the build tree, where fa-check would not find the
+    # project's fa-check.toml: the nearest one above this directory.
+    set(cfg "")
+    set(dir "${CMAKE_CURRENT_SOURCE_DIR}")
+    while(NOT cfg)
+      if(EXISTS "${dir}/fa-check.toml")
+        set(cfg "${dir}/fa-check.toml")
+      endif()
+      get_filename_component(up "${dir}" DIRECTORY)
+      if(up STREQUAL dir)
+        break()
+      endif()
+      set(dir "${up}")
+    endwhile()
+  endif()
+  if(cfg)
     list(APPEND args --config "${cfg}")
     set_property(TARGET ${target} APPEND PROPERTY LINK_DEPENDS "${cfg}")
   endif()

@@ -64,4 +64,21 @@ if grep -q "FA70" "$work/good.log"; then
   fail "a finding after the fix"
 fi
 "$work/build/level_loader"
+
+if [ "$mode" = function ]; then
+  # The project's fa-check.toml is found from the source tree and used, and
+  # a change to it runs the check again: a broken one fails the build.
+  echo "== $mode: the project's fa-check.toml is used"
+  printf '[lints]\nasync-safety = "sometimes"\n' >"$work/src/fa-check.toml"
+  "$cmake" "$work/build" >/dev/null
+  if "$cmake" --build "$work/build" >"$work/config.log" 2>&1; then
+    cat "$work/config.log"
+    fail "a broken fa-check.toml did not fail the check"
+  fi
+  grep -q "fa-check.toml:2: error" "$work/config.log" ||
+    { cat "$work/config.log"; fail "no message about fa-check.toml"; }
+  printf '[lints]\nasync-safety = "deny"\n' >"$work/src/fa-check.toml"
+  "$cmake" --build "$work/build" >"$work/config.log" 2>&1 ||
+    { cat "$work/config.log"; fail "the repaired fa-check.toml fails"; }
+fi
 echo "== $mode: passed"
