@@ -90,7 +90,8 @@ cat >"$out/cache.md" <<EOF
 
 Measured by \`bench/check/cache.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC'),
 commit $commit, on $(nproc) CPUs shared with other work (timings are noisy;
-CPU time, user + system, moves less than wall-clock time):
+CPU time, user + system, moves less than wall-clock time; both as
+\`/usr/bin/time\` gives them, to 10 ms, so the warm figures are coarse):
 \`fa-check --all -j2 -p DB --format json --cache DIR\` on libuv 1.44.2's 37
 translation units with three planted findings; the median of $runs rounds,
 each a cold run (empty cache) then a warm one.
