@@ -9,7 +9,7 @@ CTEST      = ctest --output-on-failure -j $(JOBS)
 
 .PHONY: all deps build demo test test-release test-tsan test-expensive \
         test-asan test-real-code test-memcheck test-fuzz fuzz fuzz-build soak \
-        bench bench-check format clean
+        bench bench-check bench-cache format clean
 
 all: build
 
@@ -117,6 +117,12 @@ soak:
 bench-check:
 	@bash scripts/bench-deps.sh
 	bash bench/check/run.sh
+
+# fa-check's result cache on libuv: cold against warm, and one header changed.
+bench-cache:
+	cmake -S . -B build -DCMAKE_BUILD_TYPE=Release $(CMAKE_ARGS) >/dev/null
+	cmake --build build -j $(JOBS) --target fa-check
+	bash bench/check/cache.sh
 
 format:
 	clang-format -i include/*.h include/framealloc/*.h src/*.c src/*.h \

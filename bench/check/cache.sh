@@ -88,7 +88,7 @@ commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
 cat >"$out/cache.md" <<EOF
 ## fa-check result cache
 
-Measured by \`bench/check/cache.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC'),
+Measured by \`bench/check/cache.sh\` (\`make bench-cache\`) on $(date -u '+%Y-%m-%d %H:%M UTC'),
 commit $commit, on $(nproc) CPUs shared with other work (timings are noisy;
 CPU time, user + system, moves less than wall-clock time; both as
 \`/usr/bin/time\` gives them, to 10 ms, so the warm figures are coarse):
