@@ -10,6 +10,8 @@
 #   4. a new finding is the only one reported (exit 1);
 #   5. after one planted finding is fixed, --baseline-stale lists exactly
 #      that one (exit 1).
+# The runs share a result cache, so only the edited files are parsed again
+# after the first.
 # Environment: FA_CHECK, REALCODE_DIR as for run.sh.
 set -euo pipefail
 
@@ -41,7 +43,8 @@ run() {
   shift
   status=0
   (cd "$scratch" && "$fa_check" --all -j2 -p "$base/db" --format compact \
-    --extra-arg=-I"$root/include" "$@") >"$base/$name.out" \
+    --extra-arg=-I"$root/include" --cache "$base/cache" "$@") \
+    >"$base/$name.out" \
     2>"$base/$name.err" || status=$?
   if [ "$status" -gt 1 ] || grep -q 'Sanitizer\|runtime error:' "$base/$name.err"; then
     cat "$base/$name.out" "$base/$name.err" >&2
