@@ -85,8 +85,8 @@ step "pkg-config consumer"
 PKG_CONFIG_PATH=$(dirname "$pc")${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}
 export PKG_CONFIG_PATH
 pkgconf=pkg-config
-# The .pc file names the prefix given at configure time. When the tree was
-# installed elsewhere (as here), point pkg-config at the real prefix.
+# The .pc file finds its prefix from its own place (${pcfiledir}); should
+# it name another prefix than the one installed to, point pkg-config at it.
 if [ "$(pkg-config --variable=prefix framealloc)" != "$prefix" ]; then
   echo "note: framealloc.pc names prefix $(pkg-config --variable=prefix \
 framealloc); using --define-variable=prefix=$prefix"

@@ -110,6 +110,9 @@ typedef struct fc_rule_s {
 const fc_rule_t *fc_rules(size_t *count); /* sorted by code */
 const fc_rule_t *fc_rule_find(int code);  /* NULL if not a checker rule */
 int fc_parse_code(const char *s); /* "FA702"/"fa702"/"702" -> 702, else -1 */
+/* Prints the explanation of a code only the library raises (FA001...);
+ * 0 when code is not one. */
+int fc_explain_runtime(int code);
 const char *fc_family_name(fc_family_t f); /* "async-safety" */
 int fc_parse_family(const char *s);        /* the fc_family_t bit, or -1 */
 const char *fc_level_name(fc_level_t l);   /* "allow", "warning", "error" */

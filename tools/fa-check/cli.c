@@ -369,6 +369,8 @@ void fc_cli_free(fc_options_t *o) {
 int fc_cmd_explain(const char *code) {
   int c = fc_parse_code(code);
   const fc_rule_t *r = c < 0 ? NULL : fc_rule_find(c);
+  if (!r && c >= 0 && fc_explain_runtime(c))
+    return FC_EXIT_OK;
   if (!r) {
     fprintf(stderr,
             "fa-check: error: unknown code '%s' (see 'fa-check list')\n", code);

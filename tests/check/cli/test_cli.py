@@ -212,6 +212,15 @@ def test_explain(c):
         expect(out.startswith("FA%s: " % num), "explain %s title" % code, out)
         for word in ("precision:", "Bad:", "Fixed:", "help:"):
             expect(word in out, "explain %s lacks %r" % (code, word), out)
+    # The codes only the library raises are explained as run-time ones.
+    for num in range(1, 8):
+        code = "FA%03d" % num
+        rc, out, err = c.run("explain", code.lower() if num == 3 else code)
+        expect(rc == 0, "explain %s: exit status %d" % (code, rc), err)
+        expect(out.startswith(code + ": "), "explain %s title" % code, out)
+        expect("the library at run time" in out and "on_diagnostic" in out,
+               "explain %s is not described as a run-time code" % code, out)
+        expect("Bad:" not in out, "explain %s offers checker text" % code, out)
     rc, _, err = c.run("explain", "FA999")
     expect(rc == 2 and "unknown code" in err, "explain FA999", err)
     rc, _, err = c.run("explain")
