@@ -9,7 +9,7 @@ CTEST      = ctest --output-on-failure -j $(JOBS)
 
 .PHONY: all deps build demo test test-release test-tsan test-expensive \
         test-asan test-real-code test-memcheck test-fuzz fuzz fuzz-build soak \
-        bench bench-check format clean
+        bench bench-check bench-cache format clean
 
 all: build
 
@@ -67,11 +67,13 @@ test-asan:
 
 # fa-check (Release) on real C code, the Debian source packages of libuv,
 # Lua 5.4 and SQLite through their compile databases: no crash, no
-# diagnostic, and a defect planted in each found (tests/check/realcode/).
+# diagnostic, and a defect planted in each found; then a baseline round trip
+# on libuv (tests/check/realcode/).
 test-real-code:
 	cmake -S . -B build -DCMAKE_BUILD_TYPE=Release $(CMAKE_ARGS) >/dev/null
 	cmake --build build -j $(JOBS) --target fa-check
 	bash tests/check/realcode/run.sh
+	bash tests/check/realcode/baseline.sh
 
 bench:
 	@bash scripts/bench-deps.sh
@@ -118,6 +120,12 @@ soak:
 bench-check:
 	@bash scripts/bench-deps.sh
 	bash bench/check/run.sh
+
+# fa-check's result cache on libuv: cold against warm, and one header changed.
+bench-cache:
+	cmake -S . -B build -DCMAKE_BUILD_TYPE=Release $(CMAKE_ARGS) >/dev/null
+	cmake --build build -j $(JOBS) --target fa-check
+	bash bench/check/cache.sh
 
 format:
 	clang-format -i include/*.h include/framealloc/*.h src/*.c src/*.h \

@@ -433,6 +433,11 @@ cat >>"$md" <<'EOF'
   from process to process (the range column gives the lowest and highest
   of the rounds); the callgrind counts do not.
 EOF
+# The result cache's figures (bench/check/cache.sh), when measured.
+if [ -s "$out/check/cache.md" ]; then
+  printf '\n' >>"$md"
+  cat "$out/check/cache.md" >>"$md"
+fi
 
 # ---- Plot -----------------------------------------------------------------
 if command -v gnuplot >/dev/null; then
