@@ -9,7 +9,7 @@ CTEST      = ctest --output-on-failure -j $(JOBS)
 
 .PHONY: all deps build demo test test-release test-tsan test-expensive \
         test-asan test-real-code test-memcheck test-fuzz fuzz fuzz-build soak \
-        bench bench-check format clean
+        bench bench-check bench-cache format clean
 
 all: build
 
@@ -28,6 +28,8 @@ demo: build
 	./build/examples/uv_game_loop
 	./build/examples/game_loop
 	./build/examples/task_jobs
+	@echo "== cpp_game_loop: the same loop in C++ (<framealloc.hpp>), assets loaded on std::threads"
+	./build/examples/cpp_game_loop
 	@echo "== fa-check over examples/ (async_bad.c is wrong on purpose)"
 	./build/tools/fa-check/fa-check -p build examples/*.c; test $$? -eq 1
 
@@ -65,15 +67,18 @@ test-asan:
 
 # fa-check (Release) on real C code, the Debian source packages of libuv,
 # Lua 5.4 and SQLite through their compile databases: no crash, no
-# diagnostic, and a defect planted in each found (tests/check/realcode/).
+# diagnostic, and a defect planted in each found; then a baseline round trip
+# on libuv (tests/check/realcode/).
 test-real-code:
 	cmake -S . -B build -DCMAKE_BUILD_TYPE=Release $(CMAKE_ARGS) >/dev/null
 	cmake --build build -j $(JOBS) --target fa-check
 	bash tests/check/realcode/run.sh
+	bash tests/check/realcode/baseline.sh
 
 bench:
 	@bash scripts/bench-deps.sh
 	bash bench/run.sh
+	bash bench/cpp/run.sh
 
 # The core tests under Valgrind memcheck, on a Release build that tells
 # memcheck what the allocator knows (scripts/memcheck.py says which tests).
@@ -116,10 +121,17 @@ bench-check:
 	@bash scripts/bench-deps.sh
 	bash bench/check/run.sh
 
+# fa-check's result cache on libuv: cold against warm, and one header changed.
+bench-cache:
+	cmake -S . -B build -DCMAKE_BUILD_TYPE=Release $(CMAKE_ARGS) >/dev/null
+	cmake --build build -j $(JOBS) --target fa-check
+	bash bench/check/cache.sh
+
 format:
 	clang-format -i include/*.h include/framealloc/*.h src/*.c src/*.h \
 	  tests/*.c tests/*.h tests/fuzz/*.c tests/fuzz/*.h examples/*.c bench/*.c \
-	  bench/*.h 2>/dev/null || true
+	  bench/*.h include/*.hpp tests/*.cpp tests/install/*.cpp examples/*.cpp \
+	  bench/cpp/*.cpp 2>/dev/null || true
 
 clean:
 	rm -rf build build-tsan build-debug3 build-asan build-bench build-vg \

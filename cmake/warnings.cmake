@@ -1,6 +1,9 @@
 # Warnings and sanitizer flags shared by every target of the project.
-set(FA_WARNINGS -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes
-                -Wmissing-prototypes)
+# (The prototype warnings are C's; C++ builds the tests and examples of
+# <framealloc.hpp>.)
+set(FA_WARNINGS -Wall -Wextra -Wpedantic -Wshadow
+                $<$<COMPILE_LANGUAGE:C>:-Wstrict-prototypes>
+                $<$<COMPILE_LANGUAGE:C>:-Wmissing-prototypes>)
 if(FA_WERROR)
   list(APPEND FA_WARNINGS -Werror)
 endif()

@@ -167,8 +167,15 @@ FA_EXTERN fa_allocator_t *fa_create(const fa_config_t *cfg);
 /* Another reference to a (Rust's clone); returns a. NULL-safe. */
 FA_EXTERN fa_allocator_t *fa_retain(fa_allocator_t *a);
 /* Drops a reference; the last one destroys the allocator and returns all
- * its memory to the source. Live pool, heap or task memory at that point is
- * reported as FA005 and freed with it. NULL is a no-op. */
+ * its memory to the source. Live pool or heap blocks at that point are
+ * reported as FA005 and freed with it. Live tasks and pool guards
+ * (<framealloc/task.h>) hold the allocator without being references: the
+ * last fa_release with any of them alive raises FA005 with their number
+ * and live bytes, and the allocator is destroyed when the last of them is.
+ * NULL is a no-op.
+ *
+ * fork(): the library holds its locks across fork(), so a child can use
+ * every allocator of the parent (see docs/design.md, "fork()"). */
 FA_EXTERN void fa_release(fa_allocator_t *a);
 
 /* The largest size a serves from its pools (its pool_max_size after
@@ -210,11 +217,16 @@ typedef struct fa_mark_s {
   uint64_t seq;   /* when it was taken, among marks and rewinds */
 } fa_mark_t;
 
+/* Takes a checkpoint. The frame keeps the live marks (8 bytes each; the
+ * first 16 in the thread's state, more in memory from the source, kept
+ * until fa_trim or the allocator's end). If that memory cannot be had the
+ * mark is returned all the same and a rewind to it raises FA006. */
 FA_EXTERN fa_mark_t fa_frame_mark(fa_allocator_t *a);
 /* Frees every frame allocation made since m. Marks nest: rewinding to m
- * also invalidates the marks taken after m. A mark from another frame,
- * thread or allocator, or one invalidated that way, raises FA006 and
- * changes nothing. */
+ * also invalidates the marks taken after m (m itself stays valid). A mark
+ * from another frame, thread or allocator, or one invalidated that way,
+ * raises FA006 and changes nothing, however many marks and rewinds came
+ * in between: the check is exact, in every build. */
 FA_EXTERN void fa_frame_rewind(fa_allocator_t *a, fa_mark_t m);
 
 /* ---- Pools and heap --------------------------------------------------- */
@@ -322,6 +334,13 @@ FA__INLINE void *fa__copy(void *p, const void *src, size_t n) {
   (fa_frame_vec_reserve((a), (v), 1) == 0                                      \
        ? ((v)->data[(v)->len++] = (__VA_ARGS__), 0)                            \
        : FA_ENOMEM)
+
+/* For the libuv layer's check of foreign buffers: copies the n bytes at p
+ * into out when they lie in memory a live allocator owns (one of its
+ * pool, task or cached pages, or a live heap block starting at p) and
+ * names it in *owner; otherwise reads nothing. 0 or FA_EINVAL. */
+FA_EXTERN int fa__read_owned(const void *p, void *out, size_t n,
+                             fa_allocator_t **owner);
 
 /* Layout shared by every fa_frame_vec(T): data, len, cap. */
 FA_EXTERN int fa__frame_vec_reserve(fa_allocator_t *a, void *vec, size_t n,

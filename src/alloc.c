@@ -71,6 +71,57 @@ void fa__release(fa_allocator_t *a, void *p, size_t size) {
 
 static size_t round_up(size_t n, size_t to) { return (n + to - 1) & ~(to - 1); }
 
+/* ---- fork() --------------------------------------------------------- */
+
+/* Across fork() every lock of the library is held by the forking thread:
+ * the registry's, then each live allocator's (its main lock, then its heap
+ * lock), the order every other path takes them in. So the child starts
+ * with every structure under a lock consistent, and unlocks them. What
+ * the parent's other threads owned without a lock (their heaps: frame
+ * arenas, pool pages, remote lists) may be half-updated; the child never
+ * touches it again: those heaps are set aside (abandoned == 3) and freed
+ * only with their allocator. Their task scopes and guard regions are let
+ * go, so the child can use those tasks and guards. */
+static void fork_prepare(void) {
+  fa__os_lock(&reg_lock);
+  for (fa_allocator_t *a = reg_head; a; a = a->reg_next) {
+    fa__os_lock(&a->lock);
+    fa__os_lock(&a->heap_lock);
+  }
+}
+
+static void fork_parent(void) {
+  for (fa_allocator_t *a = reg_head; a; a = a->reg_next) {
+    fa__os_unlock(&a->heap_lock);
+    fa__os_unlock(&a->lock);
+  }
+  fa__os_unlock(&reg_lock);
+}
+
+static void fork_child(void) {
+  for (fa_allocator_t *a = reg_head; a; a = a->reg_next) {
+    for (fa__heap_t *h = a->heaps; h; h = h->next_in_alloc) {
+      int mine = h->owner_tls == &fa__tls && h->abandoned == 0;
+      if (!mine && h->abandoned != 1) { /* another thread's, or claimed */
+        h->owner_tls = NULL;
+        h->abandoned = 3;
+      }
+    }
+    fa__task_after_fork(a);
+    fa__os_unlock(&a->heap_lock);
+    fa__os_unlock(&a->lock);
+  }
+  fa__os_unlock(&reg_lock);
+}
+
+/* Once per process, at the first fa_create. Without the handlers (no
+ * memory for them) fork() is as unsafe as before; nothing else changes. */
+static void fork_register(void) {
+  static int done; /* atomic */
+  if (!__atomic_exchange_n(&done, 1, __ATOMIC_ACQ_REL))
+    (void)fa__os_at_fork(fork_prepare, fork_parent, fork_child);
+}
+
 fa_allocator_t *fa_create(const fa_config_t *cfg) {
   static const fa_config_t defaults;
   static const fa_memory_source_t os_source = {fa__os_reserve, fa__os_release,
@@ -106,6 +157,7 @@ fa_allocator_t *fa_create(const fa_config_t *cfg) {
   a->os_requests = 1;
   a->os_bytes = self;
   a->refs = 1;
+  a->users = 1;
   a->on_diag = cfg->on_diagnostic;
   a->diag_user = cfg->diagnostic_user;
   a->strict = cfg->strict;
@@ -131,6 +183,7 @@ fa_allocator_t *fa_create(const fa_config_t *cfg) {
   if (fa__os_mutex_init(&a->heap_lock) != 0)
     goto out_destroy_lock;
 
+  fork_register();
   fa__os_lock(&reg_lock);
   a->key = next_key++;
   a->reg_next = reg_head;
@@ -146,9 +199,20 @@ out_release_self:
 }
 
 fa_allocator_t *fa_retain(fa_allocator_t *a) {
-  if (a)
+  if (a) {
     __atomic_fetch_add(&a->refs, 1, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&a->users, 1, __ATOMIC_RELAXED);
+  }
   return a;
+}
+
+/* Tasks and pool guards keep their allocator alive, so that one ending
+ * after the last user reference never touches freed memory; but they are
+ * not users: the last fa_release reports them (FA005) instead of waiting
+ * for them in silence. */
+void fa__hold(fa_allocator_t *a) {
+  __atomic_fetch_add(&a->refs, 1, __ATOMIC_RELAXED);
+  __atomic_fetch_add(&a->holds, 1, __ATOMIC_RELAXED);
 }
 
 size_t fa_pool_max_size(const fa_allocator_t *a) { return a ? a->pool_max : 0; }
@@ -209,9 +273,32 @@ static void destroy(fa_allocator_t *a) {
   src.release(a, a->self_size, src.user);
 }
 
-void fa_release(fa_allocator_t *a) {
-  if (a && __atomic_sub_fetch(&a->refs, 1, __ATOMIC_ACQ_REL) == 0)
+static void release_ref(fa_allocator_t *a) {
+  if (__atomic_sub_fetch(&a->refs, 1, __ATOMIC_ACQ_REL) == 0)
     destroy(a);
+}
+
+void fa__unhold(fa_allocator_t *a) {
+  __atomic_fetch_sub(&a->holds, 1, __ATOMIC_RELAXED);
+  release_ref(a);
+}
+
+void fa_release(fa_allocator_t *a) {
+  if (!a)
+    return;
+  if (__atomic_sub_fetch(&a->users, 1, __ATOMIC_ACQ_REL) == 0) {
+    int holds = __atomic_load_n(&a->holds, __ATOMIC_ACQUIRE);
+    if (holds > 0) {
+      fa_stats_t st;
+      fa_get_stats(a, &st);
+      fa__diag(a, 5,
+               "allocator released while %d tasks or pool guards still "
+               "hold %llu task bytes; it is destroyed when the last of "
+               "them is",
+               holds, (unsigned long long)st.task_bytes);
+    }
+  }
+  release_ref(a);
 }
 
 /* Gives a heap to no thread: the arena is reset (its frame is over), the
@@ -248,6 +335,7 @@ void fa__tls_frame_reopen(void) {
 }
 
 void fa__on_thread_exit(void) {
+  fa__task_thread_exit(); /* the scopes it never left end with it */
   FA__STORE(&fa__tls.alloc, FA__TLS_EMPTY);
   FA__STORE(&fa__tls.frame_alloc, FA__TLS_EMPTY);
   fa__os_lock(&reg_lock);
@@ -349,6 +437,17 @@ static entry_t *entry_slot(void) {
   return &more[more_len++];
 }
 
+/* Makes sure fa__on_thread_exit runs when the calling thread exits: 0, or
+ * FA_ENOMEM. */
+int fa__watch_thread(void) {
+  if (watched)
+    return 0;
+  if (fa__os_watch_thread() != 0)
+    return FA_ENOMEM;
+  watched = 1;
+  return 0;
+}
+
 fa__heap_t *fa__heap_get(fa_allocator_t *a) {
   if (FA__LOAD(&fa__tls.alloc) == a)
     return (fa__heap_t *)fa__tls.heap;
@@ -361,11 +460,8 @@ fa__heap_t *fa__heap_get(fa_allocator_t *a) {
     if (more[i].key == key && more[i].alloc == a)
       h = more[i].heap;
   if (!h) {
-    if (!watched) {
-      if (fa__os_watch_thread() != 0)
-        return NULL;
-      watched = 1;
-    }
+    if (fa__watch_thread() != 0)
+      return NULL;
     entry_t *e = entry_slot();
     if (!e)
       return NULL;
@@ -423,4 +519,54 @@ void fa_trim(fa_allocator_t *a) {
   }
   fa__reclaim_abandoned(a, 1);
   fa__page_cache_trim(a);
+}
+
+/* ---- Ownership: what a pointer's memory belongs to, without reading it */
+
+fa_allocator_t *fa__page_owner(const void *p) {
+  fa__os_lock(&reg_lock);
+  fa_allocator_t *a = reg_head;
+  while (a && !fa__page_lookup(a, p))
+    a = a->reg_next;
+  fa__os_unlock(&reg_lock);
+  return a;
+}
+
+/* A byte copy that tracking tools do not check: the bytes may be the kept
+ * words of a free block, or a task page's unused space, which the owner
+ * may read but the tools call dead. */
+#if defined(__GNUC__)
+__attribute__((no_sanitize_address))
+#endif
+static void
+copy_owned(void *out, const void *p, size_t n) {
+  const volatile unsigned char *from = p;
+  unsigned char *to = out;
+  for (size_t i = 0; i < n; i++)
+    to[i] = from[i];
+}
+
+int fa__read_owned(const void *p, void *out, size_t n, fa_allocator_t **owner) {
+  int rc = FA_EINVAL;
+  uintptr_t page_end = ((uintptr_t)p | (FA__PAGE_SIZE - 1)) + 1;
+  fa__os_lock(&reg_lock);
+  for (fa_allocator_t *a = reg_head; a && rc != 0; a = a->reg_next) {
+    /* The map is a's while a is registered, so it can be read first; a
+     * page leaves it under a->lock before it goes back to the source, so
+     * the page stays mapped while the lock is held. */
+    if (fa__page_lookup(a, p) && n <= page_end - (uintptr_t)p) {
+      fa__os_lock(&a->lock);
+      if (fa__page_lookup(a, p)) {
+        copy_owned(out, p, n);
+        rc = 0;
+      }
+      fa__os_unlock(&a->lock);
+    }
+    if (rc != 0)
+      rc = fa__heap_peek(a, p, out, n);
+    if (rc == 0)
+      *owner = a;
+  }
+  fa__os_unlock(&reg_lock);
+  return rc;
 }

@@ -147,6 +147,9 @@ static size_t pow2_at_least(uint64_t n) {
 }
 
 void fa__frame_init(fa__heap_t *h) {
+  h->marks = h->marks_inline;
+  h->mark_cap = FA__MARKS_INLINE;
+  h->mark_count = 0;
   use_chunk(h, NULL);
   set_window(h);
 }
@@ -162,7 +165,19 @@ static void release_all(fa__heap_t *h) {
   use_chunk(h, NULL);
 }
 
-void fa__frame_destroy(fa__heap_t *h) { release_all(h); }
+/* Gives the spilled mark stack back; the inline one serves again. */
+static void marks_shrink(fa__heap_t *h) {
+  if (h->marks != h->marks_inline)
+    fa__release(h->alloc, h->marks, h->mark_cap * sizeof(uint64_t));
+  h->marks = h->marks_inline;
+  h->mark_cap = FA__MARKS_INLINE;
+  h->mark_count = 0;
+}
+
+void fa__frame_destroy(fa__heap_t *h) {
+  release_all(h);
+  marks_shrink(h);
+}
 
 /* Moves to a chunk with room for n bytes at align: the next spare if it is
  * big enough, else a new one at least twice the size of the current. */
@@ -315,7 +330,7 @@ static void reset(fa__heap_t *h, int counted) {
   use_chunk(h, h->chunks);
   h->frame_hwm = 0;
   h->epoch++;
-  h->dead_count = 0;
+  h->mark_count = 0; /* every mark of the frame dies with it */
   FA__STORE(&h->in_frame, FRAME_NONE);
   set_window(h);
 }
@@ -341,9 +356,46 @@ void fa_end_frame(fa_allocator_t *a) {
 void fa__frame_abandon(fa__heap_t *h) { reset(h, 0); }
 
 void fa__frame_trim(fa__heap_t *h) {
-  if (h->in_frame == FRAME_NONE)
+  if (h->in_frame == FRAME_NONE) {
     release_all(h);
+    marks_shrink(h);
+  }
   set_window(h);
+}
+
+/* Marks nest, so the live ones form a stack: a rewind to m keeps m and the
+ * marks before it and kills every later one. The stack holds their seqs,
+ * which increase from bottom to top, so a mark is live exactly when its
+ * seq is still in it; that stays exact however many marks and rewinds the
+ * frame sees, at 8 bytes per live mark. Returns 0, or FA_ENOMEM when the
+ * stack cannot grow. */
+static int marks_push(fa__heap_t *h, uint64_t seq) {
+  if (h->mark_count == h->mark_cap) {
+    size_t cap = h->mark_cap * 2;
+    uint64_t *fresh = fa__reserve(h->alloc, cap * sizeof(uint64_t), 64);
+    if (!fresh)
+      return FA_ENOMEM;
+    memcpy(fresh, h->marks, h->mark_count * sizeof(uint64_t));
+    if (h->marks != h->marks_inline)
+      fa__release(h->alloc, h->marks, h->mark_cap * sizeof(uint64_t));
+    h->marks = fresh;
+    h->mark_cap = cap;
+  }
+  h->marks[h->mark_count++] = seq;
+  return 0;
+}
+
+/* The index of seq in the live-mark stack, or -1 when it is not live. */
+static ptrdiff_t marks_find(const fa__heap_t *h, uint64_t seq) {
+  size_t lo = 0, hi = h->mark_count;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (h->marks[mid] < seq)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo < h->mark_count && h->marks[lo] == seq ? (ptrdiff_t)lo : -1;
 }
 
 fa_mark_t fa_frame_mark(fa_allocator_t *a) {
@@ -354,34 +406,12 @@ fa_mark_t fa_frame_mark(fa_allocator_t *a) {
   m.chunk = h->cur;
   m.pos = h->h.frame_ptr;
   m.epoch = h->epoch;
+  /* seq 0 is never live: a mark the stack had no room for is refused by
+   * fa_frame_rewind. */
   m.seq = ++h->mark_seq;
+  if (marks_push(h, m.seq) != 0)
+    m.seq = 0;
   return m;
-}
-
-/* Whether a rewind since m was taken went back past it. */
-static int rewound_past(const fa__heap_t *h, const fa_mark_t *m) {
-  for (unsigned i = 0; i < h->dead_count; i++)
-    if (h->dead[i].lo < m->seq && m->seq <= h->dead[i].hi)
-      return 1;
-  return 0;
-}
-
-/* Remembers that the marks taken after m, up to now, are dead. A range
- * that starts after m is inside the new one; past FA__DEAD_MARKS ranges
- * the oldest is forgotten (its marks are then only checked by position). */
-static void bury_after(fa__heap_t *h, const fa_mark_t *m) {
-  uint64_t now = ++h->mark_seq;
-  unsigned n = 0;
-  for (unsigned i = 0; i < h->dead_count; i++)
-    if (h->dead[i].lo < m->seq)
-      h->dead[n++] = h->dead[i];
-  if (n == FA__DEAD_MARKS) {
-    memmove(&h->dead[0], &h->dead[1], (n - 1) * sizeof(h->dead[0]));
-    n--;
-  }
-  h->dead[n].lo = m->seq;
-  h->dead[n].hi = now;
-  h->dead_count = n + 1;
 }
 
 static void bad_mark(fa_allocator_t *a, const char *why) {
@@ -398,11 +428,16 @@ void fa_frame_rewind(fa_allocator_t *a, fa_mark_t m) {
     bad_mark(a, "is from another frame, thread or allocator");
     return;
   }
-  if (rewound_past(h, &m)) {
+  if (m.seq == 0) {
+    bad_mark(a, "was not recorded (memory was short when it was taken)");
+    return;
+  }
+  ptrdiff_t live = marks_find(h, m.seq);
+  if (live < 0) {
     bad_mark(a, "was rewound past by an earlier rewind");
     return;
   }
-  if (!h->cur) {
+  if (!h->cur) { /* no arena yet: nothing to rewind, no mark dies */
     if (m.chunk)
       bad_mark(a, "is not in this thread's arena");
     return;
@@ -429,7 +464,7 @@ void fa_frame_rewind(fa_allocator_t *a, fa_mark_t m) {
   FA__STORE(&h->h.frame_ptr, pos);
   set_base(h, base);
   set_window(h);
-  bury_after(h, &m);
+  h->mark_count = (size_t)live + 1; /* the later marks die */
 }
 
 /* Layout shared by every fa_frame_vec(T). */

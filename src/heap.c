@@ -191,3 +191,17 @@ void fa__heap_destroy(fa_allocator_t *a) {
   a->live_set = NULL;
   a->live_cap = a->live_used = a->live_dead = 0;
 }
+
+/* Copies n bytes at p into out when p is a live block of a of at least n
+ * bytes: 0, or FA_EINVAL (nothing read). Under the lock that a free takes
+ * to take the block out of the set, so the block cannot go meanwhile. */
+int fa__heap_peek(fa_allocator_t *a, const void *p, void *out, size_t n) {
+  int rc = FA_EINVAL;
+  fa__os_lock(&a->heap_lock);
+  if (set_find(a, p) && ((const hdr_t *)p - 1)->size >= n) {
+    memcpy(out, p, n);
+    rc = 0;
+  }
+  fa__os_unlock(&a->heap_lock);
+  return rc;
+}

@@ -27,12 +27,12 @@
 #define fa__assert_expensive(c) ((void)0)
 #endif
 
-#define FA__CHUNK_HDR 64 /* frame chunk header, a cache line */
-#define FA__PAGE_HDR 128 /* page header; task regions start after it */
+#define FA__CHUNK_HDR 64    /* frame chunk header, a cache line */
+#define FA__PAGE_HDR 128    /* page header; task regions start after it */
 /* Pool blocks start after the header and its two bitmaps (framealloc.h). */
 #define FA__POOL_FIRST (FA__PAGE_REMOTE + (FA__PAGE_SIZE >> 7))
-#define FA__BATCH_MAX 64  /* remote frees gathered before one push */
-#define FA__DEAD_MARKS 16 /* rewound-past mark ranges kept per frame */
+#define FA__BATCH_MAX 64    /* remote frees gathered before one push */
+#define FA__MARKS_INLINE 16 /* live marks kept in the heap itself */
 
 #define FA__ATOMIC_ADD(p, v) __atomic_fetch_add((p), (v), __ATOMIC_RELAXED)
 #define FA__ATOMIC_SUB(p, v) __atomic_fetch_sub((p), (v), __ATOMIC_RELAXED)
@@ -52,8 +52,10 @@ typedef struct fa__page_s {
   struct fa__page_s *prev, *next; /* circular, in avail[cls] or full[cls] */
   uint32_t block_size;
   uint32_t capacity;
-  size_t reg_index;          /* in alloc->pages */
-  int full;                  /* in full[cls]: it ran out of blocks once */
+  size_t reg_index; /* in alloc->pages */
+  int full;         /* in full[cls]: it ran out of blocks once */
+  uint32_t reuse;   /* task and guard pages: uses so far, which place the
+                       region's struct (task.c) */
   struct fa__arena_s *arena; /* the task or guard region whose struct is in
                                 this page, for fa_get_stats (atomic) */
 } fa__page_t;
@@ -69,7 +71,9 @@ typedef struct fa__heap_s {
   struct fa__heap_s *next_in_alloc; /* every heap of the allocator */
   fa__tls_t *owner_tls; /* the owning thread's cache; NULL when abandoned
                            (under alloc->lock) */
-  int abandoned;        /* under alloc->lock */
+  int abandoned;        /* under alloc->lock: 0 owned, 1 waiting for a
+                           thread, 2 being reclaimed, 3 set aside in a
+                           child after fork (never used again) */
 
   /* Frame arena. Chunks: the ones used this frame up to cur, then spares.
    * Fields read by fa_get_stats on other threads are relaxed atomics. */
@@ -82,11 +86,12 @@ typedef struct fa__heap_s {
   uint64_t frame_peak; /* most bytes used in one frame (atomic) */
   uint64_t frames;     /* end_frame calls completed (atomic) */
   uint64_t epoch;      /* frame number, for marks; unique per heap */
-  uint64_t mark_seq;   /* ticks at every mark and rewind */
-  struct {
-    uint64_t lo, hi; /* marks with lo < seq <= hi were rewound past */
-  } dead[FA__DEAD_MARKS];
-  unsigned dead_count;
+  uint64_t mark_seq;   /* ticks at every mark; never 0 once taken */
+  /* The live marks of this frame, oldest first: their seqs, increasing.
+   * The first FA__MARKS_INLINE live here, more in a reservation. */
+  uint64_t *marks; /* marks_inline or the reservation */
+  size_t mark_count, mark_cap;
+  uint64_t marks_inline[FA__MARKS_INLINE];
   int in_frame;       /* FRAME_* (atomic) */
   unsigned trim_seen; /* frames counted toward frame_trim_frames */
   uint64_t trim_max;  /* most bytes used by those frames */
@@ -129,6 +134,9 @@ typedef struct fa__arena_s {
   fa__large_t *large;
   struct fa__arena_s *next; /* guard regions: the guard's list */
   uintptr_t owner;          /* guard regions: the thread using it (atomic) */
+  uintptr_t tag; /* a live task or guard: TASK_LIVE or GUARD_LIVE ^ its
+                    address, 0 once its destroy began (under the
+                    allocator's lock); other regions: 0 (task.c) */
 } fa__arena_t;
 
 struct fa_allocator_s {
@@ -140,7 +148,9 @@ struct fa_allocator_s {
   int strict;
   int fast;       /* inline paths allowed: no debug checks, no tracking */
   int src_zeroed; /* the source hands out zeroed large blocks */
-  int refs;       /* atomic */
+  int refs;       /* every reference: users' and holds (atomic) */
+  int users;      /* references of fa_create and fa_retain (atomic) */
+  int holds;      /* live tasks and pool guards (atomic) */
   size_t page_size;
   size_t chunk_size;
   size_t frame_budget;
@@ -176,6 +186,13 @@ void fa__release(fa_allocator_t *a, void *p, size_t size);
 fa__heap_t *fa__heap_get(fa_allocator_t *a);
 void fa__reclaim_abandoned(fa_allocator_t *a, int all);
 void fa__tls_frame_reopen(void);
+int fa__watch_thread(void);
+void fa__hold(fa_allocator_t *a);
+void fa__unhold(fa_allocator_t *a);
+/* The live allocator whose page map holds p's 64 KiB page (a pool, task,
+ * guard or empty cached page), or NULL; p is not read. Takes the registry
+ * lock. (fa__read_owned, for the libuv layer, is in framealloc.h.) */
+fa_allocator_t *fa__page_owner(const void *p);
 
 /* diag.c */
 void fa__diag(fa_allocator_t *a, int code, const char *fmt, ...)
@@ -210,6 +227,8 @@ void fa__pool_destroy(fa__heap_t *h);
 
 /* task.c */
 int fa__in_task(void);
+void fa__task_thread_exit(void);
+void fa__task_after_fork(fa_allocator_t *a);
 void fa__task_cache_flush(fa__heap_t *h);
 
 /* heap.c */
@@ -217,5 +236,6 @@ void *fa__heap_alloc_tier(fa_allocator_t *a, size_t size, size_t align,
                           int fallback);
 void fa__heap_free_tier(fa_allocator_t *a, void *p, int fallback);
 void fa__heap_destroy(fa_allocator_t *a);
+int fa__heap_peek(fa_allocator_t *a, const void *p, void *out, size_t n);
 
 #endif /* FA_INTERNAL_H */

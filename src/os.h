@@ -20,6 +20,9 @@ void fa__os_unlock(fa__mutex_t *m);
  * (not the main thread when it leaves through exit()). 0 or FA_ENOMEM. */
 int fa__os_watch_thread(void);
 void fa__on_thread_exit(void);
+/* Registers handlers run around fork() (pthread_atfork): 0 or FA_ENOMEM. */
+int fa__os_at_fork(void (*prepare)(void), void (*parent)(void),
+                   void (*child)(void));
 /* Writes one line to stderr without allocating. */
 void fa__os_print_line(const char *line);
 void fa__os_abort(void);

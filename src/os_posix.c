@@ -98,6 +98,11 @@ int fa__os_watch_thread(void) {
   return pthread_setspecific(exit_key, (void *)1) == 0 ? 0 : FA_ENOMEM;
 }
 
+int fa__os_at_fork(void (*prepare)(void), void (*parent)(void),
+                   void (*child)(void)) {
+  return pthread_atfork(prepare, parent, child) == 0 ? 0 : FA_ENOMEM;
+}
+
 void fa__os_print_line(const char *line) {
   fputs(line, stderr);
   fputc('\n', stderr);

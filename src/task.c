@@ -22,6 +22,13 @@
 #define TASK_CACHE_MAX 8              /* pages kept per thread */
 #define LARGE_MIN (FA__PAGE_SIZE / 4) /* larger requests get a block */
 #define DEAD_BYTE 0xdd                /* debug fill of destroyed memory */
+/* A region's struct moves by one cache line at each use of its page, over
+ * SLOTS places, so a handle to a destroyed task does not name the next
+ * task made in the same page (which a LIFO page cache makes likely). */
+#define SLOTS 16
+#define SLOT_STEP 64
+#define TASK_LIVE ((uintptr_t)0x7461736b6c697665u)  /* "tasklive" */
+#define GUARD_LIVE ((uintptr_t)0x6775617264757021u) /* "guardup!" */
 
 typedef struct defer_s {
   void (*fn)(void *);
@@ -39,9 +46,10 @@ struct fa_task_s {
 };
 
 struct fa_pool_guard_s {
-  fa__arena_t first; /* the region in the guard's own page */
+  fa__arena_t first; /* the region in the guard's own page; the list of
+                        regions (first.next) is under the allocator's lock,
+                        which the fork handlers hold across fork() */
   uint64_t id;       /* unique for the process: keys the thread caches */
-  fa__mutex_t lock;  /* the region list */
 };
 
 /* arena_new places both structs at the start of a region's page. */
@@ -55,6 +63,39 @@ static __thread char thread_token;
 #define SELF ((uintptr_t)&thread_token)
 
 int fa__in_task(void) { return scope_top != NULL; }
+
+/* The exiting thread's scopes end with it, innermost first, so that their
+ * tasks can be entered and destroyed by other threads. */
+void fa__task_thread_exit(void) {
+  while (scope_top) {
+    fa_task_t *t = scope_top;
+    scope_top = t->scope_prev;
+    t->scope_prev = NULL;
+    t->scope_depth = 0;
+    __atomic_store_n(&t->user, 0, __ATOMIC_RELEASE);
+  }
+}
+
+/* In a child after fork(), with a->lock held: the scopes and guard regions
+ * of the parent's other threads, which do not exist here, are let go, so
+ * the child can enter, use and destroy those tasks and guards. */
+void fa__task_after_fork(fa_allocator_t *a) {
+  for (size_t i = 0; i < a->page_count; i++) {
+    fa__arena_t *ar = FA__LOAD(&a->pages[i]->arena);
+    if (!ar)
+      continue;
+    fa_task_t *t = (fa_task_t *)ar;
+    if (ar->tag == (TASK_LIVE ^ (uintptr_t)ar)) {
+      if (t->user != 0 && t->user != SELF) {
+        t->user = 0;
+        t->scope_depth = 0;
+        t->scope_prev = NULL;
+      }
+    } else if (ar->owner != 0 && ar->owner != SELF) {
+      ar->owner = 0; /* a guard region: free for the next thread */
+    }
+  }
+}
 
 /* ---- Pages ------------------------------------------------------------ */
 
@@ -111,7 +152,9 @@ static void *arena_new(fa_allocator_t *a, size_t size) {
   fa__page_t *pg = page_get(a);
   if (!pg)
     return NULL;
-  fa__arena_t *ar = (fa__arena_t *)((char *)pg + FA__PAGE_HDR);
+  size_t slot = pg->reuse++ % SLOTS;
+  fa__arena_t *ar =
+      (fa__arena_t *)((char *)pg + FA__PAGE_HDR + slot * SLOT_STEP);
   fa__track_live(ar, size);
   uintptr_t base = ((uintptr_t)ar + size + 15) & ~(uintptr_t)15;
   ar->end = (uintptr_t)pg + FA__PAGE_SIZE;
@@ -124,6 +167,7 @@ static void *arena_new(fa_allocator_t *a, size_t size) {
   ar->more = NULL;
   ar->large = NULL;
   ar->next = NULL;
+  ar->tag = 0;
   FA__STORE(&ar->owner, 0);
   /* Published last: fa_get_stats reads the fields once it sees it. */
   __atomic_store_n(&pg->arena, ar, __ATOMIC_RELEASE);
@@ -251,7 +295,8 @@ fa_task_t *fa_task_create(fa_allocator_t *a) {
   t->scope_prev = NULL;
   t->scope_depth = 0;
   t->user = 0;
-  fa_retain(a);
+  t->ar.tag = TASK_LIVE ^ (uintptr_t)t;
+  fa__hold(a);
   return t;
 }
 
@@ -297,19 +342,58 @@ static void scope_unlink(fa_task_t *t) {
   }
 }
 
+/* Claims the region ar, a live task or guard (tag live ^ its address), for
+ * its destruction: 0, or the diagnostic code refusing it (6: not such a
+ * live region, 7: a task in a scope on another thread). ar is read only
+ * once its page is known to be memory of a live allocator, and under that
+ * allocator's lock, which arena_free takes to unpublish a region: so a
+ * second destroy, or one from a task's own cleanups, is refused for as
+ * long as the page is the allocator's, and two at once claim it once. */
+static int region_claim(fa__arena_t *ar, uintptr_t live, fa_task_t *t,
+                        fa_allocator_t **owner) {
+  fa_allocator_t *a = fa__page_owner(ar);
+  fa__page_t *pg = (fa__page_t *)((uintptr_t)ar & ~(FA__PAGE_SIZE - 1));
+  int code = 6;
+  *owner = a;
+  if (!a)
+    return 6;
+  fa__os_lock(&a->lock);
+  if (__atomic_load_n(&pg->arena, __ATOMIC_ACQUIRE) == ar &&
+      ar->tag == (live ^ (uintptr_t)ar)) {
+    uintptr_t user = t ? __atomic_load_n(&t->user, __ATOMIC_ACQUIRE) : 0;
+    code = user == 0 || user == SELF ? 0 : 7;
+    if (code == 0)
+      ar->tag = 0;
+  }
+  fa__os_unlock(&a->lock);
+  return code;
+}
+
 void fa_task_destroy(fa_task_t *t) {
   if (!t)
     return;
-  fa_allocator_t *a = t->ar.alloc;
-  uintptr_t user = __atomic_load_n(&t->user, __ATOMIC_ACQUIRE);
-  if (user == SELF) {
+  fa_allocator_t *a = NULL;
+  int code = region_claim(&t->ar, TASK_LIVE, t, &a);
+  if (code == 7) {
+    fa__diag(a, 7,
+             "fa_task_destroy: task %p is in a scope on another thread; "
+             "not destroyed",
+             (void *)t);
+    return;
+  }
+  if (code != 0) {
+    fa__diag(a, 6,
+             "fa_task_destroy(%p): not a live task (destroyed already, being "
+             "destroyed, or never a task); ignored",
+             (void *)t);
+    return;
+  }
+  if (__atomic_load_n(&t->user, __ATOMIC_ACQUIRE) == SELF) {
     scope_unlink(t);
     t->scope_depth = 0;
+    __atomic_store_n(&t->user, 0, __ATOMIC_RELEASE);
     if (!scope_top)
       fa__tls_frame_reopen();
-  } else if (user != 0) {
-    fa__diag(a, 7, "fa_task_destroy: task %p is in use on another thread",
-             (void *)t);
   }
   /* Cleanups may allocate from the task or defer more: all of them run,
    * newest first, while the memory is still there. */
@@ -319,7 +403,7 @@ void fa_task_destroy(fa_task_t *t) {
     d->fn(d->arg);
   }
   arena_free(&t->ar);
-  fa_release(a);
+  fa__unhold(a);
 }
 
 fa_allocator_t *fa_task_allocator(const fa_task_t *t) {
@@ -337,6 +421,9 @@ int fa_task_enter(fa_task_t *t) {
     fa__diag(NULL, 6, "fa_task_enter: NULL task");
     return FA_EINVAL;
   }
+  /* The thread's exit must end the scope (fa__task_thread_exit). */
+  if (fa__watch_thread() != 0)
+    return FA_ENOMEM;
   uintptr_t expected = 0;
   if (!__atomic_compare_exchange_n(&t->user, &expected, SELF, 0,
                                    __ATOMIC_ACQUIRE, __ATOMIC_RELAXED) &&
@@ -404,24 +491,23 @@ fa_pool_guard_t *fa_pool_guard_create(fa_allocator_t *a) {
   fa_pool_guard_t *g = arena_new(a, sizeof(*g));
   if (!g)
     return NULL;
-  if (fa__os_mutex_init(&g->lock) != 0) {
-    arena_free(&g->first);
-    return NULL;
-  }
   g->id = __atomic_fetch_add(&guard_next_id, 1, __ATOMIC_RELAXED);
-  fa_retain(a);
+  g->first.tag = GUARD_LIVE ^ (uintptr_t)g;
+  fa__hold(a);
   return g;
 }
 
 /* The calling thread's region of g: its own from an earlier call, a free
  * one (the guard's first region, or one of an exited thread), or a new
- * one. Only this path takes the guard's lock, once per thread and guard. */
+ * one. Only this path takes the allocator's lock, once per thread and
+ * guard; a new region is made outside it (arena_new takes it too). */
 static fa__arena_t *guard_region(fa_pool_guard_t *g) {
   for (unsigned i = 0; i < GUARD_CACHE; i++)
     if (guard_cache[i].id == g->id)
       return guard_cache[i].ar;
+  fa_allocator_t *a = g->first.alloc;
   fa__arena_t *ar, *spare = NULL;
-  fa__os_lock(&g->lock);
+  fa__os_lock(&a->lock);
   for (ar = &g->first; ar; ar = ar->next) {
     uintptr_t owner = FA__LOAD(&ar->owner);
     if (owner == SELF)
@@ -433,12 +519,14 @@ static fa__arena_t *guard_region(fa_pool_guard_t *g) {
     ar = spare;
     FA__STORE(&ar->owner, SELF);
   }
-  if (!ar && (ar = arena_new(g->first.alloc, sizeof(*ar)))) {
+  fa__os_unlock(&a->lock);
+  if (!ar && (ar = arena_new(a, sizeof(*ar)))) {
     FA__STORE(&ar->owner, SELF);
+    fa__os_lock(&a->lock);
     ar->next = g->first.next;
     g->first.next = ar;
+    fa__os_unlock(&a->lock);
   }
-  fa__os_unlock(&g->lock);
   if (ar) {
     unsigned i = guard_cache_next++ % GUARD_CACHE;
     guard_cache[i].id = g->id;
@@ -472,7 +560,14 @@ void *fa_pool_guard_alloc(fa_pool_guard_t *g, size_t size, size_t align) {
 void fa_pool_guard_destroy(fa_pool_guard_t *g) {
   if (!g)
     return;
-  fa_allocator_t *a = g->first.alloc;
+  fa_allocator_t *a = NULL;
+  if (region_claim(&g->first, GUARD_LIVE, NULL, &a) != 0) {
+    fa__diag(a, 6,
+             "fa_pool_guard_destroy(%p): not a live guard (destroyed "
+             "already, or never a guard); ignored",
+             (void *)g);
+    return;
+  }
   /* Forget this thread's cache entry; other threads' entries name an id
    * that no guard will have again. */
   for (unsigned i = 0; i < GUARD_CACHE; i++)
@@ -484,7 +579,6 @@ void fa_pool_guard_destroy(fa_pool_guard_t *g) {
     arena_free(ar);
     ar = next;
   }
-  fa__os_mutex_destroy(&g->lock);
   arena_free(&g->first);
-  fa_release(a);
+  fa__unhold(a);
 }

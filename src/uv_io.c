@@ -11,13 +11,17 @@
  * allocator, so fa_uv_buf_free needs neither the loop nor its binding: a
  * buffer freed after its loop was unbound or bound elsewhere goes back to
  * the allocator it came from. The header also holds a check word, which
- * lets fa_uv_buf_free refuse a pointer that is not such a buffer.
+ * lets fa_uv_buf_free refuse a pointer that is not such a buffer; the
+ * header is read only once the core has said that its bytes belong to a
+ * live allocator (fa__read_owned), so a foreign buffer at the start of a
+ * mapping is refused, not read before.
  *
  * Writes. A fa_uv_write_t and its uv_write_t are the first allocation of a
  * task of their own; the caller allocates the bytes to send from the same
  * task, so one fa_task_destroy, after the write callback, frees it all. */
 #include <framealloc/uv.h>
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -46,10 +50,17 @@ static _Thread_local struct {
   uint64_t gen;
 } last;
 
+/* Held across fork(), so that a child never starts with it locked by a
+ * thread it does not have. */
+static void registry_fork_prepare(void) { uv_mutex_lock(&registry_lock); }
+static void registry_fork_done(void) { uv_mutex_unlock(&registry_lock); }
+
 static void registry_init(void) {
   /* Fails only when the system is out of resources, at the first call;
    * libuv aborts then, as it does for its own mutexes. */
-  if (uv_mutex_init(&registry_lock) != 0)
+  if (uv_mutex_init(&registry_lock) != 0 ||
+      pthread_atfork(registry_fork_prepare, registry_fork_done,
+                     registry_fork_done) != 0)
     abort();
 }
 
@@ -176,8 +187,8 @@ void fa_uv_alloc_cb(uv_handle_t *handle, size_t suggested_size, uv_buf_t *buf) {
 }
 
 int fa_uv_buf_free(uv_handle_t *handle, const uv_buf_t *buf) {
-  buf_head_t *h;
-  fa_allocator_t *a;
+  buf_head_t head, *h;
+  fa_allocator_t *a, *owner = NULL;
   (void)handle;
   if (!buf)
     return UV_EINVAL;
@@ -185,11 +196,15 @@ int fa_uv_buf_free(uv_handle_t *handle, const uv_buf_t *buf) {
     return 0;
   /* Buffers of fa_uv_alloc_cb keep the blocks' 16-byte alignment; the
    * test also keeps the header read below aligned. */
-  if ((uintptr_t)buf->base % HEAD != 0)
+  if ((uintptr_t)buf->base % HEAD != 0 || (uintptr_t)buf->base < HEAD)
     return UV_EINVAL;
+  /* The header is read only if its bytes are memory of a live allocator:
+   * the 16 bytes before a foreign buffer may not be mapped at all. */
   h = (buf_head_t *)(void *)(buf->base - HEAD);
-  a = h->a;
-  if (!a || h->check != (HEAD_CHECK ^ (uintptr_t)a))
+  if (fa__read_owned(h, &head, sizeof(head), &owner) != 0)
+    return UV_EINVAL;
+  a = head.a;
+  if (a != owner || head.check != (HEAD_CHECK ^ (uintptr_t)a))
     return UV_EINVAL;
   h->check = 0; /* a second free of it is refused while the block rests */
   fa_pool_free(a, h);

@@ -94,6 +94,44 @@ TEST(release_with_live_memory_fa005) {
   test_source_destroy(&e.src);
 }
 
+/* The last fa_release with a live task and a live pool guard: one FA005
+ * naming their bytes; the allocator lives on until the last of them is
+ * destroyed, and then everything goes back to the source. */
+TEST(release_with_live_task_and_guard_fa005) {
+  test_env_t e;
+  fa_task_t *t;
+  fa_pool_guard_t *g;
+  char want[64];
+  uint64_t bytes;
+  test_env_open(&e, NULL);
+  t = fa_task_create(e.a);
+  g = fa_pool_guard_create(e.a);
+  ASSERT_NOT_NULL(t);
+  ASSERT_NOT_NULL(g);
+  ASSERT_NOT_NULL(fa_task_alloc(t, 1000, 0));
+  ASSERT_NOT_NULL(fa_pool_guard_alloc(g, 500, 0));
+  bytes = test_stats(e.a).task_bytes;
+  ASSERT_GE(bytes, 1500);
+  fa_release(e.a);
+  ASSERT_EQ(diag_log_count(&e.log, 5), 1);
+  ASSERT_EQ(diag_log_level(&e.log, 5), FA_LEVEL_ERROR);
+  ASSERT_EQ(e.log.nrecs, 1);
+  snprintf(want, sizeof(want), "%llu task bytes", (unsigned long long)bytes);
+  ASSERT_NOT_NULL(strstr(e.log.recs[0].message, want));
+  ASSERT_NOT_NULL(strstr(e.log.recs[0].message, "2 tasks or pool guards"));
+  /* Both still work, and the last one to go takes the allocator along. */
+  ASSERT_NOT_NULL(fa_task_alloc(t, 64, 0));
+  fa_task_destroy(t);
+  ASSERT_GT(test_source_outstanding(&e.src), 0);
+  fa_pool_guard_destroy(g);
+  ASSERT_EQ(diag_log_total(&e.log), 1);
+  ASSERT_EQ(test_source_outstanding(&e.src), 0);
+  ASSERT_EQ(test_source_bad(&e.src), 0);
+  ASSERT_EQ(e.log.bad, 0);
+  diag_log_destroy(&e.log);
+  test_source_destroy(&e.src);
+}
+
 TEST(release_clean_no_fa005) {
   diag_log_t log;
   fa_config_t cfg = {0};
@@ -591,6 +629,7 @@ static const test_case_t tests[] = {
     TEST_ENTRY(retain_release_null),
     TEST_ENTRY(create_release_cycle),
     TEST_ENTRY(release_with_live_memory_fa005),
+    TEST_ENTRY(release_with_live_task_and_guard_fa005),
     TEST_ENTRY(release_clean_no_fa005),
     TEST_ENTRY(config_memory_source_used),
     TEST_ENTRY(config_is_copied),

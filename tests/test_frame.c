@@ -538,6 +538,77 @@ TEST(frame_stale_mark_rewound_past_then_reached) {
   done(a, &log);
 }
 
+/* A mark invalidated by a rewind stays invalid after any number of later
+ * mark/rewind pairs (here 100, and 1000 nested marks that spill the inline
+ * stack): FA006, and the frame and its live data are left as they were. */
+TEST(frame_stale_mark_after_many_rewinds) {
+  diag_log_t log;
+  fa_allocator_t *a = make(&log, 0, 0);
+  fa_mark_t m1, dead, deep[1000];
+  unsigned char *live;
+  uint64_t bytes;
+  fa_begin_frame(a);
+  m1 = fa_frame_mark(a);
+  ASSERT_NOT_NULL(fa_frame_alloc(a, 64, 1));
+  dead = fa_frame_mark(a);
+  ASSERT_NOT_NULL(fa_frame_alloc(a, 64, 1));
+  fa_frame_rewind(a, m1); /* kills dead */
+  live = fa_frame_alloc(a, 256, 1);
+  ASSERT_NOT_NULL(live);
+  test_fill(live, 256, 4);
+  for (int i = 0; i < 100; i++) {
+    fa_mark_t m = fa_frame_mark(a);
+    ASSERT_NOT_NULL(fa_frame_alloc(a, 32, 1));
+    fa_frame_rewind(a, m);
+  }
+  for (int i = 0; i < 1000; i++) {
+    deep[i] = fa_frame_mark(a);
+    ASSERT_NOT_NULL(fa_frame_alloc(a, 8, 1));
+  }
+  fa_frame_rewind(a, deep[500]);
+  bytes = test_stats(a).frame_bytes;
+  ASSERT_EQ(diag_log_total(&log), 0);
+  EXPECT_BAD_REWIND(a, &log, dead);
+  EXPECT_BAD_REWIND(a, &log, deep[501]); /* killed by the rewind to 500 */
+  EXPECT_BAD_REWIND(a, &log, deep[999]);
+  ASSERT_EQ(test_stats(a).frame_bytes, bytes + 6 * 8); /* their probes */
+  ASSERT_EQ(test_check(live, 256, 4), 256);
+  fa_frame_rewind(a, deep[10]); /* still live */
+  ASSERT_EQ(diag_log_count(&log, 6), 3);
+  EXPECT_BAD_REWIND(a, &log, deep[500]);
+  fa_frame_rewind(a, m1);
+  ASSERT_EQ(test_stats(a).frame_bytes, 0);
+  fa_end_frame(a);
+  ASSERT_EQ(diag_log_total(&log), 4);
+  ASSERT_EQ(diag_log_level(&log, 6), FA_LEVEL_ERROR);
+  done(a, &log);
+}
+
+/* The 17th live mark needs memory from the source; when the source fails
+ * it, that mark is refused at its rewind (FA006), and the others work. */
+TEST(frame_mark_without_memory) {
+  test_env_t e;
+  fa_mark_t m[17];
+  test_env_open(&e, NULL);
+  fa_begin_frame(e.a);
+  for (int i = 0; i < 16; i++) {
+    m[i] = fa_frame_mark(e.a);
+    ASSERT_NOT_NULL(fa_frame_alloc(e.a, 8, 1));
+  }
+  test_source_arm(&e.src, (int64_t)test_source_reserves(&e.src), 1);
+  m[16] = fa_frame_mark(e.a);
+  test_source_arm(&e.src, -1, 0);
+  ASSERT_EQ(test_source_failures(&e.src), 1);
+  ASSERT_NOT_NULL(fa_frame_alloc(e.a, 8, 1));
+  EXPECT_BAD_REWIND(e.a, &e.log, m[16]);
+  fa_frame_rewind(e.a, m[15]);
+  fa_frame_rewind(e.a, m[0]);
+  ASSERT_EQ(test_stats(e.a).frame_bytes, 0);
+  fa_end_frame(e.a);
+  ASSERT_EQ(diag_log_total(&e.log), 1);
+  test_env_close(&e);
+}
+
 TEST(frame_bad_marks) {
   diag_log_t log, logb;
   fa_allocator_t *a = make(&log, 0, 0);
@@ -1134,6 +1205,8 @@ static const test_case_t tests[] = {
     TEST_ENTRY(frame_stale_mark_previous_frame),
     TEST_ENTRY(frame_stale_mark_rewound_past),
     TEST_ENTRY(frame_stale_mark_rewound_past_then_reached),
+    TEST_ENTRY(frame_stale_mark_after_many_rewinds),
+    TEST_ENTRY(frame_mark_without_memory),
     TEST_ENTRY(frame_bad_marks),
     TEST_ENTRY(frame_stale_mark_other_thread),
     TEST_ENTRY(frame_outside_frame_fa001),

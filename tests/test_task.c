@@ -324,9 +324,161 @@ TEST(task_scope_two_threads) {
   ASSERT_EQ(pthread_create(&th, NULL, enter_elsewhere, &b), 0);
   ASSERT_EQ(pthread_join(th, NULL), 0);
   ASSERT_EQ(b.rc, 0);
-  fa_task_destroy(b.t); /* that thread never left: FA007 */
-  ASSERT_EQ(diag_log_count(&e.log, 7), 2);
+  /* That thread never left, but its exit ended the scope. */
+  fa_task_destroy(b.t);
+  ASSERT_EQ(diag_log_count(&e.log, 7), 1);
   test_env_close(&e);
+}
+
+/* A second destroy of a task is refused with FA006, also after its page
+ * went to a new task, which stays intact; nothing crashes. */
+TEST(task_destroy_twice_fa006) {
+  test_env_t e;
+  fa_task_t *t, *u;
+  char *p;
+  test_env_open(&e, NULL);
+  t = fa_task_create(e.a);
+  ASSERT_NOT_NULL(t);
+  ASSERT_NOT_NULL(fa_task_alloc(t, 100, 0));
+  fa_task_destroy(t);
+  ASSERT_EQ(diag_log_total(&e.log), 0);
+  fa_task_destroy(t);
+  ASSERT_EQ(diag_log_count(&e.log, 6), 1);
+  ASSERT_EQ(diag_log_level(&e.log, 6), FA_LEVEL_ERROR);
+  ASSERT_EQ(test_stats(e.a).task_bytes, 0);
+  /* The next task takes the same page from the thread's cache. */
+  u = fa_task_create(e.a);
+  ASSERT_NOT_NULL(u);
+  ASSERT_PTR_EQ((void *)((uintptr_t)u >> 16), (void *)((uintptr_t)t >> 16));
+  p = fa_task_alloc(u, 64, 0);
+  ASSERT_NOT_NULL(p);
+  test_fill(p, 64, 9);
+  fa_task_destroy(t);
+  ASSERT_EQ(diag_log_count(&e.log, 6), 2);
+  ASSERT_EQ(test_check(p, 64, 9), 64);
+  ASSERT_GE(test_stats(e.a).task_bytes, 64);
+  fa_task_destroy(u);
+  ASSERT_EQ(diag_log_total(&e.log), 2);
+  test_env_close(&e);
+}
+
+/* Handles that are not live tasks or guards: FA006 and nothing changes. A
+ * guard destroyed twice; a pool block, a guard given as a task and a task
+ * given as a guard. */
+TEST(task_guard_bad_handles_fa006) {
+  test_env_t e;
+  fa_pool_guard_t *g;
+  fa_task_t *t;
+  void *block;
+  test_env_open(&e, NULL);
+  g = fa_pool_guard_create(e.a);
+  t = fa_task_create(e.a);
+  block = fa_pool_alloc(e.a, 64);
+  ASSERT_NOT_NULL(g);
+  ASSERT_NOT_NULL(t);
+  ASSERT_NOT_NULL(block);
+  ASSERT_NOT_NULL(fa_pool_guard_alloc(g, 100, 0));
+  fa_task_destroy((fa_task_t *)block);
+  fa_task_destroy((fa_task_t *)(void *)g);
+  fa_pool_guard_destroy((fa_pool_guard_t *)(void *)t);
+  ASSERT_EQ(diag_log_count(&e.log, 6), 3);
+  ASSERT_EQ(test_stats(e.a).pool_count, 1);
+  ASSERT_GE(test_stats(e.a).task_bytes, 100);
+  fa_pool_guard_destroy(g);
+  fa_pool_guard_destroy(g);
+  ASSERT_EQ(diag_log_count(&e.log, 6), 4);
+  ASSERT_EQ(diag_log_level(&e.log, 6), FA_LEVEL_ERROR);
+  fa_task_destroy(t);
+  fa_pool_free(e.a, block);
+  ASSERT_EQ(diag_log_total(&e.log), 4);
+  test_env_close(&e);
+}
+
+static void destroy_self(void *arg) { fa_task_destroy(arg); }
+
+/* A destroy from the task's own cleanup: FA006, and the running destroy
+ * finishes (memory back, the allocator free of it). */
+TEST(task_destroy_from_own_cleanup_fa006) {
+  test_env_t e;
+  fa_task_t *t;
+  test_env_open(&e, NULL);
+  t = fa_task_create(e.a);
+  ASSERT_NOT_NULL(t);
+  ASSERT_EQ(fa_task_defer(t, destroy_self, t), 0);
+  fa_task_destroy(t);
+  ASSERT_EQ(diag_log_count(&e.log, 6), 1);
+  ASSERT_EQ(diag_log_total(&e.log), 1);
+  ASSERT_EQ(test_stats(e.a).task_bytes, 0);
+  test_env_close(&e);
+}
+
+typedef struct holder_s {
+  fa_task_t *t;
+  pthread_barrier_t step;
+  int rc;
+} holder_t;
+
+/* Enters h->t, lets the main thread act, then leaves. */
+static void *hold_scope(void *arg) {
+  holder_t *h = arg;
+  h->rc = fa_task_enter(h->t);
+  pthread_barrier_wait(&h->step); /* main tries to destroy t */
+  pthread_barrier_wait(&h->step);
+  fa_task_leave(h->t);
+  return NULL;
+}
+
+/* Destroying a task that another live thread holds in a scope: FA007 and
+ * nothing changes; once that thread has left, the destroy goes through. */
+TEST(task_destroy_busy_fa007) {
+  test_env_t e;
+  holder_t h;
+  pthread_t th;
+  test_env_open(&e, NULL);
+  h.t = fa_task_create(e.a);
+  ASSERT_NOT_NULL(fa_task_alloc(h.t, 32, 0));
+  ASSERT_EQ(pthread_barrier_init(&h.step, NULL, 2), 0);
+  ASSERT_EQ(pthread_create(&th, NULL, hold_scope, &h), 0);
+  pthread_barrier_wait(&h.step);
+  ASSERT_EQ(h.rc, 0);
+  fa_task_destroy(h.t);
+  ASSERT_EQ(diag_log_count(&e.log, 7), 1);
+  ASSERT_GE(test_stats(e.a).task_bytes, 32); /* still there */
+  pthread_barrier_wait(&h.step);
+  ASSERT_EQ(pthread_join(th, NULL), 0);
+  fa_task_destroy(h.t);
+  ASSERT_EQ(diag_log_total(&e.log), 1);
+  pthread_barrier_destroy(&h.step);
+  test_env_close(&e);
+}
+
+static void *enter_and_exit(void *arg) {
+  fa_task_t *t = arg;
+  if (fa_task_enter(t) != 0 || fa_task_enter(t) != 0)
+    return arg; /* nested, then the thread exits inside both */
+  return NULL;
+}
+
+/* A thread that exits inside fa_task_enter ends its scope: the task can be
+ * entered by another thread and destroyed, with no diagnostic. */
+TEST(task_scope_ends_at_thread_exit) {
+  test_env_t e;
+  fa_task_t *t;
+  pthread_t th;
+  void *rc = &rc;
+  test_env_open(&e, NULL);
+  t = fa_task_create(e.a);
+  ASSERT_NOT_NULL(t);
+  ASSERT_EQ(pthread_create(&th, NULL, enter_and_exit, t), 0);
+  ASSERT_EQ(pthread_join(th, &rc), 0);
+  ASSERT_NULL(rc);
+  ASSERT_EQ(fa_task_enter(t), 0);
+  ASSERT_PTR_EQ(fa_task_current(), t);
+  fa_task_leave(t);
+  ASSERT_NULL(fa_task_current());
+  fa_task_destroy(t);
+  ASSERT_EQ(diag_log_total(&e.log), 0);
+  test_env_close_quiet(&e);
 }
 
 #if FA_DEBUG >= 1
@@ -552,6 +704,11 @@ static const test_case_t tests[] = {
     TEST_ENTRY(guard_threads),
     TEST_ENTRY(guard_switching),
     TEST_ENTRY(task_stats_concurrent),
+    TEST_ENTRY(task_destroy_twice_fa006),
+    TEST_ENTRY(task_guard_bad_handles_fa006),
+    TEST_ENTRY(task_destroy_from_own_cleanup_fa006),
+    TEST_ENTRY(task_destroy_busy_fa007),
+    TEST_ENTRY(task_scope_ends_at_thread_exit),
 };
 
 int main(int argc, char **argv) { return TEST_MAIN(tests, argc, argv); }

@@ -7,7 +7,9 @@
  * memory-source request in turn, over a pipe pair: errors come as libuv
  * status codes (UV_ENOMEM, a NULL write, UV_ENOBUFS in the read callback)
  * and nothing leaks. The registry of bindings is used by four threads at
- * once. Bad arguments give an error code. */
+ * once. Bad arguments give an error code; a foreign buffer at the start of
+ * a mapping is refused without a read before it. */
+#define _DEFAULT_SOURCE /* MAP_ANONYMOUS */
 #include "test.h"
 #include "testutil.h"
 
@@ -15,6 +17,7 @@
 #include <framealloc/task.h>
 #include <framealloc/uv.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 
 #define HEAD 16 /* the library's header before each read buffer */
 
@@ -617,6 +620,39 @@ TEST(io_bad_arguments) {
   test_env_close_quiet(&env);
 }
 
+/* A foreign buffer at the very start of a mapping (the page before it is
+ * not mapped): UV_EINVAL, without reading the 16 bytes before it. */
+TEST(io_buf_free_at_mapping_start) {
+  long page = sysconf(_SC_PAGESIZE);
+  char *map = mmap(NULL, (size_t)page * 2, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  test_env_t env;
+  uv_loop_t loop;
+  uv_idle_t idle;
+  uv_buf_t buf, own;
+  ASSERT_PTR_NE(map, MAP_FAILED);
+  ASSERT_EQ(munmap(map, (size_t)page), 0); /* the page before is a hole */
+  test_env_open(&env, NULL);
+  ASSERT_EQ(uv_loop_init(&loop), 0);
+  ASSERT_EQ(uv_idle_init(&loop, &idle), 0);
+  ASSERT_EQ(fa_uv_loop_bind(&loop, env.a, 0), 0);
+  fa_uv_alloc_cb((uv_handle_t *)&idle, 0, &own); /* one live buffer */
+  ASSERT_NOT_NULL(own.base);
+  buf = uv_buf_init(map + page, 64);
+  ASSERT_EQ(fa_uv_buf_free((uv_handle_t *)&idle, &buf), UV_EINVAL);
+  buf = uv_buf_init((char *)(uintptr_t)16, 64); /* the first page */
+  ASSERT_EQ(fa_uv_buf_free(NULL, &buf), UV_EINVAL);
+  ASSERT_EQ(fa_uv_buf_free(NULL, &own), 0);
+  ASSERT_EQ(fa_uv_buf_free(NULL, &own), UV_EINVAL); /* freed already */
+  ASSERT_EQ(test_stats(env.a).pool_count, 0);
+  ASSERT_EQ(fa_uv_loop_unbind(&loop), 0);
+  uv_close((uv_handle_t *)&idle, NULL);
+  ASSERT_EQ(uv_run(&loop, UV_RUN_DEFAULT), 0);
+  ASSERT_EQ(uv_loop_close(&loop), 0);
+  ASSERT_EQ(munmap(map + page, (size_t)page), 0);
+  test_env_close_quiet(&env);
+}
+
 static const test_case_t tests[] = {
     TEST_ENTRY(io_tcp_echo_default_buffers),
     TEST_ENTRY(io_tcp_echo_default_buffers_big_pools),
@@ -629,6 +665,7 @@ static const test_case_t tests[] = {
     TEST_ENTRY(io_rebind),
     TEST_ENTRY(io_bindings_from_threads),
     TEST_ENTRY(io_bad_arguments),
+    TEST_ENTRY(io_buf_free_at_mapping_start),
 };
 
 int main(int argc, char **argv) { return TEST_MAIN(tests, argc, argv); }

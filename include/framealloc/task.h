@@ -35,8 +35,10 @@ typedef struct fa_pool_guard_s fa_pool_guard_t;
 
 /* ---- Tasks ------------------------------------------------------------ */
 
-/* A new task on a, which it retains until fa_task_destroy. NULL when a is
- * NULL (FA006) or memory is short. */
+/* A new task on a, which it keeps alive until fa_task_destroy. The hold is
+ * not a user reference: the last fa_release with the task alive raises
+ * FA005 (with the live task bytes), and a is destroyed when its last task
+ * or guard is. NULL when a is NULL (FA006) or memory is short. */
 FA_EXTERN fa_task_t *fa_task_create(fa_allocator_t *a);
 
 /* size bytes aligned to align (a power of two up to 4096; 0 means
@@ -51,9 +53,15 @@ FA__INLINE FA__MALLOC void *fa_task_alloc(fa_task_t *t, size_t size,
  * NULL) or FA_ENOMEM; on error fn is not registered and will not run. */
 FA_EXTERN int fa_task_defer(fa_task_t *t, void (*fn)(void *), void *arg);
 
-/* Runs the deferred cleanups, frees all the task's memory and releases its
- * allocator. Cost: the number of chunks plus the number of cleanups. NULL
- * is a no-op. Called inside the task's own scope, it leaves the scope. */
+/* Runs the deferred cleanups, frees all the task's memory and drops its
+ * hold on the allocator. Cost: the number of chunks plus the number of
+ * cleanups, plus two short locks (the process-wide registry, to find the
+ * allocator whose page t is in without reading t, then the allocator's).
+ * NULL is a no-op. Called inside the task's own scope, it leaves the
+ * scope. Refused, changing nothing: a task destroyed already, or being
+ * destroyed (a call from its own cleanup), or a pointer that is not a
+ * task, raises FA006, in every build, for as long as t's page is still the
+ * allocator's; a task in a scope on another thread raises FA007. */
 FA_EXTERN void fa_task_destroy(fa_task_t *t);
 
 /* The allocator t was created on. */
@@ -66,9 +74,13 @@ FA_EXTERN size_t fa_task_used(const fa_task_t *t);
  * thread runs t's code: frame allocations raise FA701 (strict mode aborts),
  * and debug builds report another thread using t at the same time (FA007).
  * Scopes nest, on one thread, in last-in first-out order. enter returns 0,
- * FA_EINVAL (t NULL) or FA_EBUSY (t is in a scope on another thread: FA007
- * is raised and nothing changes); leave with a t that is not the innermost
- * scope of the thread raises FA006 and changes nothing. */
+ * FA_EINVAL (t NULL), FA_ENOMEM (the thread-exit hook could not be set) or
+ * FA_EBUSY (t is in a scope on another thread: FA007 is raised and nothing
+ * changes); leave with a t that is not the innermost scope of the thread
+ * raises FA006 and changes nothing. A thread that exits inside scopes
+ * leaves them all, so their tasks can be entered and destroyed elsewhere;
+ * a child after fork() is let out of the scopes of the parent's other
+ * threads. */
 FA_EXTERN int fa_task_enter(fa_task_t *t);
 FA_EXTERN void fa_task_leave(fa_task_t *t);
 
@@ -86,8 +98,9 @@ FA_EXTERN fa_task_t *fa_task_current(void);
 
 /* ---- Pool guards ------------------------------------------------------ */
 
-/* A new guard on a, which it retains until fa_pool_guard_destroy. NULL when
- * a is NULL (FA006) or memory is short. */
+/* A new guard on a, which it keeps alive until fa_pool_guard_destroy, as
+ * fa_task_create does (the last fa_release reports it with FA005). NULL
+ * when a is NULL (FA006) or memory is short. */
 FA_EXTERN fa_pool_guard_t *fa_pool_guard_create(fa_allocator_t *a);
 
 /* size bytes aligned to align (as fa_task_alloc), valid until the guard is
@@ -96,8 +109,10 @@ FA_EXTERN fa_pool_guard_t *fa_pool_guard_create(fa_allocator_t *a);
 FA_EXTERN FA__MALLOC void *fa_pool_guard_alloc(fa_pool_guard_t *g, size_t size,
                                                size_t align);
 
-/* Frees everything allocated from g and releases its allocator. No thread
- * may be allocating from g any more. NULL is a no-op. */
+/* Frees everything allocated from g and drops its hold on the allocator.
+ * No thread may be allocating from g any more. NULL is a no-op. A guard
+ * destroyed already, or a pointer that is not a guard, raises FA006 and
+ * changes nothing, as fa_task_destroy does. */
 FA_EXTERN void fa_pool_guard_destroy(fa_pool_guard_t *g);
 
 #define fa_pool_guard_new(g, T)                                                \

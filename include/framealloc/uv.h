@@ -97,7 +97,11 @@ FA_EXTERN void fa_uv_alloc_cb(uv_handle_t *handle, size_t suggested_size,
  * any thread, whatever the binding of its loop is by then; handle is not
  * used and may be NULL. 0, also for a null buffer (nread <= 0 reads may
  * carry one), or UV_EINVAL: buf NULL or not from fa_uv_alloc_cb (left
- * alone). */
+ * alone). A foreign buffer is recognised without reading memory that no
+ * live allocator owns (the buffer's 16-byte header is read only once it
+ * is known to lie in one of an allocator's pages or live blocks), so one
+ * at the start of a mapping gives UV_EINVAL, never a fault. The check
+ * takes two short process-wide locks. */
 FA_EXTERN int fa_uv_buf_free(uv_handle_t *handle, const uv_buf_t *buf);
 
 /* ---- Writes ----------------------------------------------------------- */

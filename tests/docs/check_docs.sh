@@ -1,16 +1,18 @@
 #!/bin/sh
-# check_docs.sh: compiles and runs the C code blocks of the documentation.
+# check_docs.sh: compiles and runs the C and C++ code blocks of the
+# documentation.
 #
 #   check_docs.sh PREFIX SOURCE_DIR [WORK_DIR]
 #
-# Every ```c block of SOURCE_DIR/README.md and SOURCE_DIR/docs/*.md is
-# compiled against the framealloc installed under PREFIX with warnings as
-# errors. A block that defines main is linked with the shared library and
+# Every ```c and ```cpp block of SOURCE_DIR/README.md and SOURCE_DIR/docs/*.md
+# is compiled against the framealloc installed under PREFIX with warnings as
+# errors (C11, or C++17 for ```cpp). A block that defines main is linked with the shared library and
 # run, and must exit with status 0; any other block is compiled on its own as
 # a translation unit, so fragments include their headers and define whole
-# functions. A block opened with ```c skip-check is left out.
+# functions. A block opened with ```c skip-check (```cpp skip-check) is left
+# out.
 #
-# Environment: CC (default cc) and FA_EXTRA_FLAGS, extra flags for compiling
+# Environment: CC (default cc), CXX (default c++) and FA_EXTRA_FLAGS, extra flags for compiling
 # and linking (the sanitizer flags the library was built with, if any).
 
 # The compiler and flag lists are split into words on purpose.
@@ -24,6 +26,7 @@ fi
 prefix=$1
 srcdir=$2
 cc=${CC:-cc}
+cxx=${CXX:-c++}
 extra=${FA_EXTRA_FLAGS:-}
 # A program that hangs fails instead of stalling the suite.
 run=
@@ -31,6 +34,7 @@ if command -v timeout >/dev/null 2>&1; then
   run="timeout 120"
 fi
 warn="-std=c11 -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Werror"
+cxxwarn="-std=c++17 -Wall -Wextra -Wpedantic -Wshadow -Werror"
 
 if [ ! -f "$prefix/include/framealloc.h" ]; then
   echo "check_docs: no framealloc.h under $prefix/include" >&2
@@ -52,7 +56,8 @@ else
   trap 'rm -rf "$work"' EXIT
 fi
 
-# Writes each block of one Markdown file to WORK/NAME-N.c, preceded by a
+# Writes each block of one Markdown file to WORK/NAME-N.c (.cpp for C++),
+# preceded by a
 # #line directive so that compiler messages point into the Markdown file,
 # and prints one line per block: "FILE.c check" or "FILE.c skip". A fence
 # may be indented (inside a list); that indentation is removed from the
@@ -63,9 +68,10 @@ extract() {
       sub(/^[ ]*```[ ]*/, "", line)
       return line
     }
-    !inblock && /^[ ]*```[ ]*c([ ].*)?$/ {
+    !inblock && /^[ ]*```[ ]*(c|cpp)([ ].*)?$/ {
       n++
-      file = sprintf("%s-%02d.c", out, n)
+      ext = ($0 ~ /```[ ]*cpp/) ? "cpp" : "c"
+      file = sprintf("%s-%02d.%s", out, n, ext)
       info = fence_info($0)
       indent = match($0, /[^ ]/) - 1
       skip = (info ~ /(^|[ ])skip-check([ ]|$)/)
@@ -114,9 +120,11 @@ while read -r file mode; do
     skipped=$((skipped + 1))
     continue
   fi
-  base=${file%.c}
+  base=${file%.*}
+  comp="$cc $warn"
+  case $file in *.cpp) comp="$cxx $cxxwarn" ;; esac
   if grep -Eq '(^|[^A-Za-z0-9_])int[[:space:]]+main[[:space:]]*\(' "$file"; then
-    if ! $cc $warn $extra -I"$prefix/include" "$file" -o "$base" \
+    if ! $comp $extra -I"$prefix/include" "$file" -o "$base" \
       -L"$libdir" -Wl,-rpath,"$libdir" -lframealloc -pthread \
       >"$base.log" 2>&1; then
       echo "FAIL $where: does not compile or link"
@@ -132,7 +140,7 @@ while read -r file mode; do
     fi
     echo "ok   $where (compiled and ran)"
   else
-    if ! $cc $warn $extra -I"$prefix/include" -c "$file" -o "$base.o" \
+    if ! $comp $extra -I"$prefix/include" -c "$file" -o "$base.o" \
       >"$base.log" 2>&1; then
       echo "FAIL $where: does not compile"
       sed 's/^/    /' "$base.log"
@@ -145,7 +153,7 @@ while read -r file mode; do
 done <"$list"
 
 if [ $((passed + failed)) -eq 0 ]; then
-  echo "check_docs: no C code blocks found under $srcdir" >&2
+  echo "check_docs: no C or C++ code blocks found under $srcdir" >&2
   exit 1
 fi
 echo "$passed passed, $failed failed, $skipped skipped"

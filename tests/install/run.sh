@@ -8,7 +8,8 @@
 #   1. configures, builds and runs the consumer project beside this script
 #      with CMAKE_PREFIX_PATH=PREFIX_DIR: find_package(framealloc), against
 #      the shared and the static library;
-#   2. builds and runs the same program with the flags of
+#      and a C++ program (main.cpp) against framealloc::cpp;
+#   2. builds and runs the same programs, C and C++, with the flags of
 #      `pkg-config --cflags --libs framealloc`, PKG_CONFIG_PATH pointing into
 #      PREFIX_DIR.
 # When the installation has the libuv integration (framealloc-uv.pc), the
@@ -18,7 +19,8 @@
 # tested.
 # Build trees go to PREFIX_DIR.consumer/. Exits nonzero at the first failure.
 #
-# Environment: CMAKE (default cmake), CC (default cc), CMAKE_GENERATOR (as
+# Environment: CMAKE (default cmake), CC (default cc), CXX (default c++),
+# CMAKE_GENERATOR (as
 # CMake reads it), and FA_EXTRA_FLAGS: flags the library was built with that
 # its consumers must use too, such as -fsanitize=address.
 set -eu
@@ -32,6 +34,7 @@ prefix=$1
 build=$2
 cmake=${CMAKE:-cmake}
 cc=${CC:-cc}
+cxx=${CXX:-c++}
 extra=${FA_EXTRA_FLAGS:-}
 work=$prefix.consumer
 
@@ -48,7 +51,8 @@ step "install $build into $prefix"
 # lib/<multiarch>): find it rather than guess.
 pc=$(find "$prefix" -name framealloc.pc | head -n 1)
 so=$(find "$prefix" -name 'libframealloc.so' | head -n 1)
-for f in "$prefix/include/framealloc.h" "$pc" "$so"; do
+for f in "$prefix/include/framealloc.h" "$prefix/include/framealloc.hpp" \
+  "$pc" "$so"; do
   if [ -z "$f" ] || [ ! -f "$f" ]; then
     echo "run.sh: the installation lacks a file (header, .pc or .so)" >&2
     exit 1
@@ -70,12 +74,15 @@ step "CMake consumer: find_package(framealloc)"
   -DFA_EXPECT_PREFIX="$prefix" \
   -DFA_EXPECT_UV=$expect_uv \
   -DCMAKE_C_COMPILER="$cc" \
+  -DCMAKE_CXX_COMPILER="$cxx" \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_C_FLAGS="$extra" \
+  -DCMAKE_CXX_FLAGS="$extra" \
   -DCMAKE_EXE_LINKER_FLAGS="$extra"
 "$cmake" --build "$work/cmake"
 "$work/cmake/consumer_shared"
 "$work/cmake/consumer_static"
+"$work/cmake/consumer_cpp"
 if [ "$expect_uv" = ON ]; then
   "$work/cmake/consumer_uv_shared"
   "$work/cmake/consumer_uv_static"
@@ -85,8 +92,8 @@ step "pkg-config consumer"
 PKG_CONFIG_PATH=$(dirname "$pc")${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}
 export PKG_CONFIG_PATH
 pkgconf=pkg-config
-# The .pc file names the prefix given at configure time. When the tree was
-# installed elsewhere (as here), point pkg-config at the real prefix.
+# The .pc file finds its prefix from its own place (${pcfiledir}); should
+# it name another prefix than the one installed to, point pkg-config at it.
 if [ "$(pkg-config --variable=prefix framealloc)" != "$prefix" ]; then
   echo "note: framealloc.pc names prefix $(pkg-config --variable=prefix \
 framealloc); using --define-variable=prefix=$prefix"
@@ -99,6 +106,11 @@ echo "pkg-config --cflags --libs framealloc: $flags"
   -o "$work/consumer_pkgconfig" $flags
 LD_LIBRARY_PATH=$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH} \
   "$work/consumer_pkgconfig"
+# shellcheck disable=SC2086 # the flag lists are meant to be split
+"$cxx" -std=c++17 -Wall -Wextra -Wpedantic -Werror $extra "$here/main.cpp" \
+  -o "$work/consumer_cpp_pkgconfig" $flags
+LD_LIBRARY_PATH=$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH} \
+  "$work/consumer_cpp_pkgconfig"
 
 if [ "$expect_uv" = ON ]; then
   step "pkg-config consumer of framealloc-uv"

@@ -54,6 +54,14 @@ typedef struct fc_note_s {
 
 /* One finding. The analysis fills code, loc, msg and notes; the driver sets
  * level from the rule table, fa-check.toml and the command line. */
+/* One edit of a fix: `len` bytes at byte `offset` of `file` (from 0),
+ * replaced by `text`; `loc` is where the edit starts, for the reader. */
+typedef struct fc_edit_s {
+  fc_loc_t loc;
+  size_t offset, len;
+  char *text;
+} fc_edit_t;
+
 typedef struct fc_diag_s {
   int code; /* 702 for FA702 */
   fc_level_t level;
@@ -61,6 +69,9 @@ typedef struct fc_diag_s {
   char *msg; /* one line, no trailing newline */
   fc_note_t *notes;
   size_t nnotes;
+  char *fix;        /* what the fix does, NULL when there is none */
+  fc_edit_t *edits; /* its edits, in one file, sorted, not overlapping */
+  size_t nedits;
 } fc_diag_t;
 
 typedef struct fc_diag_list_s {
@@ -99,6 +110,9 @@ typedef struct fc_rule_s {
 const fc_rule_t *fc_rules(size_t *count); /* sorted by code */
 const fc_rule_t *fc_rule_find(int code);  /* NULL if not a checker rule */
 int fc_parse_code(const char *s); /* "FA702"/"fa702"/"702" -> 702, else -1 */
+/* Prints the explanation of a code only the library raises (FA001...);
+ * 0 when code is not one. */
+int fc_explain_runtime(int code);
 const char *fc_family_name(fc_family_t f); /* "async-safety" */
 int fc_parse_family(const char *s);        /* the fc_family_t bit, or -1 */
 const char *fc_level_name(fc_level_t l);   /* "allow", "warning", "error" */
@@ -149,13 +163,19 @@ typedef enum fc_format_e {
   FC_FORMAT_HUMAN,
   FC_FORMAT_COMPACT,
   FC_FORMAT_JSON,
-  FC_FORMAT_SARIF
+  FC_FORMAT_SARIF,
+  FC_FORMAT_CODEQUALITY
 } fc_format_t;
 
 typedef struct fc_level_override_s {
   int code; /* a code, or -(family bit) for a whole family */
   fc_level_t level;
 } fc_level_override_t;
+
+typedef struct fc_extra_arg_s { /* --extra-arg[-before] */
+  const char *arg;
+  int before;
+} fc_extra_arg_t;
 
 typedef struct fc_options_s {
   unsigned families;     /* fc_family_t bits; 0: not chosen (all) */
@@ -164,13 +184,23 @@ typedef struct fc_options_s {
   size_t nfiles;
   const char **clang_args; /* after -- */
   size_t nclang_args;
+  fc_extra_arg_t *extra; /* added to every unit's arguments */
+  size_t nextra;
   fc_format_t format;
+  int format_given;               /* --format was given */
   fc_level_override_t *overrides; /* --deny/--warn/--allow, in order */
   size_t noverrides;
   int deny_warnings;
-  const char *config_file; /* --config */
-  int jobs;                /* -j; 0: one per core */
-  int color;               /* -1 auto (a terminal), 0 never, 1 always */
+  const char *config_file;    /* --config */
+  int jobs;                   /* -j; 0: one per core */
+  const char *baseline;       /* --baseline: report only what is new */
+  const char *write_baseline; /* --write-baseline */
+  int baseline_stale;         /* --baseline-stale: list fixed entries */
+  const char *cache_dir;      /* --cache; NULL: FA_CHECK_CACHE or none */
+  const char *changed_since;  /* --changed-since REV */
+  int fix;                    /* --fix: apply the fixes in place */
+  const char *export_fixes;   /* --export-fixes FILE */
+  int color;                  /* -1 auto (a terminal), 0 never, 1 always */
 } fc_options_t;
 
 typedef enum fc_command_e {
@@ -216,6 +246,10 @@ typedef struct fc_inputs_s {
 int fc_inputs_collect(const fc_options_t *o, fc_inputs_t *in,
                       fc_failure_list_t *fail);
 void fc_inputs_free(fc_inputs_t *in);
+/* Nonzero when the arguments after `--` are a compiler's command line
+ * (`SOURCE -- cc -I... -c SOURCE`, as CMake's <LANG>_CLANG_TIDY runs it)
+ * rather than clang options. */
+int fc_is_compiler_call(const fc_options_t *o);
 
 /* ---- driver.c: the pipeline ------------------------------------------- */
 
@@ -225,6 +259,34 @@ int fc_run(const fc_options_t *o, const fc_config_t *cfg);
 /* The level of `code` after the rule default, fa-check.toml and the command
  * line, in that order of precedence. */
 fc_level_t fc_level_of(int code, const fc_config_t *cfg, const fc_options_t *o);
+
+/* ---- baseline.c: findings recorded to be ignored --------------------- */
+
+typedef struct fc_baseline_entry_s {
+  char *fingerprint;           /* as fc_fingerprints gives it */
+  char *code, *file, *message; /* for the reader; NULL if absent */
+  unsigned line;
+  int matched; /* a finding of this run has this fingerprint */
+} fc_baseline_entry_t;
+
+typedef struct fc_baseline_s {
+  fc_baseline_entry_t *v;
+  size_t n;
+} fc_baseline_t;
+
+/* Reads a baseline; on error prints a message and returns -1. */
+int fc_baseline_load(const char *file, fc_baseline_t *b);
+void fc_baseline_free(fc_baseline_t *b);
+/* Writes the findings of `l` (fingerprints `fps`) as a baseline. */
+int fc_baseline_write(const char *file, const fc_diag_list_t *l,
+                      char *const *fps, const char *root);
+/* Removes from `l` (and `fps`, kept parallel) each finding that matches an
+ * entry not matched yet, and marks that entry. */
+void fc_baseline_filter(fc_diag_list_t *l, char **fps, fc_baseline_t *b);
+/* Prints the entries no finding matched, one line each
+ * ("FILE:LINE: note: fixed since the baseline: MESSAGE [FA702]"); returns
+ * how many. */
+size_t fc_baseline_print_stale(const fc_baseline_t *b, FILE *out);
 
 /* ---- suppress.c: "// fa-check: allow(FA702)" comments ------------------- */
 
@@ -251,10 +313,14 @@ void fc_diag_move(fc_diag_list_t *dst,
  * (a header seen by several translation units). */
 void fc_diag_sort_unique(fc_diag_list_t *l);
 void fc_diag_list_free(fc_diag_list_t *l);
+void fc_diag_free(fc_diag_t *d); /* its message and notes */
 void fc_failure_add(fc_failure_list_t *l, const char *file, const char *fmt,
                     ...) FC_PRINTF(3, 4);
 void fc_failure_list_free(fc_failure_list_t *l);
 char *fc_vformat(const char *fmt, va_list ap); /* malloc'd */
+/* The name of a libclang file: its real path when known, else the name it
+ * was opened by; normalised when absolute, interned; NULL if it has none. */
+const char *fc_file_path(CXFile file);
 /* The location of a libclang source location (expansion location), with
  * the file interned; file NULL when it has none. */
 fc_loc_t fc_loc_of(CXSourceLocation sl);
@@ -267,6 +333,11 @@ const char *fc_relpath(const char *path, const char *root);
  * Files are read once and cached; not thread-safe (used after analysis). */
 const char *fc_source_line(const char *file, unsigned line, size_t *len);
 void fc_source_free_all(void);
+/* The whole text of `file` as cached (NUL-terminated), its length in
+ * *len; NULL if unreadable. */
+const char *fc_source_text(const char *file, size_t *len);
+/* Drops the cached text of `file` (after it was rewritten). */
+void fc_source_forget(const char *file);
 /* The whole of `file`, NUL-terminated, its length in *len (malloc'd); NULL
  * with errno set when it cannot be read. */
 char *fc_read_file(const char *file, size_t *len);
@@ -289,6 +360,56 @@ void fc_unit_free(fc_unit_t *u);
 void fc_analyze(fc_unit_t *const *units, size_t n, const fc_config_t *cfg,
                 unsigned families, fc_diag_list_t *out);
 
+/* ---- changed.c: --changed-since REV ------------------------------------ */
+
+typedef struct fc_changed_s {
+  const char **v; /* interned absolute paths */
+  size_t n;
+} fc_changed_t;
+
+/* The files changed since `rev` in the git work tree of the current
+ * directory, new files included; on error prints a message, returns -1. */
+int fc_changed_load(const char *rev, fc_changed_t *c);
+void fc_changed_free(fc_changed_t *c);
+int fc_changed_has(const fc_changed_t *c, const char *file); /* interned */
+/* Thread-safe: whether the unit's source or a header it includes changed,
+ * by a parse without function bodies (1 when it does not parse). */
+int fc_changed_unit(CXIndex idx, const fc_input_t *in, const fc_changed_t *c);
+
+/* ---- fixes.c: mechanical fixes ------------------------------------------ */
+
+/* Attaches a fix to each finding that has a mechanical one: FA701 in a
+ * fa_uv_queue_work callback or a task scope, FA702 where a task is at hand
+ * (both: the frame allocation becomes the task's), FA603 (the missing
+ * fa_end_frame on the path its note names). Reads sources. */
+void fc_fixes_suggest(fc_diag_list_t *l);
+/* --fix: applies the fixes in place, file by file; *applied counts the
+ * findings fixed (their `fix` stays set), the others get fix = NULL.
+ * Returns -1 when a file could not be written (a message is printed). */
+int fc_fixes_apply(fc_diag_list_t *l, size_t *applied, size_t *files);
+/* --export-fixes FILE: clang-apply-replacements YAML. */
+int fc_fixes_export(const fc_diag_list_t *l, const char *file);
+/* `line` of `file` with the edits of `d` on that line applied (malloc'd),
+ * or NULL when none falls on it. */
+char *fc_fix_preview(const fc_diag_t *d, unsigned line);
+
+/* ---- cache.c: the facts of translation units, kept between runs ------- */
+
+typedef struct fc_cache_s fc_cache_t;
+/* Opens (creates) the cache directory; prints a message and returns NULL
+ * when it cannot be used. The key covers the checker and `cfg`. */
+fc_cache_t *fc_cache_open(const char *dir, const fc_config_t *cfg);
+/* Prints the counts when FA_CHECK_CACHE_STATS is set, and frees `c`. */
+void fc_cache_close(fc_cache_t *c);
+/* Thread-safe. The unit saved for `in`, when every file its parse read is
+ * unchanged; NULL otherwise. With `changed`, *reads_changed tells whether
+ * one of those files is in it. */
+fc_unit_t *fc_cache_get(fc_cache_t *c, const fc_input_t *in,
+                        const fc_changed_t *changed, int *reads_changed);
+/* Thread-safe. Saves the unit lowered from `tu` for `in`. */
+void fc_cache_put(fc_cache_t *c, const fc_input_t *in, CXTranslationUnit tu,
+                  const fc_unit_t *u);
+
 /* ---- out_*.c: output formats ------------------------------------------ */
 
 typedef struct fc_emit_s {
@@ -302,6 +423,7 @@ void fc_emit_human(const fc_diag_list_t *l, const fc_emit_t *e);
 void fc_emit_compact(const fc_diag_list_t *l, const fc_emit_t *e);
 void fc_emit_json(const fc_diag_list_t *l, const fc_emit_t *e);
 void fc_emit_sarif(const fc_diag_list_t *l, const fc_emit_t *e);
+void fc_emit_codequality(const fc_diag_list_t *l, const fc_emit_t *e);
 
 /* out_common.c: what the formats share. */
 struct json_t;
@@ -316,5 +438,13 @@ size_t fc_utf8_len(const char *s);
 struct json_t *fc_json_text(const char *s);
 /* Writes `doc` indented, keys in insertion order, and releases it. */
 void fc_json_write(struct json_t *doc, FILE *out);
+/* The line-independent identity of each finding of a sorted list, as
+ * "HASH:N": a hash of the code, the shown path and the text of the line
+ * (trimmed), and N, the finding's rank among those with the same hash. It
+ * is SARIF's partialFingerprints value and the key of baselines. Free with
+ * fc_fingerprints_free. */
+#define FC_FINGERPRINT_KEY "faCheckLineHash/v1"
+char **fc_fingerprints(const fc_diag_list_t *l, const char *root);
+void fc_fingerprints_free(char **fps, size_t n);
 
 #endif

@@ -46,18 +46,35 @@ void fc_cli_usage(FILE *f) {
       "FILES,\n"
       "                        check only those files of it\n"
       "  FILES -- CLANG_ARGS   check FILES, compiled with CLANG_ARGS\n"
+      "  SOURCE -- CC ARGS...  check SOURCE as compiled by the command CC\n"
+      "                        ARGS (CMake's <LANG>_CLANG_TIDY shape);\n"
+      "                        the format is then compact by default\n"
       "\n"
       "Options:\n"
       "  --all                 run every available family (the default)\n"
       "  --check FAMILY        run one family (async-safety, lifetime);\n"
       "                        repeatable\n"
-      "  --format FORMAT       human (default), compact, json or sarif\n"
+      "  --format FORMAT       human (default), compact, json, sarif or\n"
+      "                        codequality (GitLab Code Quality)\n"
       "  --deny CODE|FAMILY    report as errors\n"
       "  --warn CODE|FAMILY    report as warnings\n"
       "  --allow CODE|FAMILY   do not report\n"
       "  --deny-warnings       exit 1 on warnings too\n"
+      "  --write-baseline FILE record today's findings in FILE (exit 0)\n"
+      "  --baseline FILE       report only findings not recorded in FILE\n"
+      "  --baseline-stale      with --baseline: list instead the recorded\n"
+      "                        findings that are gone (exit 1 if any)\n"
       "  --config FILE         read FILE instead of the nearest fa-check.toml\n"
+      "  --fix                 apply the mechanical fixes in place\n"
+      "  --export-fixes FILE   write them as clang-apply-replacements YAML\n"
+      "  --changed-since REV   check only the files whose source or included\n"
+      "                        headers changed since the git revision REV\n"
+      "  --cache DIR           keep the facts of each file in DIR and reuse\n"
+      "                        them while nothing it reads changes (default:\n"
+      "                        $FA_CHECK_CACHE)\n"
       "  -j N                  parse N files at a time (0: one per core)\n"
+      "  --extra-arg ARG       add ARG to every file's clang arguments\n"
+      "  --extra-arg-before ARG  the same, before the others\n"
       "  --color WHEN          auto (default), always or never\n"
       "  -h, --help            show this help\n"
       "  --version             show the version\n"
@@ -80,9 +97,14 @@ void fc_cli_version(FILE *f) {
 }
 
 /* The options that take a value. */
-static const char *const valued[] = {"--check",  "-p",     "--format",
-                                     "--deny",   "--warn", "--allow",
-                                     "--config", "-j",     "--color"};
+static const char *const valued[] = {"--check",          "-p",
+                                     "--format",         "--deny",
+                                     "--warn",           "--allow",
+                                     "--config",         "-j",
+                                     "--color",          "--extra-arg-before",
+                                     "--extra-arg",      "--baseline",
+                                     "--write-baseline", "--cache",
+                                     "--changed-since",  "--export-fixes"};
 
 /* Splits argv[*i] into an option name and its value. Returns the option's
  * canonical name (from `valued` or the flag itself) in *name and the value
@@ -116,8 +138,9 @@ static int split_option(int argc, char **argv, int *i, const char **name,
   }
   *name = a;
   if (!strncmp(a, "--", 2) && strchr(a, '=')) {
-    static const char *const flags[] = {"--all", "--deny-warnings", "--help",
-                                        "--version"};
+    static const char *const flags[] = {
+        "--all",     "--deny-warnings",  "--help",
+        "--version", "--baseline-stale", "--fix"};
     for (size_t k = 0; k < sizeof(flags) / sizeof(flags[0]); k++)
       if (!strncmp(a, flags[k], strlen(flags[k])) && a[strlen(flags[k])] == '=')
         return usage_error("option '%s' takes no value", flags[k]);
@@ -182,13 +205,17 @@ static int parse_value_option(fc_options_t *o, const char *name,
     return 0;
   }
   if (!strcmp(name, "--format")) {
-    static const char *const fmts[] = {"human", "compact", "json", "sarif"};
-    for (int k = 0; k < 4; k++)
+    static const char *const fmts[] = {"human", "compact", "json", "sarif",
+                                       "codequality"};
+    for (int k = 0; k < 5; k++)
       if (!strcmp(v, fmts[k])) {
         o->format = (fc_format_t)k;
+        o->format_given = 1;
         return 0;
       }
-    return usage_error("unknown format '%s' (human, compact, json, sarif)", v);
+    return usage_error("unknown format '%s' (human, compact, json, sarif, "
+                       "codequality)",
+                       v);
   }
   if (!strcmp(name, "--deny"))
     return add_override(o, v, FC_LEVEL_ERROR);
@@ -204,6 +231,36 @@ static int parse_value_option(fc_options_t *o, const char *name,
   }
   if (!strcmp(name, "-j"))
     return parse_jobs(o, v);
+  if (!strcmp(name, "--baseline") || !strcmp(name, "--write-baseline")) {
+    if (!*v)
+      return usage_error("%s needs a file name", name);
+    *(name[2] == 'b' ? &o->baseline : &o->write_baseline) = v;
+    return 0;
+  }
+  if (!strcmp(name, "--export-fixes")) {
+    if (!*v)
+      return usage_error("%s", "--export-fixes needs a file name");
+    o->export_fixes = v;
+    return 0;
+  }
+  if (!strcmp(name, "--changed-since")) {
+    if (!*v)
+      return usage_error("%s", "--changed-since needs a git revision");
+    o->changed_since = v;
+    return 0;
+  }
+  if (!strcmp(name, "--cache")) {
+    if (!*v)
+      return usage_error("%s", "--cache needs a directory");
+    o->cache_dir = v;
+    return 0;
+  }
+  if (!strncmp(name, "--extra-arg", 11)) {
+    o->extra = fc_xrealloc(o->extra, (o->nextra + 1) * sizeof(*o->extra));
+    o->extra[o->nextra].arg = v;
+    o->extra[o->nextra++].before = !strcmp(name, "--extra-arg-before");
+    return 0;
+  }
   /* --color */
   if (!strcmp(v, "auto"))
     o->color = -1;
@@ -263,6 +320,10 @@ int fc_cli_parse(int argc, char **argv, fc_command_t *cmd, fc_options_t *o,
       all = 1;
     } else if (!strcmp(name, "--deny-warnings")) {
       o->deny_warnings = 1;
+    } else if (!strcmp(name, "--baseline-stale")) {
+      o->baseline_stale = 1;
+    } else if (!strcmp(name, "--fix")) {
+      o->fix = 1;
     } else if (!strcmp(name, "-h") || !strcmp(name, "--help")) {
       *cmd = FC_CMD_HELP;
       return 0;
@@ -275,11 +336,19 @@ int fc_cli_parse(int argc, char **argv, fc_command_t *cmd, fc_options_t *o,
   }
   if (all)
     o->families |= fc_families_available();
+  /* Run in a compiler's place, findings read like the compiler's. */
+  if (!o->format_given && fc_is_compiler_call(o))
+    o->format = FC_FORMAT_COMPACT;
   if (*cmd == FC_CMD_EXPLAIN && !*arg)
     return usage_error("%s", "explain needs a code, e.g. 'fa-check explain "
                              "FA701'");
   if (*cmd != FC_CMD_CHECK && o->nclang_args)
     return usage_error("%s", "'--' is only used when checking files");
+  if (o->baseline_stale && !o->baseline)
+    return usage_error("%s", "--baseline-stale needs --baseline FILE");
+  if (o->baseline && o->write_baseline)
+    return usage_error("%s", "--baseline and --write-baseline do not go "
+                             "together");
   if (*cmd == FC_CMD_CHECK && !o->build_dir && !o->nfiles)
     return usage_error("%s", "no input: give FILES [-- CLANG_ARGS] or -p "
                              "BUILD_DIR");
@@ -289,6 +358,8 @@ int fc_cli_parse(int argc, char **argv, fc_command_t *cmd, fc_options_t *o,
 void fc_cli_free(fc_options_t *o) {
   free(o->files);
   free(o->overrides);
+  free(o->extra);
+  o->extra = NULL;
   o->files = NULL;
   o->overrides = NULL;
 }
@@ -298,6 +369,8 @@ void fc_cli_free(fc_options_t *o) {
 int fc_cmd_explain(const char *code) {
   int c = fc_parse_code(code);
   const fc_rule_t *r = c < 0 ? NULL : fc_rule_find(c);
+  if (!r && c >= 0 && fc_explain_runtime(c))
+    return FC_EXIT_OK;
   if (!r) {
     fprintf(stderr,
             "fa-check: error: unknown code '%s' (see 'fa-check list')\n", code);

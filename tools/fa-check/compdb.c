@@ -162,6 +162,38 @@ static int have_input(const fc_inputs_t *in, const char *file) {
   return 0;
 }
 
+/* --extra-arg-before (before) or --extra-arg values, as clang-tidy takes
+ * them. A driver mode is left out: libclang parses as the GCC driver. */
+static void extra_args(fc_input_t *t, const fc_options_t *o, int before) {
+  for (size_t i = 0; i < o->nextra; i++)
+    if (o->extra[i].before == before &&
+        strncmp(o->extra[i].arg, "--driver-mode=", 14) != 0)
+      arg_add(t, o->extra[i].arg);
+}
+
+int fc_is_compiler_call(const fc_options_t *o) {
+  return o->nclang_args > 0 && o->clang_args[0][0] != '-';
+}
+
+/* SOURCE -- COMPILER ARGS..., the shape of CMake's <LANG>_CLANG_TIDY: the
+ * compile command is filtered as a compile-database command is (the
+ * compiler, the output, dependency files, warnings, GCC-only options and
+ * the source file go). Relative paths keep the current directory, where
+ * the build runs the compiler. */
+static void compiler_args(fc_input_t *t, const char *const *args, size_t n) {
+  for (size_t i = 1; i < n; i++) {
+    int skip = 0, drop = drop_arg(args[i], &skip);
+    if (!drop && args[i][0] != '-' && is_c_family(args[i])) {
+      char *real = canonical(NULL, args[i]);
+      drop = !strcmp(real, t->file);
+      free(real);
+    }
+    if (!drop)
+      arg_add(t, args[i]);
+    i += (size_t)skip;
+  }
+}
+
 /* FILES -- ARGS: each file with the same arguments. */
 static void collect_files(const fc_options_t *o, fc_inputs_t *in,
                           fc_failure_list_t *fail) {
@@ -189,8 +221,13 @@ static void collect_files(const fc_options_t *o, fc_inputs_t *in,
       continue;
     }
     fc_input_t *t = input_add(in, file);
-    for (size_t j = 0; j < o->nclang_args; j++)
-      arg_add(t, o->clang_args[j]);
+    extra_args(t, o, 1);
+    if (fc_is_compiler_call(o))
+      compiler_args(t, o->clang_args, o->nclang_args);
+    else
+      for (size_t j = 0; j < o->nclang_args; j++)
+        arg_add(t, o->clang_args[j]);
+    extra_args(t, o, 0);
   }
 }
 
@@ -258,6 +295,7 @@ static void command_args(fc_input_t *t, CXCompileCommand cmd, const char *dir,
   snprintf(wd, wdlen, "-working-directory=%s", dir);
   arg_add(t, wd);
   free(wd);
+  extra_args(t, o, 1);
   unsigned n = clang_CompileCommand_getNumArgs(cmd);
   for (unsigned i = 1; i < n; i++) { /* 0 is the compiler */
     CXString s = clang_CompileCommand_getArg(cmd, i);
@@ -279,6 +317,7 @@ static void command_args(fc_input_t *t, CXCompileCommand cmd, const char *dir,
   }
   for (size_t j = 0; j < o->nclang_args; j++)
     arg_add(t, o->clang_args[j]);
+  extra_args(t, o, 0);
   free(raw_abs);
   clang_disposeString(fname);
 }

@@ -175,11 +175,15 @@ static int cmp_diag(const void *pa, const void *pb) {
   return a->nnotes < b->nnotes ? -1 : a->nnotes > b->nnotes;
 }
 
-static void diag_free(fc_diag_t *d) {
+void fc_diag_free(fc_diag_t *d) {
   for (size_t i = 0; i < d->nnotes; i++)
     free(d->notes[i].msg);
   free(d->notes);
   free(d->msg);
+  for (size_t i = 0; i < d->nedits; i++)
+    free(d->edits[i].text);
+  free(d->edits);
+  free(d->fix);
 }
 
 void fc_diag_sort_unique(fc_diag_list_t *l) {
@@ -193,7 +197,7 @@ void fc_diag_sort_unique(fc_diag_list_t *l) {
      * in two units gives the same finding twice. */
     if (!cmp_loc(&prev->loc, &d->loc) && prev->code == d->code &&
         !strcmp(prev->msg, d->msg)) {
-      diag_free(d);
+      fc_diag_free(d);
       continue;
     }
     l->v[w++] = *d;
@@ -203,7 +207,7 @@ void fc_diag_sort_unique(fc_diag_list_t *l) {
 
 void fc_diag_list_free(fc_diag_list_t *l) {
   for (size_t i = 0; i < l->n; i++)
-    diag_free(&l->v[i]);
+    fc_diag_free(&l->v[i]);
   free(l->v);
   memset(l, 0, sizeof(*l));
 }
@@ -258,13 +262,7 @@ void fc_path_normalise(char *p) {
   *w = 0;
 }
 
-fc_loc_t fc_loc_of(CXSourceLocation sl) {
-  fc_loc_t loc = {NULL, 0, 0};
-  CXFile file;
-  unsigned line, col;
-  clang_getExpansionLocation(sl, &file, &line, &col, NULL);
-  if (!file)
-    return loc;
+const char *fc_file_path(CXFile file) {
   CXString name = clang_File_tryGetRealPathName(file);
   const char *s = clang_getCString(name);
   if (!s || !*s) {
@@ -272,15 +270,26 @@ fc_loc_t fc_loc_of(CXSourceLocation sl) {
     name = clang_getFileName(file);
     s = clang_getCString(name);
   }
+  const char *r = NULL;
   if (s && *s) {
-    char *buf = fc_xrealloc(NULL, strlen(s) + 2);
-    strcpy(buf, s);
+    char *buf = fc_xstrdup(s);
     if (buf[0] == '/')
       fc_path_normalise(buf);
-    loc.file = fc_intern(buf);
+    r = fc_intern(buf);
     free(buf);
   }
   clang_disposeString(name);
+  return r;
+}
+
+fc_loc_t fc_loc_of(CXSourceLocation sl) {
+  fc_loc_t loc = {NULL, 0, 0};
+  CXFile file;
+  unsigned line, col;
+  clang_getExpansionLocation(sl, &file, &line, &col, NULL);
+  if (!file)
+    return loc;
+  loc.file = fc_file_path(file);
   loc.line = line;
   loc.col = col;
   return loc;

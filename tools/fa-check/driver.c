@@ -22,12 +22,15 @@
 
 typedef struct result_s {
   fc_unit_t *unit;        /* NULL if the unit could not be analysed */
+  int selected;           /* its findings are reported */
   fc_failure_list_t fail; /* its failures, in order */
 } result_t;
 
 typedef struct work_s {
   const fc_inputs_t *in;
   const fc_config_t *cfg;
+  fc_cache_t *cache;           /* NULL: no cache */
+  const fc_changed_t *changed; /* --changed-since; NULL: every unit */
   result_t *res;
   const char *root;
   pthread_mutex_t lock; /* guards next, started and the progress line */
@@ -168,6 +171,23 @@ static int essential_args(const char **args, int nargs) {
 /* Parses one unit, lowers it and disposes of it. */
 static void check_unit(CXIndex idx, const fc_input_t *t, const work_t *w,
                        result_t *r) {
+  r->selected = 1;
+  if (w->changed) {
+    /* A unit that reads no changed file is not reported; its facts still
+     * count for the summaries when the cache has them. */
+    int reads = 0;
+    if (w->cache &&
+        (r->unit = fc_cache_get(w->cache, t, w->changed, &reads)) != NULL) {
+      r->selected = reads;
+      return;
+    }
+    if (!fc_changed_unit(idx, t, w->changed)) {
+      r->selected = 0;
+      return;
+    }
+  }
+  if (w->cache && (r->unit = fc_cache_get(w->cache, t, NULL, NULL)) != NULL)
+    return;
   int nargs = (int)t->nargs;
   const char **args = fc_xrealloc(NULL, (t->nargs + 1) * sizeof(*args));
   for (int i = 0; i < nargs; i++)
@@ -205,7 +225,10 @@ static void check_unit(CXIndex idx, const fc_input_t *t, const work_t *w,
       fc_failure_add(&r->fail, t->file, "does not parse: %s", err);
       free(err);
     } else {
+      size_t nfail = r->fail.n;
       r->unit = fc_unit_lower(tu, w->cfg, &r->fail);
+      if (w->cache && r->unit && r->fail.n == nfail)
+        fc_cache_put(w->cache, t, tu, r->unit);
     }
     clang_disposeTranslationUnit(tu);
     break;
@@ -289,13 +312,6 @@ fc_level_t fc_level_of(int code, const fc_config_t *cfg,
   return level;
 }
 
-static void diag_free(fc_diag_t *d) {
-  for (size_t i = 0; i < d->nnotes; i++)
-    free(d->notes[i].msg);
-  free(d->notes);
-  free(d->msg);
-}
-
 /* Sets levels and removes what is allowed, suppressed or not selected. */
 static void apply_levels(fc_diag_list_t *l, const fc_config_t *cfg,
                          const fc_options_t *o, unsigned families) {
@@ -306,7 +322,27 @@ static void apply_levels(fc_diag_list_t *l, const fc_config_t *cfg,
     d->level = fc_level_of(d->code, cfg, o);
     if ((r && !(r->family & families)) || d->level == FC_LEVEL_ALLOW ||
         fc_suppressed(d)) {
-      diag_free(d);
+      fc_diag_free(d);
+      continue;
+    }
+    l->v[w++] = *d;
+  }
+  l->n = w;
+}
+
+/* --changed-since: keeps the findings in the sources of the units that
+ * read a changed file, or in a changed file. */
+static void keep_changed(fc_diag_list_t *l, const fc_inputs_t *in,
+                         const result_t *res, const fc_changed_t *changed) {
+  size_t w = 0;
+  for (size_t i = 0; i < l->n; i++) {
+    fc_diag_t *d = &l->v[i];
+    int keep = d->loc.file && fc_changed_has(changed, d->loc.file);
+    for (size_t k = 0; !keep && k < in->n; k++)
+      keep =
+          res[k].selected && d->loc.file && !strcmp(in->v[k].file, d->loc.file);
+    if (!keep) {
+      fc_diag_free(d);
       continue;
     }
     l->v[w++] = *d;
@@ -348,19 +384,81 @@ static void emit(const fc_diag_list_t *l, const fc_options_t *o,
   case FC_FORMAT_SARIF:
     fc_emit_sarif(l, e);
     break;
+  case FC_FORMAT_CODEQUALITY:
+    fc_emit_codequality(l, e);
+    break;
   }
   fflush(e->out);
 }
+
+/* `p` made absolute against `dir` (malloc'd); NULL for NULL. */
+static char *abs_path(const char *dir, const char *p) {
+  if (!p)
+    return NULL;
+  if (p[0] == '/')
+    return fc_xstrdup(p);
+  size_t n = strlen(dir) + strlen(p) + 2;
+  char *r = fc_xrealloc(NULL, n);
+  snprintf(r, n, "%s/%s", dir, p);
+  return r;
+}
+
+static int run_in(const fc_options_t *o, const fc_config_t *cfg,
+                  const char *root, unsigned families, const char *baseline,
+                  const char *write_baseline, const char *cache_dir,
+                  const char *export_fixes);
 
 int fc_run(const fc_options_t *o, const fc_config_t *cfg) {
   char root[PATH_MAX];
   if (!getcwd(root, sizeof(root)))
     strcpy(root, "/");
   unsigned families = o->families ? o->families : fc_families_available();
+  /* Parsing a command with -working-directory may change the process's
+   * directory (libclang does), so the files named on the command line are
+   * made absolute first, and the directory is restored after parsing. */
+  char *baseline = abs_path(root, o->baseline);
+  char *write_baseline = abs_path(root, o->write_baseline);
+  const char *cache_dir =
+      o->cache_dir ? o->cache_dir : getenv("FA_CHECK_CACHE");
+  char *cache_abs = abs_path(root, cache_dir && *cache_dir ? cache_dir : NULL);
+  char *export_fixes = abs_path(root, o->export_fixes);
+  int rc = run_in(o, cfg, root, families, baseline, write_baseline, cache_abs,
+                  export_fixes);
+  free(export_fixes);
+  free(baseline);
+  free(write_baseline);
+  free(cache_abs);
+  return rc;
+}
+
+static int run_in(const fc_options_t *o, const fc_config_t *cfg,
+                  const char *root, unsigned families, const char *baseline,
+                  const char *write_baseline, const char *cache_dir,
+                  const char *export_fixes) {
+
+  fc_baseline_t base = {0};
+  if (baseline && fc_baseline_load(baseline, &base) != 0)
+    return FC_EXIT_FAILURE;
+
+  fc_cache_t *cache = NULL;
+  if (cache_dir && !(cache = fc_cache_open(cache_dir, cfg))) {
+    fc_baseline_free(&base);
+    return FC_EXIT_FAILURE;
+  }
+
+  fc_changed_t changed = {0};
+  if (o->changed_since && fc_changed_load(o->changed_since, &changed) != 0) {
+    fc_cache_close(cache);
+    fc_baseline_free(&base);
+    return FC_EXIT_FAILURE;
+  }
 
   fc_failure_list_t fail = {0};
   fc_inputs_t in;
   if (fc_inputs_collect(o, &in, &fail) != 0) {
+    fc_changed_free(&changed);
+    fc_cache_close(cache);
+    fc_baseline_free(&base);
     fc_failure_list_free(&fail);
     fc_inputs_free(&in);
     return FC_EXIT_FAILURE;
@@ -370,12 +468,16 @@ int fc_run(const fc_options_t *o, const fc_config_t *cfg) {
   memset(&w, 0, sizeof(w));
   w.in = &in;
   w.cfg = cfg;
+  w.cache = cache;
+  w.changed = o->changed_since ? &changed : NULL;
   w.root = root;
   w.res = fc_xcalloc(in.n ? in.n : 1, sizeof(*w.res));
   w.progress = isatty(STDERR_FILENO) && in.n >= 8;
   pthread_mutex_init(&w.lock, NULL);
   if (in.n)
     parse_all(&w, o->jobs);
+  if (chdir(root) != 0)
+    fprintf(stderr, "fa-check: warning: cannot return to %s\n", root);
   pthread_mutex_destroy(&w.lock);
 
   /* Units and failures in input order. */
@@ -390,10 +492,40 @@ int fc_run(const fc_options_t *o, const fc_config_t *cfg) {
   fc_diag_list_t diags = {0};
   fc_analyze(units, nunits, cfg, families, &diags);
   apply_levels(&diags, cfg, o, families);
+  if (o->changed_since)
+    keep_changed(&diags, &in, w.res, &changed);
   fc_diag_sort_unique(&diags);
 
+  int rc = FC_EXIT_OK;
+  if (o->baseline || o->write_baseline) {
+    char **fps = fc_fingerprints(&diags, root);
+    if (o->write_baseline &&
+        fc_baseline_write(write_baseline, &diags, fps, root) != 0)
+      rc = FC_EXIT_FAILURE;
+    if (o->baseline)
+      fc_baseline_filter(&diags, fps, &base);
+    fc_fingerprints_free(fps, diags.n);
+  }
+
+  fc_fixes_suggest(&diags);
+  if (export_fixes && fc_fixes_export(&diags, export_fixes) != 0)
+    rc = FC_EXIT_FAILURE;
+
   fc_emit_t e = {stdout, use_color(o), root, &fail};
-  emit(&diags, o, &e);
+  if (o->baseline_stale) {
+    if (fc_baseline_print_stale(&base, stdout))
+      rc = FC_EXIT_FINDINGS;
+  } else {
+    emit(&diags, o, &e);
+  }
+  size_t fixed = 0;
+  if (o->fix) {
+    size_t files;
+    if (fc_fixes_apply(&diags, &fixed, &files) != 0)
+      rc = FC_EXIT_FAILURE;
+    fprintf(stderr, "fa-check: fixed %zu finding%s in %zu file%s\n", fixed,
+            fixed == 1 ? "" : "s", files, files == 1 ? "" : "s");
+  }
   for (size_t i = 0; i < fail.n; i++) {
     if (fail.v[i].file)
       fprintf(stderr, "fa-check: error: %s: %s\n",
@@ -402,10 +534,13 @@ int fc_run(const fc_options_t *o, const fc_config_t *cfg) {
       fprintf(stderr, "fa-check: error: %s\n", fail.v[i].msg);
   }
 
-  int rc = FC_EXIT_OK;
-  for (size_t i = 0; i < diags.n; i++) {
-    if (diags.v[i].level == FC_LEVEL_ERROR ||
-        (o->deny_warnings && diags.v[i].level == FC_LEVEL_WARN))
+  for (size_t i = 0; !o->write_baseline && !o->baseline_stale && i < diags.n;
+       i++) {
+    if (fixed && diags.v[i].fix)
+      continue; /* fixed in place */
+    if ((diags.v[i].level == FC_LEVEL_ERROR ||
+         (o->deny_warnings && diags.v[i].level == FC_LEVEL_WARN)) &&
+        rc == FC_EXIT_OK)
       rc = FC_EXIT_FINDINGS;
   }
   if (fail.n)
@@ -418,6 +553,9 @@ int fc_run(const fc_options_t *o, const fc_config_t *cfg) {
   fc_diag_list_free(&diags);
   fc_failure_list_free(&fail);
   fc_inputs_free(&in);
+  fc_baseline_free(&base);
+  fc_cache_close(cache);
+  fc_changed_free(&changed);
   fc_source_free_all();
   return rc;
 }

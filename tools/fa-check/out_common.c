@@ -3,6 +3,7 @@
  * json and sarif formats. */
 #include "check.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -101,4 +102,63 @@ void fc_json_write(struct json_t *doc, FILE *out) {
   else
     fputc('\n', out);
   json_decref(doc);
+}
+
+/* ---- fingerprints ----------------------------------------------------- */
+
+static uint64_t fnv(uint64_t h, const void *p, size_t n) {
+  const unsigned char *s = p;
+  for (size_t i = 0; i < n; i++)
+    h = (h ^ s[i]) * 1099511628211u;
+  return h;
+}
+
+/* Hash of the code, the shown path and the line's text without its
+ * indentation and trailing blanks (the message when the line cannot be
+ * read): what identifies a finding when unrelated lines move. */
+static uint64_t line_hash(const fc_diag_t *d, const char *root) {
+  uint64_t h = 1469598103934665603u;
+  const char *path = fc_show_path(d->loc.file, root);
+  char id[16];
+  snprintf(id, sizeof(id), "FA%03d", d->code);
+  h = fnv(h, id, strlen(id) + 1);
+  h = fnv(h, path, strlen(path) + 1);
+  size_t len = 0;
+  const char *text =
+      d->loc.file ? fc_source_line(d->loc.file, d->loc.line, &len) : NULL;
+  if (!text) {
+    text = d->msg;
+    len = strlen(text);
+  }
+  while (len && (*text == ' ' || *text == '\t')) {
+    text++;
+    len--;
+  }
+  while (len && (text[len - 1] == ' ' || text[len - 1] == '\t'))
+    len--;
+  return fnv(h, text, len);
+}
+
+char **fc_fingerprints(const fc_diag_list_t *l, const char *root) {
+  char **fps = fc_xcalloc(l->n ? l->n : 1, sizeof(*fps));
+  uint64_t *hashes = fc_xrealloc(NULL, (l->n ? l->n : 1) * sizeof(*hashes));
+  for (size_t i = 0; i < l->n; i++) {
+    /* Identical lines of one file are told apart by their order. */
+    hashes[i] = line_hash(&l->v[i], root);
+    unsigned occurrence = 1;
+    for (size_t k = 0; k < i; k++)
+      occurrence += hashes[k] == hashes[i];
+    char fp[40];
+    snprintf(fp, sizeof(fp), "%016llx:%u", (unsigned long long)hashes[i],
+             occurrence);
+    fps[i] = fc_xstrdup(fp);
+  }
+  free(hashes);
+  return fps;
+}
+
+void fc_fingerprints_free(char **fps, size_t n) {
+  for (size_t i = 0; fps && i < n; i++)
+    free(fps[i]);
+  free(fps);
 }

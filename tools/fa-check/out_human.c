@@ -17,6 +17,9 @@
  * shows the location alone. Colours only when asked for. */
 #include "check.h"
 
+#include <stdlib.h>
+#include <string.h>
+
 enum { TAB_STOP = 8 };
 
 typedef struct style_s {
@@ -113,6 +116,30 @@ static void finding(FILE *out, const style_t *st, const fc_diag_t *d,
   if (r && r->help)
     fprintf(out, "%*s %s=%s %shelp%s: %s\n", (int)w, "", st->gutter, st->reset,
             st->bold, st->reset, r->help);
+  if (!d->fix)
+    return;
+  /* The fix as a suggestion: each line it changes, changed. */
+  fprintf(out, "%*s %s=%s %ssuggestion%s: %s\n", (int)w, "", st->gutter,
+          st->reset, st->bold, st->reset, d->fix);
+  unsigned last = 0;
+  for (size_t k = 0; k < d->nedits; k++) {
+    unsigned line = d->edits[k].loc.line;
+    if (line == last)
+      continue;
+    last = line;
+    char *fixed = fc_fix_preview(d, line);
+    if (!fixed)
+      continue;
+    /* An edit may add lines: each gets the gutter. */
+    for (char *p = fixed, *nl;; p = nl + 1) {
+      nl = strchr(p, '\n');
+      fprintf(out, "%s%*s |%s %.*s\n", st->gutter, (int)w, "+", st->reset,
+              (int)(nl ? nl - p : (long)strlen(p)), p);
+      if (!nl)
+        break;
+    }
+    free(fixed);
+  }
 }
 
 void fc_emit_human(const fc_diag_list_t *l, const fc_emit_t *e) {

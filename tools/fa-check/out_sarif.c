@@ -1,16 +1,18 @@
 /* The sarif format: SARIF 2.1.0, the OASIS interchange format that code
  * scanning services (GitHub, Azure DevOps, IDE viewers) import.
  *
- * One run. tool.driver lists every rule this version checks, with its
- * precision and family as rule properties. Each result points at its rule
- * (ruleId, ruleIndex), carries its notes as relatedLocations, and a partial
- * fingerprint that does not depend on line numbers, so that a result keeps
- * its identity when unrelated lines move. Paths are URIs relative to the
- * SRCROOT base (the root directory), whose absolute file URI is given in
- * originalUriBaseIds. Columns count Unicode code points (columnKind), not
- * the bytes compilers count. Files that could not be analysed become tool
- * execution notifications and make executionSuccessful false. No time stamp
- * or other varying data: the same input gives the same bytes. */
+ * One run, with automationDetails (the category "fa-check/"). tool.driver
+ * lists every rule this version checks, with its precision, family, a
+ * security-severity score (a string, as GitHub code scanning reads it) and
+ * CWE tags as rule properties, and its help as text and as Markdown. Each
+ * result points at its rule (ruleId, ruleIndex), carries its notes as
+ * relatedLocations, and a partial fingerprint that does not depend on line
+ * numbers, so that a result keeps its identity when unrelated lines move. Paths
+ * are URIs relative to the SRCROOT base (the root directory), whose absolute
+ * file URI is given in originalUriBaseIds. Columns count Unicode code points
+ * (columnKind), not the bytes compilers count. Files that could not be analysed
+ * become tool execution notifications and make executionSuccessful false. No
+ * time stamp or other varying data: the same input gives the same bytes. */
 #include "check.h"
 
 #include <stdint.h>
@@ -20,7 +22,7 @@
 #include <jansson.h>
 
 #define SARIF_SCHEMA "https://json.schemastore.org/sarif-2.1.0.json"
-#define FINGERPRINT_KEY "faCheckLineHash/v1"
+#define FINGERPRINT_KEY FC_FINGERPRINT_KEY
 
 static json_t *text_obj(const char *s) {
   json_t *o = json_object();
@@ -109,41 +111,6 @@ static json_t *location(const fc_loc_t *loc, const char *root) {
   return l;
 }
 
-/* ---- fingerprints ----------------------------------------------------- */
-
-static uint64_t fnv(uint64_t h, const void *p, size_t n) {
-  const unsigned char *s = p;
-  for (size_t i = 0; i < n; i++)
-    h = (h ^ s[i]) * 1099511628211u;
-  return h;
-}
-
-/* Hash of the code, the shown path and the line's text without its
- * indentation and trailing blanks (the message when the line cannot be
- * read): what identifies a finding when unrelated lines move. */
-static uint64_t line_hash(const fc_diag_t *d, const char *root) {
-  uint64_t h = 1469598103934665603u;
-  const char *path = fc_show_path(d->loc.file, root);
-  char id[16];
-  snprintf(id, sizeof(id), "FA%03d", d->code);
-  h = fnv(h, id, strlen(id) + 1);
-  h = fnv(h, path, strlen(path) + 1);
-  size_t len = 0;
-  const char *text =
-      d->loc.file ? fc_source_line(d->loc.file, d->loc.line, &len) : NULL;
-  if (!text) {
-    text = d->msg;
-    len = strlen(text);
-  }
-  while (len && (*text == ' ' || *text == '\t')) {
-    text++;
-    len--;
-  }
-  while (len && (text[len - 1] == ' ' || text[len - 1] == '\t'))
-    len--;
-  return fnv(h, text, len);
-}
-
 /* ---- rules ------------------------------------------------------------ */
 
 /* SARIF's level names: what fa-check calls "allow" is "none" there. */
@@ -184,6 +151,68 @@ static char *first_paragraph(const char *explain) {
   return s;
 }
 
+/* The explanation as Markdown: the help line in bold, then the text, its
+ * indented examples as fenced C blocks. */
+static char *help_markdown(const char *help, const char *explain) {
+  size_t n = strlen(help) + strlen(explain) * 2 + 64;
+  char *md = fc_xrealloc(NULL, n), *w = md;
+  w += sprintf(w, "**%s**\n\n", help);
+  int in_code = 0;
+  for (const char *p = explain; *p;) {
+    const char *e = strchr(p, '\n');
+    size_t len = e ? (size_t)(e - p) : strlen(p);
+    int code = len >= 4 && !strncmp(p, "    ", 4);
+    int blank = len == 0;
+    if (code && !in_code) {
+      w += sprintf(w, "```c\n");
+      in_code = 1;
+    } else if (in_code && !code && !blank) {
+      w += sprintf(w, "```\n\n");
+      in_code = 0;
+    }
+    if (in_code && blank) {
+      /* A blank line inside an example, unless the example ends here. */
+      const char *q = e ? e + 1 : p + len;
+      if (strncmp(q, "    ", 4) != 0) {
+        w += sprintf(w, "```\n");
+        in_code = 0;
+      }
+    }
+    if (in_code && code) {
+      memcpy(w, p + 4, len - 4);
+      w += len - 4;
+    } else {
+      memcpy(w, p, len);
+      w += len;
+    }
+    *w++ = '\n';
+    p = e ? e + 1 : p + len;
+  }
+  if (in_code)
+    w += sprintf(w, "```\n");
+  *w = 0;
+  return md;
+}
+
+/* GitHub code scanning ranks findings of rules tagged "security" by this
+ * score (0.1 to 10, a string): error rules are use-after-free defects
+ * (high), warnings may become one (medium). */
+static const char *security_severity(const fc_rule_t *r) {
+  return r->default_level == FC_LEVEL_ERROR ? "8.0" : "5.0";
+}
+
+/* The CWE a rule's defect leads to. */
+static const char *cwe_tag(int code) {
+  switch (code) {
+  case 601:
+    return "external/cwe/cwe-825"; /* expired pointer dereference */
+  case 603:
+    return "external/cwe/cwe-404"; /* improper resource shutdown */
+  default:
+    return "external/cwe/cwe-416"; /* use after free */
+  }
+}
+
 static json_t *rule_json(const fc_rule_t *r) {
   json_t *o = json_object();
   json_object_set_new(o, "id", json_string(r->name));
@@ -199,7 +228,11 @@ static json_t *rule_json(const fc_rule_t *r) {
     size_t n = strlen(help) + strlen(r->explain) + 3;
     char *h = fc_xrealloc(NULL, n);
     snprintf(h, n, "%s\n\n%s", help, r->explain);
-    json_object_set_new(o, "help", text_obj(h));
+    json_t *ho = text_obj(h);
+    char *md = help_markdown(help, r->explain);
+    json_object_set_new(ho, "markdown", fc_json_text(md));
+    free(md);
+    json_object_set_new(o, "help", ho);
     free(h);
   } else {
     json_object_set_new(o, "help", text_obj(help));
@@ -210,8 +243,13 @@ static json_t *rule_json(const fc_rule_t *r) {
   json_t *props = json_object();
   json_object_set_new(props, "precision",
                       json_string(r->precision ? r->precision : "medium"));
+  json_object_set_new(props, "security-severity",
+                      json_string(security_severity(r)));
   json_t *tags = json_array();
   json_array_append_new(tags, json_string(fc_family_name(r->family)));
+  json_array_append_new(tags, json_string("security"));
+  json_array_append_new(tags, json_string("memory-safety"));
+  json_array_append_new(tags, json_string(cwe_tag(r->code)));
   json_object_set_new(props, "tags", tags);
   json_object_set_new(o, "properties", props);
   return o;
@@ -238,9 +276,40 @@ static json_t *rules_json(const fc_diag_list_t *l, int *index) {
 
 /* ---- results ---------------------------------------------------------- */
 
+/* The finding's fix: one change of its file, a replacement per edit, the
+ * regions in code-point columns as everywhere in this log. */
+static json_t *fixes_json(const fc_diag_t *d, const char *root) {
+  json_t *reps = json_array();
+  for (size_t k = 0; k < d->nedits; k++) {
+    const fc_edit_t *x = &d->edits[k];
+    fc_loc_t end = {x->loc.file, x->loc.line, x->loc.col + (unsigned)x->len};
+    json_t *region = json_object();
+    json_object_set_new(region, "startLine", json_integer(x->loc.line));
+    json_object_set_new(region, "startColumn",
+                        json_integer(cp_column(&x->loc)));
+    json_object_set_new(region, "endLine", json_integer(x->loc.line));
+    json_object_set_new(region, "endColumn", json_integer(cp_column(&end)));
+    json_t *rep = json_object();
+    json_object_set_new(rep, "deletedRegion", region);
+    json_object_set_new(rep, "insertedContent", text_obj(x->text));
+    json_array_append_new(reps, rep);
+  }
+  json_t *change = json_object();
+  json_object_set_new(change, "artifactLocation",
+                      artifact_location(d->loc.file, root));
+  json_object_set_new(change, "replacements", reps);
+  json_t *changes = json_array();
+  json_array_append_new(changes, change);
+  json_t *fix = json_object();
+  json_object_set_new(fix, "description", text_obj(d->fix));
+  json_object_set_new(fix, "artifactChanges", changes);
+  json_t *arr = json_array();
+  json_array_append_new(arr, fix);
+  return arr;
+}
+
 static json_t *result_json(const fc_diag_t *d, const char *root,
-                           const int *index, unsigned occurrence,
-                           uint64_t hash) {
+                           const int *index, const char *fp) {
   size_t n;
   const fc_rule_t *all = fc_rules(&n);
   json_t *o = json_object();
@@ -269,8 +338,8 @@ static json_t *result_json(const fc_diag_t *d, const char *root,
     }
     json_object_set_new(o, "relatedLocations", rel);
   }
-  char fp[40];
-  snprintf(fp, sizeof(fp), "%016llx:%u", (unsigned long long)hash, occurrence);
+  if (d->fix)
+    json_object_set_new(o, "fixes", fixes_json(d, root));
   json_t *fps = json_object();
   json_object_set_new(fps, FINGERPRINT_KEY, json_string(fp));
   json_object_set_new(o, "partialFingerprints", fps);
@@ -280,17 +349,10 @@ static json_t *result_json(const fc_diag_t *d, const char *root,
 static json_t *results_json(const fc_diag_list_t *l, const char *root,
                             const int *index) {
   json_t *arr = json_array();
-  uint64_t *hashes = fc_xrealloc(NULL, (l->n ? l->n : 1) * sizeof(*hashes));
-  for (size_t i = 0; i < l->n; i++) {
-    /* Identical lines of one file are told apart by their order. */
-    hashes[i] = line_hash(&l->v[i], root);
-    unsigned occurrence = 1;
-    for (size_t k = 0; k < i; k++)
-      occurrence += hashes[k] == hashes[i];
-    json_array_append_new(
-        arr, result_json(&l->v[i], root, index, occurrence, hashes[i]));
-  }
-  free(hashes);
+  char **fps = fc_fingerprints(l, root);
+  for (size_t i = 0; i < l->n; i++)
+    json_array_append_new(arr, result_json(&l->v[i], root, index, fps[i]));
+  fc_fingerprints_free(fps, l->n);
   return arr;
 }
 
@@ -336,6 +398,10 @@ void fc_emit_sarif(const fc_diag_list_t *l, const fc_emit_t *e) {
 
   json_t *run = json_object();
   json_object_set_new(run, "tool", tool);
+  /* The category code scanning files the results under. */
+  json_t *auto_id = json_object();
+  json_object_set_new(auto_id, "id", json_string("fa-check/"));
+  json_object_set_new(run, "automationDetails", auto_id);
   json_object_set_new(run, "invocations", invocation_json(e));
   if (e->root && e->root[0] == '/') {
     char *uri = uri_encode("file://", e->root, 1);

@@ -99,8 +99,10 @@ static const rule_extra_t extras[] = {
      "memory was reset: the next frame reuses it. The classic case is a\n"
      "pointer kept from the previous iteration of a frame loop. A pointer\n"
      "assigned again after the end is fine, and so is testing it against\n"
-     "NULL. Debug builds poison the memory at fa_end_frame, so ASan and\n"
-     "Valgrind report the same use when the path runs.\n"
+     "NULL. Built with AddressSanitizer (FA_SANITIZE=address) or for\n"
+     "Valgrind (FA_VALGRIND=ON), the library poisons the memory at\n"
+     "fa_end_frame, so ASan and memcheck report the same use when the path\n"
+     "runs.\n"
      "\n"
      "Bad:\n"
      "\n"
@@ -304,6 +306,73 @@ const fc_rule_t *fc_rule_find(int code) {
     if (rules[i].code == code)
       return &rules[i];
   return NULL;
+}
+
+/* ---- Run-time codes ------------------------------------------------------
+ * The codes only the library raises (FA001 to FA007): `fa-check explain`
+ * describes them as run-time diagnostics, since the checker never reports
+ * them. */
+static const struct {
+  int code;
+  const char *explain;
+} runtime_texts[] = {
+    {1, "A frame allocation (fa_frame_alloc and the fa_frame_* helpers) on a\n"
+        "thread that has no frame open on that allocator. The library opens\n"
+        "an implicit frame, which the next fa_end_frame closes, and raises\n"
+        "FA001 once for it. Fix: wrap the work in fa_begin_frame /\n"
+        "fa_end_frame, or use pool, heap or task memory outside frames.\n"},
+    {2, "fa_begin_frame on a thread whose frame is already open on that\n"
+        "allocator (the frame goes on), or fa_end_frame without a begin (the\n"
+        "frame memory is reset all the same). Fix: one begin and one end per\n"
+        "frame on every path; fa-check's FA603 finds the paths that miss\n"
+        "one before they run.\n"},
+    {3, "A frame allocation would take the thread's frame beyond the\n"
+        "configured frame_budget (fa_config_t): the allocation returns NULL.\n"
+        "Fix: raise frame_budget, allocate less per frame, or move large\n"
+        "buffers to the heap tier.\n"},
+    {4, "fa_pool_free or fa_heap_free of a pointer that is not a live block\n"
+        "of that allocator and tier: a double free, a pointer from another\n"
+        "allocator or tier, or an interior pointer. The pointer is left\n"
+        "alone. Always detected in debug builds (FA_DEBUG >= 1), best effort\n"
+        "in release builds.\n"},
+    {5,
+     "The last fa_release of an allocator while pool, heap or task memory\n"
+     "(tasks, pool guards) is still live. That memory is freed with the\n"
+     "allocator, so any pointer to it now dangles. Fix: free or destroy\n"
+     "everything first, or keep a reference (fa_retain) while it is used.\n"},
+    {6, "An invalid argument: an alignment that is not a power of two (or\n"
+        "too large), a NULL allocator, task or guard, a frame mark from\n"
+        "another frame, thread or allocator, or fa_task_leave of a task that\n"
+        "is not the thread's innermost scope. The call returns NULL or an\n"
+        "error code and changes nothing.\n"},
+    {7, "A task used by two threads at once: fa_task_enter of a task that is\n"
+        "in a scope on another thread (it returns FA_EBUSY and changes\n"
+        "nothing), fa_task_destroy of such a task, and, in debug builds\n"
+        "(FA_DEBUG >= 1), any two calls on one task that overlap. A task\n"
+        "may move between threads, but one thread uses it at a time.\n"},
+};
+
+int fc_explain_runtime(int code) {
+  const map_entry_t *m = NULL;
+  for (size_t i = 0; i < NCATALOGUE; i++)
+    if (catalogue[i].code == code && catalogue[i].origin == ORIGIN_LIBRARY)
+      m = &catalogue[i];
+  if (!m)
+    return 0;
+  const char *text = NULL;
+  for (size_t i = 0; i < sizeof(runtime_texts) / sizeof(runtime_texts[0]); i++)
+    if (runtime_texts[i].code == code)
+      text = runtime_texts[i].explain;
+  printf("FA%03d: %s\n", code, m->title);
+  printf("raised by: the library at run time (fa-check does not report it), "
+         "default level: %s\n\n",
+         m->level == FA_LEVEL_ERROR ? "error" : "warning");
+  if (text)
+    fputs(text, stdout);
+  fputs("\nIt reaches the allocator's on_diagnostic callback (by default one\n"
+        "line on stderr); with strict set, an error-level one aborts.\n",
+        stdout);
+  return 1;
 }
 
 int fc_parse_code(const char *s) {

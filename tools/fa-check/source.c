@@ -79,6 +79,31 @@ const char *fc_source_line(const char *file, unsigned line, size_t *len) {
   return p;
 }
 
+const char *fc_source_text(const char *file, size_t *len) {
+  file = fc_intern(file);
+  if (!file)
+    return NULL;
+  source_t *s = source_get(file);
+  if (!s->text)
+    return NULL;
+  *len = strlen(s->text);
+  return s->text;
+}
+
+void fc_source_forget(const char *file) {
+  file = fc_intern(file);
+  for (source_t **p = &sources; *p; p = &(*p)->next) {
+    if ((*p)->file != file)
+      continue;
+    source_t *s = *p;
+    *p = s->next;
+    free(s->text);
+    free(s->line_off);
+    free(s);
+    return;
+  }
+}
+
 void fc_source_free_all(void) {
   while (sources) {
     source_t *s = sources;

@@ -212,6 +212,15 @@ def test_explain(c):
         expect(out.startswith("FA%s: " % num), "explain %s title" % code, out)
         for word in ("precision:", "Bad:", "Fixed:", "help:"):
             expect(word in out, "explain %s lacks %r" % (code, word), out)
+    # The codes only the library raises are explained as run-time ones.
+    for num in range(1, 8):
+        code = "FA%03d" % num
+        rc, out, err = c.run("explain", code.lower() if num == 3 else code)
+        expect(rc == 0, "explain %s: exit status %d" % (code, rc), err)
+        expect(out.startswith(code + ": "), "explain %s title" % code, out)
+        expect("the library at run time" in out and "on_diagnostic" in out,
+               "explain %s is not described as a run-time code" % code, out)
+        expect("Bad:" not in out, "explain %s offers checker text" % code, out)
     rc, _, err = c.run("explain", "FA999")
     expect(rc == 2 and "unknown code" in err, "explain FA999", err)
     rc, _, err = c.run("explain")
@@ -644,18 +653,541 @@ def test_doc_examples(c):
                err)
 
 
+# ---- CMake's <LANG>_CLANG_TIDY shape ----------------------------------------
+
+def test_compiler_shape(c):
+    """SOURCE -- COMPILER ARGS: the compile command is filtered, the format
+    is compact, clang-tidy's --extra-arg options are taken."""
+    c.write("src/job.c", BAD_ASYNC)
+    os.makedirs(c.path("build"))
+    cmd = ["--extra-arg-before=--driver-mode=gcc", c.path("src/job.c"), "--",
+           "/usr/bin/cc", "-I" + c.include, "-DX=1", "-O2", "-Wall",
+           "-Werror", "-MD", "-MT", "job.o", "-MF", "job.o.d", "-o", "job.o",
+           "-c", c.path("src/job.c")]
+    rc, out, err = c.run(*cmd, cwd=c.path("build"))
+    expect(rc == 1 and re.match(r"^%s:4:\d+: error: .*\[FA701\]$" %
+                                re.escape(c.path("src/job.c")), out, re.M),
+           "compiler shape: compact finding with the absolute path", out, err)
+    rc, out, err = c.run("--format", "human", *cmd, cwd=c.path("build"))
+    expect(rc == 1 and "error[FA701]" in out, "--format wins", out, err)
+    c.write("src/opt.c", "#ifndef SKIP\n" + BAD_ASYNC + "#endif\n")
+    opt = [c.path("src/opt.c"), "--", "cc", "-I" + c.include, "-c",
+           c.path("src/opt.c")]
+    expect_status(c.run(*opt), 1, "without --extra-arg")
+    rc, out, err = c.run("--extra-arg=-DSKIP", *opt)
+    expect(rc == 0 and out == "", "--extra-arg reaches clang", out, err)
+    expect_status(c.run("--extra-arg-before", "-DSKIP", *opt), 0,
+                  "--extra-arg-before reaches clang")
+    c.write("src/clean.c", CLEAN)
+    rc, out, err = c.run(c.path("src/clean.c"), "--", "cc", "-I" + c.include,
+                         "-c", "../src/clean.c", cwd=c.path("build"))
+    expect(rc == 0 and out == "", "a clean file in the compiler shape", out,
+           err)
+
+
+# ---- baselines --------------------------------------------------------------
+
+TWO_FINDINGS = """#include <framealloc.h>
+
+int wait_io(int);
+
+FA_ASYNC void job(fa_allocator_t *a) {
+  char *p = fa_frame_alloc(a, 16, 8);
+  (void)p;
+}
+
+void step(fa_allocator_t *a) {
+  int *n = fa_frame_new(a, int);
+  FA_AWAIT(wait_io(1));
+  *n = 1;
+}
+"""
+
+
+def codes(out):
+    return re.findall(r"\[(FA\d{3})\]$", out, re.M)
+
+
+def test_baseline_round_trip(c):
+    c.write("job.c", TWO_FINDINGS)
+    rc, out, err = c.check("--format", "compact", "--write-baseline",
+                           "base.json", "job.c")
+    expect(rc == 0 and sorted(codes(out)) == ["FA701", "FA702"],
+           "--write-baseline shows the findings and exits 0", out, err)
+    import json
+    base = json.load(open(c.path("base.json")))
+    expect(base["version"] == 1 and len(base["findings"]) == 2 and
+           all(re.match(r"^[0-9a-f]{16}:\d+$", f["fingerprint"])
+               for f in base["findings"]), "baseline shape", base)
+    rc, sarif, _ = c.check("--format", "sarif", "job.c")
+    fps = sorted(r["partialFingerprints"]["faCheckLineHash/v1"]
+                 for r in json.loads(sarif)["runs"][0]["results"])
+    expect(fps == sorted(f["fingerprint"] for f in base["findings"]),
+           "the baseline's fingerprints are SARIF's", fps, base)
+    expect_status(c.check("--format", "compact", "--baseline", "base.json",
+                          "job.c"), 0, "everything is in the baseline")
+    # Lines inserted above keep the match; the SARIF fingerprint too.
+    c.write("job.c", "/* a new comment */\n\n" + TWO_FINDINGS)
+    rc, out, err = c.check("--format", "compact", "--baseline", "base.json",
+                           "job.c")
+    expect(rc == 0 and out == "", "moved lines keep their match", out, err)
+    # A new finding is reported, the old ones are not.
+    c.write("job.c", TWO_FINDINGS + """
+FA_ASYNC void job2(fa_allocator_t *a) {
+  char *q = fa_frame_alloc(a, 32, 8);
+  (void)q;
+}
+""")
+    rc, out, err = c.check("--format", "compact", "--baseline", "base.json",
+                           "job.c")
+    expect(rc == 1 and codes(out) == ["FA701"] and ":17:" in out,
+           "only the new finding", out, err)
+    # Fixed findings are stale.
+    c.write("job.c", TWO_FINDINGS.replace("fa_frame_alloc(a, 16, 8)",
+                                          "fa_pool_alloc(a, 16)"))
+    rc, out, err = c.check("--baseline", "base.json", "--baseline-stale",
+                           "job.c")
+    expect(rc == 1 and len(out.splitlines()) == 1 and
+           re.match(r"^job.c:6: note: fixed since the baseline: .*\[FA701\]$",
+                    out), "one stale entry", out, err)
+    c.write("job.c", TWO_FINDINGS)
+    expect_status(c.check("--baseline", "base.json", "--baseline-stale",
+                          "job.c"), 0, "nothing stale")
+
+
+def test_baseline_identical_lines(c):
+    """Two findings on identical lines are told apart by their order: fixing
+    one leaves one match, not two."""
+    twice = TWO_FINDINGS + """
+FA_ASYNC void job2(fa_allocator_t *a) {
+  char *p = fa_frame_alloc(a, 16, 8);
+  (void)p;
+}
+"""
+    c.write("job.c", twice)
+    expect_status(c.check("--write-baseline", "b.json", "job.c"), 0, "write")
+    c.write("job.c", twice + twice.replace("job", "job3").replace(
+        "step", "step3").replace("#include <framealloc.h>", "").replace(
+        "int wait_io(int);", ""))
+    rc, out, err = c.check("--format", "compact", "--baseline", "b.json",
+                           "job.c")
+    expect(rc == 1 and sorted(codes(out)) == ["FA701", "FA701", "FA702"],
+           "copies of baselined lines are new findings", out, err)
+
+
+def test_baseline_errors(c):
+    c.write("job.c", TWO_FINDINGS)
+    for text, what in [("{", "not a baseline"), ("[]", "expected a JSON"),
+                       ('{"version": 2, "findings": []}', '"version"'),
+                       ('{"version": 1}', "no \"findings\""),
+                       ('{"version": 1, "findings": [{}]}', "fingerprint")]:
+        c.write("bad.json", text)
+        rc, out, err = c.check("--baseline", "bad.json", "job.c")
+        expect(rc == 2 and what in err, "bad baseline %r" % text, err)
+    rc, _, err = c.check("--baseline", "missing.json", "job.c")
+    expect(rc == 2 and "missing.json" in err, "missing baseline", err)
+    expect_status(c.check("--baseline-stale", "job.c"), 2, "stale alone")
+    expect_status(c.check("--baseline", "a", "--write-baseline", "b",
+                          "job.c"), 2, "both")
+    expect_status(c.check("--baseline-stale=1", "job.c"), 2, "flag value")
+    rc, _, err = c.check("--write-baseline", c.path("no/such/dir/b.json"),
+                         "job.c")
+    expect(rc == 2 and "cannot write the baseline" in err, "unwritable", err)
+
+
+# ---- the result cache ---------------------------------------------------------
+
+CACHE_HEADER = """#include <framealloc.h>
+void *helper(fa_allocator_t *a);
+int wait_io(int n);
+"""
+CACHE_CALLER = """#include "h.h"
+
+void step(fa_allocator_t *a) {
+  char *p = helper(a);
+  FA_AWAIT(wait_io(1));
+  p[0] = 1;
+}
+"""
+CACHE_HELPER = """#include "h.h"
+
+void *helper(fa_allocator_t *a) { return fa_pool_alloc(a, 16); }
+"""
+
+
+def cache_stats(err):
+    m = re.search(r"cache: (\d+) hits?, (\d+) miss(?:es)?, (\d+) stored", err)
+    expect(m, "no cache statistics", err)
+    return tuple(int(x) for x in m.groups())
+
+
+def test_cache_cross_tu(c):
+    """A unit's facts are reused, its findings are not: editing a helper in
+    another file changes the findings of the unchanged caller."""
+    c.write("h.h", CACHE_HEADER)
+    c.write("a.c", CACHE_CALLER)
+    c.write("b.c", CACHE_HELPER)
+    env = {"FA_CHECK_CACHE_STATS": "1"}
+    args = ["--format", "compact", "--cache", "cache", "a.c", "b.c"]
+    rc, out, err = c.check(*args, env=env)
+    expect(rc == 0 and out == "" and cache_stats(err) == (0, 2, 2),
+           "cold run: two misses, no finding", out, err)
+    rc, out, err = c.check(*args, env=env)
+    expect(rc == 0 and out == "" and cache_stats(err) == (2, 0, 0),
+           "warm run: two hits", out, err)
+    c.write("b.c", CACHE_HELPER.replace("fa_pool_alloc(a, 16)",
+                                        "fa_frame_alloc(a, 16, 1)"))
+    rc, out, err = c.check(*args, env=env)
+    expect(rc == 1 and cache_stats(err) == (1, 1, 1) and
+           re.search(r"^a.c:5:\d+: error: .*\[FA702\]$", out, re.M),
+           "the edited helper: b.c missed, a.c hit and now reported", out,
+           err)
+    _, fresh, _ = c.check("--format", "compact", "a.c", "b.c")
+    expect(out == fresh, "the same findings as without the cache", out, fresh)
+    # A header both include: both miss.
+    c.write("h.h", CACHE_HEADER + "int unused_decl(void);\n")
+    rc, out2, err = c.check(*args, env=env)
+    expect(cache_stats(err) == (0, 2, 2) and out2 == fresh,
+           "a header change misses both", out2, err)
+    # The configuration is part of the key.
+    c.write("fa-check.toml", '[async]\nawait = ["other_wait"]\n')
+    rc, _, err = c.check(*args, env=env)
+    expect(cache_stats(err) == (0, 2, 2), "a config change misses", err)
+    # FA_CHECK_CACHE names the directory when --cache does not.
+    rc, out3, err = c.check("--format", "compact", "a.c", "b.c",
+                            env={"FA_CHECK_CACHE_STATS": "1",
+                                 "FA_CHECK_CACHE": c.path("cache")})
+    expect(cache_stats(err) == (2, 0, 0) and out3 == fresh,
+           "FA_CHECK_CACHE", out3, err)
+
+
+def test_cache_damaged(c):
+    """Damaged entries are misses, never a crash; an unusable directory is
+    an error."""
+    c.write("h.h", CACHE_HEADER)
+    c.write("a.c", CACHE_CALLER)
+    c.write("b.c", CACHE_HELPER.replace("fa_pool_alloc(a, 16)",
+                                        "fa_frame_alloc(a, 16, 1)"))
+    env = {"FA_CHECK_CACHE_STATS": "1"}
+    args = ["--format", "compact", "--cache", "cache", "a.c", "b.c"]
+    _, want, _ = c.check(*args, env=env)
+    names = sorted(os.listdir(c.path("cache")))
+    expect(len(names) == 2, "two entries", names)
+    rng = random.Random(7)
+    for trial in range(12):
+        for n in names:
+            data = bytearray(open(c.path("cache", n), "rb").read())
+            if trial % 3 == 0:
+                data = data[:rng.randrange(len(data))]
+            else:
+                for _ in range(4):
+                    data[rng.randrange(len(data))] ^= 1 << rng.randrange(8)
+            c.write_bytes(os.path.join("cache", n), bytes(data))
+        rc, out, err = c.check(*args, env=env)
+        expect(rc == 1 and out == want, "damaged entries: same findings",
+               out, err)
+    c.write("file", "")
+    rc, _, err = c.check("--cache", "file", "a.c")
+    expect(rc == 2 and "cannot use the cache directory" in err,
+           "a file as the cache", err)
+    expect_status(c.check("--cache=", "a.c"), 2, "empty --cache")
+
+
+# ---- --changed-since -----------------------------------------------------------
+
+def git(c, *args):
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.org",
+                    "-c", "init.defaultBranch=main"] + list(args), cwd=c.tmp,
+                   check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+
+
+def test_changed_since(c):
+    """Only the units whose source or included headers changed since REV
+    are reported; with the cache, unchanged units still give their
+    summaries."""
+    c.write("h.h", CACHE_HEADER)
+    frame_helper = CACHE_HELPER.replace("fa_pool_alloc(a, 16)",
+                                        "fa_frame_alloc(a, 16, 1)")
+    c.write("a.c", CACHE_CALLER)          # FA702 through b.c's helper
+    c.write("b.c", frame_helper)
+    c.write("d.c", BAD_ASYNC)             # FA701, includes no h.h
+    git(c, "init", "-q")
+    git(c, "add", ".")
+    git(c, "commit", "-q", "-m", "one")
+    files = ["a.c", "b.c", "d.c"]
+    rc, full, err = c.check("--format", "compact", *files)
+    expect(rc == 1 and sorted(codes(full)) == ["FA701", "FA702"], "full run",
+           full, err)
+    rc, out, err = c.check("--format", "compact", "--changed-since", "HEAD",
+                           *files)
+    expect(rc == 0 and out == "", "nothing changed", out, err)
+    # A header: the units that include it.
+    c.write("h.h", CACHE_HEADER + "int more(void);\n")
+    rc, out, err = c.check("--format", "compact", "--changed-since", "HEAD",
+                           "--cache", "cache", *files)
+    expect(rc == 1 and codes(out) == ["FA702"] and out.startswith("a.c:"),
+           "h.h changed: a.c and b.c, not d.c", out, err)
+    git(c, "commit", "-q", "-a", "-m", "two")
+    # One source; the helper's summary still comes from the cache.
+    c.write("a.c", CACHE_CALLER + "/* edited */\n")
+    rc, out, err = c.check("--format", "compact", "--changed-since", "HEAD",
+                           "--cache", "cache", *files,
+                           env={"FA_CHECK_CACHE_STATS": "1"})
+    expect(rc == 1 and codes(out) == ["FA702"] and out.startswith("a.c:"),
+           "a.c changed, b.c's helper from the cache", out, err)
+    # A new file is a change; revisions further back work too.
+    c.write("e.c", BAD_ASYNC)
+    rc, out, err = c.check("--format", "compact", "--changed-since", "HEAD~1",
+                           "e.c", "d.c")
+    expect(rc == 1 and codes(out) == ["FA701"] and out.startswith("e.c:"),
+           "an untracked file", out, err)
+    rc, _, err = c.check("--changed-since", "no-such-rev", "a.c")
+    expect(rc == 2 and "not a revision" in err, "bad revision", err)
+    expect_status(c.check("--changed-since=", "a.c"), 2, "empty revision")
+    os.makedirs(c.path("outside"))
+    shutil.rmtree(c.path(".git"))
+    rc, _, err = c.check("--changed-since", "HEAD", "a.c")
+    expect(rc == 2 and "git work tree" in err, "not in a git work tree", err)
+
+
+# ---- docs/ci.md -----------------------------------------------------------------
+
+def test_ci_jobs(c):
+    """The CI jobs of docs/ci.md parse as YAML, publish what the platforms
+    read, and each fa-check command in them runs on a small project."""
+    import json
+    import yaml
+    text = open(c.docs, encoding="utf-8").read()
+    blocks = [yaml.safe_load(b) for b in
+              re.findall(r"^```yaml\n(.*?)^```$", text, re.M | re.S)]
+    expect(len(blocks) == 2, "two YAML jobs in %s" % c.docs)
+    gh, gl = blocks
+    steps = gh["jobs"]["fa-check"]["steps"]
+    upload = [st for st in steps if "upload-sarif" in st.get("uses", "")]
+    expect(upload and upload[0]["with"]["sarif_file"] == "fa-check.sarif",
+           "the GitHub job uploads fa-check.sarif", steps)
+    job = gl["fa-check"]
+    expect(job["artifacts"]["reports"]["codequality"] ==
+           "gl-code-quality.json", "the GitLab job publishes Code Quality",
+           job)
+    lines = [st["run"] for st in steps if "run" in st] + job["script"]
+    cmds = []
+    for ln in "\n".join(lines).replace("\\\n", " ").split("\n"):
+        if ln.strip().startswith("fa-check "):
+            cmds.append(ln.strip())
+    expect(len(cmds) == 4, "four fa-check commands", cmds)
+    # The project: one file with one finding, its compile database, and a
+    # baseline written as the text says.
+    src = c.write("src/job.c", BAD_ASYNC)
+    c.write("build/compile_commands.json", json.dumps([{
+        "directory": c.path("build"), "file": src,
+        "arguments": ["cc", "-I" + c.include, "-c", src]}]))
+    env = dict(os.environ)
+    env["PATH"] = os.path.dirname(c.bin) + os.pathsep + env["PATH"]
+    subprocess.run(["fa-check", "-p", "build", "--write-baseline",
+                    "fa-check-baseline.json"], cwd=c.tmp, env=env, check=True,
+                   stdout=subprocess.DEVNULL)
+    for cmd in cmds:
+        p = subprocess.run(["sh", "-c", cmd], cwd=c.tmp, env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        err = p.stderr.decode()
+        expect(p.returncode == 0 and not SANITIZER.search(err),
+               "%s: status %d" % (cmd, p.returncode), err)
+    # Relative names stay relative to where fa-check started, although
+    # parsing a -p command may change the process's directory.
+    expect(os.path.isdir(c.path(".fa-check-cache")) and
+           not os.path.exists(c.path("build", ".fa-check-cache")),
+           "the cache directory is where the command names it")
+    sarif = json.load(open(c.path("fa-check.sarif")))
+    expect(len(sarif["runs"][0]["results"]) == 1, "one SARIF result")
+    cq = json.load(open(c.path("gl-code-quality.json")))
+    expect(len(cq) == 1 and cq[0]["location"]["path"] == "src/job.c",
+           "one Code Quality issue at src/job.c", cq)
+
+
+def test_editor_matchers(c):
+    """The VS Code problem matcher and the Vim errorformat of
+    docs/fa-check.md read fa-check's compact output."""
+    import json
+    text = open(os.path.join(os.path.dirname(c.docs), "fa-check.md"),
+                encoding="utf-8").read()
+    tasks = json.loads(re.findall(r"^```json\n(.*?)^```$", text,
+                                  re.M | re.S)[0])
+    pat = tasks["tasks"][0]["problemMatcher"]["pattern"]
+    c.write("src/job.c", TWO_FINDINGS)
+    rc, out, err = c.check("--format", "compact", "src/job.c")
+    expect(rc == 1, "two findings", out, err)
+    found = []
+    for line in out.splitlines():
+        m = re.match(pat["regexp"], line)
+        if m:
+            found.append((m.group(pat["file"]), int(m.group(pat["line"])),
+                          m.group(pat["severity"]), m.group(pat["code"])))
+    expect(found == [("src/job.c", 6, "error", "FA701"),
+                     ("src/job.c", 12, "error", "FA702")],
+           "the problem matcher reads the findings", found, out)
+    efm = re.search(r"^set errorformat=(.*)$", text, re.M).group(1)
+    # Each errorformat entry as a regular expression (%f %l %c %t %m).
+    entries = []
+    for e in efm.replace("\\ ", " ").split(","):
+        rx = re.escape(e).replace("%f", "(?P<f>[^:]+)").replace(
+            "%l", "(?P<l>\\d+)").replace("%c", "(?P<c>\\d+)").replace(
+            "%t", "(?P<t>.)").replace("%m", "(?P<m>.*)")
+        entries.append(re.compile("^" + rx + "$"))
+    for line in out.splitlines():
+        m = next((m for m in (e.match(line) for e in entries) if m), None)
+        expect(m and m.group("f") == "src/job.c", "errorformat reads %r" %
+               line)
+
+
+# ---- fixes --------------------------------------------------------------------
+
+CHECK_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def apply_replacements():
+    for name in ("clang-apply-replacements-14", "clang-apply-replacements"):
+        path = shutil.which(name)
+        if path:
+            return path
+    raise Failure("clang-apply-replacements is not installed "
+                  "(scripts/deps.sh installs clang-tools-14)")
+
+
+def compiles(c, files):
+    for f in files:
+        p = subprocess.run(["cc", "-std=gnu11", "-Wall", "-Werror",
+                            "-fsyntax-only", "-I" + c.include, f],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        expect(p.returncode == 0, "%s does not compile after the fix" % f,
+               p.stderr.decode())
+
+
+def test_fix_round_trip(c):
+    """The fixtures of tests/check/fixes: the human format suggests each
+    fix, SARIF carries them, --export-fixes applied by
+    clang-apply-replacements and --fix give the same files, which the
+    checker accepts and which compile."""
+    import json
+    src = os.path.join(CHECK_DIR, "fixes")
+    names = sorted(f for f in os.listdir(src) if f.endswith(".c"))
+    expect(len(names) >= 3, "fixtures in tests/check/fixes", names)
+    for d in ("a", "b"):
+        os.makedirs(c.path(d))
+        for n in names:
+            shutil.copy(os.path.join(src, n), c.path(d, n))
+    rc, human, err = c.check(*names, cwd=c.path("a"))
+    expect(rc == 1, "findings before the fix", human, err)
+    nfind = len(re.findall(r"^(error|warning)\[FA", human, re.M))
+    expect(human.count("= suggestion: ") == nfind,
+           "every finding suggests its fix", human)
+    expect("+ |   request_t *r = fa_task_new(t, request_t);" in human and
+           "+ |     { fa_end_frame(a); return -1; }" in human and
+           "fa_task_alloc(fa_task_current(), 64, 8)" in human,
+           "the suggestions show the fixed lines", human)
+    rc, sarif, _ = c.check("--format", "sarif", *names, cwd=c.path("a"))
+    results = json.loads(sarif)["runs"][0]["results"]
+    expect(all(r.get("fixes") and r["fixes"][0]["artifactChanges"][0]
+               ["replacements"] for r in results), "SARIF fixes[]", sarif)
+    c.write("a/sarif.json", sarif)
+    p = subprocess.run([sys.executable,
+                        os.path.join(CHECK_DIR, "formats", "check_output.py"),
+                        "sarif", os.path.join(CHECK_DIR,
+                                              "sarif-schema-2.1.0.json"),
+                        c.path("a", "sarif.json")],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    expect(p.returncode == 0, "the SARIF with fixes is valid",
+           p.stdout.decode())
+    os.remove(c.path("a", "sarif.json"))
+    rc, _, err = c.check("--export-fixes", c.path("a", "fixes.yaml"), *names,
+                         cwd=c.path("a"))
+    expect(rc == 1 and os.path.exists(c.path("a", "fixes.yaml")),
+           "--export-fixes", err)
+    p = subprocess.run([apply_replacements(), c.path("a")],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    expect(p.returncode == 0, "clang-apply-replacements",
+           p.stdout.decode(), open(c.path("a", "fixes.yaml")).read())
+    rc, out, err = c.check("--fix", *names, cwd=c.path("b"))
+    expect(rc == 0 and re.search(r"fixed %d findings in %d files" %
+                                 (nfind, len(names)), err),
+           "--fix fixes every finding (status 0)", out, err)
+    for n in names:
+        a = open(c.path("a", n)).read()
+        b = open(c.path("b", n)).read()
+        expect(a == b, "%s: clang-apply-replacements and --fix differ" % n,
+               a, b)
+        expect(a != open(os.path.join(src, n)).read(), "%s unchanged" % n)
+    rc, out, err = c.check("--format", "compact", *names, cwd=c.path("b"))
+    expect(rc == 0 and out == "", "the fixed files are silent", out, err)
+    compiles(c, [c.path("b", n) for n in names])
+
+
+def test_fix_corpus(c):
+    """Over the fixture corpus, checked in one run: each fix removes its
+    finding and nothing else changes, and every fixed file compiles."""
+    src = os.path.join(CHECK_DIR, "fixtures")
+    names = sorted(f for f in os.listdir(src) if f.endswith(".c"))
+    for n in names:
+        shutil.copy(os.path.join(src, n), c.path(n))
+
+    def per_file(out):
+        counts = {}
+        for m in re.finditer(r"^([^:\n]+):\d+:\d+: (?:error|warning): .*"
+                             r"\[FA\d{3}\]$", out, re.M):
+            counts[m.group(1)] = counts.get(m.group(1), 0) + 1
+        return counts
+    _, before, _ = c.check("--format", "compact", *names)
+    rc, _, err = c.check("--format", "compact", "--fix", *names)
+    m = re.search(r"fixed (\d+) findings? in (\d+) files?", err)
+    expect(m, "no summary of --fix", err)
+    fixed, nfiles = int(m.group(1)), int(m.group(2))
+    _, after, _ = c.check("--format", "compact", *names)
+    b, a = per_file(before), per_file(after)
+    expect(sum(a.values()) == sum(b.values()) - fixed,
+           "%d fixed, but %d findings before and %d after" %
+           (fixed, sum(b.values()), sum(a.values())), before, after)
+    changed = [n for n in names
+               if open(c.path(n)).read() != open(os.path.join(src, n)).read()]
+    expect(len(changed) == nfiles and all(a.get(n, 0) < b[n] for n in changed)
+           and all(a.get(n, 0) == b.get(n, 0) for n in names
+                   if n not in changed),
+           "the fixed files lose findings, the others keep theirs", b, a)
+    compiles(c, [c.path(n) for n in changed])
+    expect(fixed >= 8, "only %d fixes over the corpus" % fixed)
+
+
+def test_fix_errors(c):
+    c.write("job.c", TWO_FINDINGS)
+    rc, _, err = c.check("--export-fixes", c.path("no/dir/f.yaml"), "job.c")
+    expect(rc == 2 and "cannot write" in err, "unwritable --export-fixes",
+           err)
+    expect_status(c.check("--fix=1", "job.c"), 2, "--fix takes no value")
+    expect_status(c.check("--export-fixes=", "job.c"), 2, "empty name")
+    # Findings without a fix stay, and keep the exit status.
+    rc, out, err = c.check("--format", "compact", "--fix", "job.c")
+    expect(rc == 1 and "fixed 0 findings in 0 files" in err and
+           open(c.path("job.c")).read() == TWO_FINDINGS,
+           "nothing to fix", out, err)
+
+
 GROUPS = {
     "usage": [test_help_version, test_unknown_option, test_values,
               test_code_forms, test_families, test_lifetime_notes,
               test_explain, test_list],
     "inputs": [test_missing_file, test_compdb_broken, test_parse_failure,
-               test_compdb_relative_gcc_flags],
+               test_compdb_relative_gcc_flags, test_compiler_shape],
+    "baseline": [test_baseline_round_trip, test_baseline_identical_lines,
+                 test_baseline_errors],
+    "cache": [test_cache_cross_tu, test_cache_damaged, test_changed_since],
     "parallel": [test_jobs_deterministic, test_progress],
     "config": [test_config_errors, test_config_good, test_config_upward,
                test_init],
     "config_fuzz": [test_config_fuzz],
     "levels": [test_levels, test_suppression, test_color],
     "docs": [test_doc_examples],
+    "docs_ci": [test_ci_jobs, test_editor_matchers],
+    "fixes": [test_fix_round_trip, test_fix_corpus, test_fix_errors],
 }
 
 

@@ -5,6 +5,10 @@
                                          SARIF 2.1.0 JSON schema
   check_output.py json FILE...           each FILE parses, has the documented
                                          shape and is sorted
+  check_output.py codequality SCHEMA FILE...
+                                         each FILE is a valid GitLab Code
+                                         Quality report (SCHEMA), with unique
+                                         fingerprints
   check_output.py e2e --bin FC --format F --golden G --cwd DIR
                       [--schema S] [--expect-status N] -- ARGS...
       runs `FC --format F ARGS...` in DIR and compares its output with the
@@ -61,12 +65,64 @@ def check_sarif(schema_path, doc, name):
     for uri in uris(doc["runs"]):
         if not set(uri) <= allowed:
             fail("%s: URI %r is not percent-encoded" % (name, uri))
+    check_code_scanning(run, name)
     for r in run.get("results", []):
         if "ruleIndex" in r and rules[r["ruleIndex"]]["id"] != r["ruleId"]:
             fail("%s: ruleIndex of %s names another rule" % (name, r["ruleId"]))
     if run.get("columnKind") not in ("unicodeCodePoints", "utf16CodeUnits"):
         fail("%s: the run does not state its columnKind" % name)
     print("%s: valid SARIF 2.1.0, %d results" % (name, len(run.get("results", []))))
+
+
+def check_code_scanning(run, name):
+    """What GitHub code scanning reads beyond the schema: a category, a
+    security-severity score as a string and Markdown help on each rule, and
+    a partial fingerprint on each result."""
+    if not run.get("automationDetails", {}).get("id"):
+        fail("%s: no automationDetails.id" % name)
+    for rule in run["tool"]["driver"].get("rules", []):
+        sev = rule.get("properties", {}).get("security-severity")
+        if not isinstance(sev, str) or not 0.0 < float(sev) <= 10.0:
+            fail("%s: rule %s: security-severity %r is not a string from "
+                 "0.1 to 10" % (name, rule["id"], sev))
+        if "security" not in rule["properties"].get("tags", []):
+            fail("%s: rule %s is not tagged security" % (name, rule["id"]))
+        md = rule.get("help", {}).get("markdown", "")
+        if rule.get("fullDescription") and not md.startswith("**"):
+            fail("%s: rule %s has no Markdown help" % (name, rule["id"]))
+        if md.count("```") % 2:
+            fail("%s: rule %s: unbalanced code fences" % (name, rule["id"]))
+    for r in run.get("results", []):
+        if not r.get("partialFingerprints"):
+            fail("%s: a result has no partialFingerprints" % name)
+
+
+def validate(schema_path, doc, name, what):
+    import jsonschema
+    with open(schema_path, encoding="utf-8") as f:
+        schema = json.load(f)
+    cls = jsonschema.validators.validator_for(schema)
+    cls.check_schema(schema)
+    errors = sorted(cls(schema).iter_errors(doc), key=lambda e: list(e.path))
+    for e in errors:
+        print("%s: %s: %s" % (name, "/".join(map(str, e.path)), e.message))
+    if errors:
+        fail("%s is not a valid %s" % (name, what))
+    return cls(schema)
+
+
+def check_codequality(schema_path, doc, name):
+    v = validate(schema_path, doc, name, "GitLab Code Quality report")
+    fps = [i["fingerprint"] for i in doc]
+    if len(set(fps)) != len(fps):
+        fail("%s: fingerprints are not unique" % name)
+    # The validator is live: an issue without a path or with a severity
+    # GitLab does not know is rejected.
+    bad = [{"description": "x", "check_name": "FA702", "fingerprint": "f",
+            "severity": "fatal", "location": {"lines": {"begin": 1}}}]
+    if not {"required", "enum"} <= {e.validator for e in v.iter_errors(bad)}:
+        fail("the Code Quality schema accepts an invalid report")
+    print("%s: valid Code Quality report, %d issues" % (name, len(doc)))
 
 
 def sarif_rejects_bad(schema_path):
@@ -156,6 +212,8 @@ def e2e(argv):
         check_json(json.loads(out), "output")
     elif a.format == "sarif":
         check_sarif(a.schema, json.loads(out), "output")
+    elif a.format == "codequality":
+        check_codequality(a.schema, json.loads(out), "output")
     print("ok: %s output matches %s" % (a.format, os.path.basename(a.golden)))
 
 
@@ -170,6 +228,9 @@ def main():
     elif cmd == "json":
         for path in rest:
             check_json(load(path), path)
+    elif cmd == "codequality":
+        for path in rest[1:]:
+            check_codequality(rest[0], load(path), path)
     elif cmd == "e2e":
         e2e(rest)
     else:

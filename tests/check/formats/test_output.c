@@ -202,6 +202,9 @@ TEST(human_color) { check_format("sample-color.human", fc_emit_human, 1, 0); }
 TEST(compact) { check_format("sample.compact", fc_emit_compact, 0, 0); }
 TEST(json) { check_format("sample.json", fc_emit_json, 0, 0); }
 TEST(sarif) { check_format("sample.sarif", fc_emit_sarif, 0, 1); }
+TEST(codequality) {
+  check_format("sample.codequality", fc_emit_codequality, 0, 0);
+}
 
 /* No findings: nothing at all in human and compact, empty lists in json,
  * a successful run with no results in SARIF. */
@@ -218,6 +221,9 @@ TEST(empty) {
   check_golden(
       "empty.sarif",
       sarif_normalised(render(fc_emit_sarif, &l, &f, SRC_ROOT, 0), SRC_ROOT));
+  text = render(fc_emit_codequality, &l, &f, SRC_ROOT, 0);
+  ASSERT_STR_EQ(text, "[]\n");
+  free(text);
 }
 
 /* The fingerprint of a finding, from the SARIF text; malloc'd. */
@@ -307,13 +313,10 @@ TEST(odd_input) {
 }
 
 static const test_case_t tests[] = {
-    TEST_ENTRY(human),
-    TEST_ENTRY(human_color),
-    TEST_ENTRY(compact),
-    TEST_ENTRY(json),
-    TEST_ENTRY(sarif),
-    TEST_ENTRY(empty),
-    TEST_ENTRY(fingerprint_ignores_line_numbers),
+    TEST_ENTRY(human),     TEST_ENTRY(human_color),
+    TEST_ENTRY(compact),   TEST_ENTRY(json),
+    TEST_ENTRY(sarif),     TEST_ENTRY(codequality),
+    TEST_ENTRY(empty),     TEST_ENTRY(fingerprint_ignores_line_numbers),
     TEST_ENTRY(odd_input),
 };
 
