@@ -31,9 +31,10 @@ long bench_env_long(const char *name, long def);
 
 /* What one variant produced; printed by bench_print_result. */
 typedef struct bench_result_s {
-  const char *workload; /* "w1-64", "w1-mixed", "w2", "w3", "w4", "guard-4t" */
-  const char *variant;  /* "fa", "bump", "glibc", ... */
-  uint64_t ops;         /* operations in one repetition */
+  const char
+      *workload; /* "w1-64", "w1-mixed", "w2", "w3", "w4", "w5", "guard-4t" */
+  const char *variant; /* "fa", "bump", "glibc", ... */
+  uint64_t ops;        /* operations in one repetition */
   int reps;
   uint64_t ns[BENCH_MAX_REPS]; /* wall time of each repetition */
   uint64_t check;              /* checksum of the work, printed */
@@ -105,6 +106,7 @@ int bench_w1(const bench_opts_t *o, const char *variant, const char *size);
 int bench_w2(const bench_opts_t *o, const char *variant);
 int bench_w3(const bench_opts_t *o, const char *variant);
 int bench_w4(const bench_opts_t *o, const char *variant);
+int bench_w5(const bench_opts_t *o, const char *variant);
 /* threads: the number of threads filling the one batch, "1" to "64". */
 int bench_guard(const bench_opts_t *o, const char *variant,
                 const char *threads);

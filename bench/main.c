@@ -6,6 +6,7 @@
  *   fa-bench w2 VARIANT          [--expect MALLOC] [--callgrind]
  *   fa-bench w3 VARIANT          [--expect MALLOC]
  *   fa-bench w4 VARIANT          [--expect MALLOC] [--callgrind]
+ *   fa-bench w5 VARIANT          [--expect MALLOC]
  *   fa-bench guard VARIANT THREADS
  *   fa-bench info                the active malloc and framealloc versions
  *
@@ -21,18 +22,19 @@
 #include <string.h>
 
 static int usage(void) {
-  fprintf(stderr,
-          "usage: fa-bench w1 VARIANT 64|mixed [--expect MALLOC] "
-          "[--callgrind]\n"
-          "       fa-bench w2|w3|w4 VARIANT [--expect MALLOC] [--callgrind]\n"
-          "       fa-bench guard VARIANT THREADS\n"
-          "       fa-bench info\n"
-          "W1 variants: fa fa-align0 bump malloc obstack apr talloc\n"
-          "W2 variants: fa list malloc talloc\n"
-          "W3 variants: fa malloc none\n"
-          "W4 variants: fa bump malloc obstack obstack-first mi-heap apr "
-          "apr-clear talloc\n"
-          "guard variants: fa tracker\n");
+  fprintf(
+      stderr,
+      "usage: fa-bench w1 VARIANT 64|mixed [--expect MALLOC] "
+      "[--callgrind]\n"
+      "       fa-bench w2|w3|w4|w5 VARIANT [--expect MALLOC] [--callgrind]\n"
+      "       fa-bench guard VARIANT THREADS\n"
+      "       fa-bench info\n"
+      "W1 variants: fa fa-align0 bump malloc obstack apr talloc\n"
+      "W2 variants: fa list malloc talloc\n"
+      "W3 variants: fa malloc none\n"
+      "W4 variants: fa bump malloc obstack obstack-first mi-heap apr "
+      "apr-clear talloc\n"
+      "guard variants: fa tracker\n");
   return 2;
 }
 
@@ -79,6 +81,8 @@ int main(int argc, char **argv) {
     rc = bench_w3(&o, pos[1]);
   else if (strcmp(pos[0], "w4") == 0 && npos == 2)
     rc = bench_w4(&o, pos[1]);
+  else if (strcmp(pos[0], "w5") == 0 && npos == 2 && !o.callgrind)
+    rc = bench_w5(&o, pos[1]);
   else if (strcmp(pos[0], "guard") == 0 && npos == 3 && !o.callgrind)
     rc = bench_guard(&o, pos[1], pos[2]);
   else

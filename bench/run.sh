@@ -70,6 +70,8 @@ have talloc && runs+=("w2 talloc - -")
 for m in "${mallocs[@]}"; do runs+=("w2 malloc - $m"); done
 runs+=("w3 fa - -" "w3 none - -")
 for m in "${mallocs[@]}"; do runs+=("w3 malloc - $m"); done
+runs+=("w5 fa - -" "w5 none - -")
+for m in "${mallocs[@]}"; do runs+=("w5 malloc - $m"); done
 # W4: the mimalloc heap variant runs with mimalloc preloaded, the other
 # non-malloc variants on glibc.
 runs+=("w4 fa - -" "w4 bump - -" "w4 obstack - -" "w4 obstack-first - -")

@@ -14,106 +14,31 @@
  * variant. */
 #include "common.h"
 #include "peers.h"
+#include "ring.h"
 
 #include <framealloc.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define W3_SIZE 64
-#define W3_RING 4096 /* a power of two */
 #define W3_OBJECTS 10000000L
 #define W3_OBJECTS_QUICK 1000000L
-#define W3_BATCH 32 /* a power of two, well below W3_RING */
-/* Pauses before a wait starts yielding: a few microseconds. A yield is a
- * system call, dear in a virtual machine; yielding early made the time of
- * one run swing by 3x on a 2-vCPU guest. */
-#define W3_SPINS 2048
-
-typedef struct w3_ring_s {
-  _Alignas(64) atomic_size_t head; /* next slot to fill; producer */
-  _Alignas(64) atomic_size_t tail; /* next slot to empty; consumer */
-  _Alignas(64) void *slot[W3_RING];
-} w3_ring_t;
-
 /* Objects of the "none" variant: twice the ring, so the producer can only
  * reuse an object the consumer finished reading long ago. */
-#define W3_RECYCLED (2 * W3_RING)
+#define W3_RECYCLED (2 * RING_SIZE)
 
 typedef struct w3_ctx_s {
   long objects;
   fa_allocator_t *fa;
   char *recycled; /* "none": W3_RECYCLED objects */
   uint64_t sum;   /* what the consumer read; checked against the expected */
-  w3_ring_t ring;
+  ring_t ring;
   /* "none": the next object to hand out; written by the producer only, on
    * a cache line of its own so the consumer's reads above don't share it */
   _Alignas(64) size_t recycled_at;
 } w3_ctx_t;
-
-/* Puts the calling thread on the n-th CPU it may run on, so that producer
- * and consumer always run on two cores at once (a scheduler that packs them
- * on one core turns the benchmark into a single-thread one). Does nothing
- * with fewer than two CPUs. */
-static void pin_to_cpu(int n) {
-  cpu_set_t allowed, one;
-  if (sched_getaffinity(0, sizeof(allowed), &allowed) != 0 ||
-      CPU_COUNT(&allowed) < 2)
-    return;
-  for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
-    if (CPU_ISSET(cpu, &allowed) && n-- == 0) {
-      CPU_ZERO(&one);
-      CPU_SET(cpu, &one);
-      pthread_setaffinity_np(pthread_self(), sizeof(one), &one);
-      return;
-    }
-  }
-}
-
-static void wait_a_bit(unsigned *spins) {
-  if (++*spins < W3_SPINS)
-    bench_cpu_relax();
-  else
-    sched_yield();
-}
-
-/* The producer's side. Indices are published every W3_BATCH entries, and
- * always before waiting, so that the two cores exchange the index cache
- * lines once per batch rather than once per object. */
-static void ring_push(w3_ring_t *r, size_t *head, size_t *tail_seen, void *p) {
-  if (*head - *tail_seen == W3_RING) {
-    unsigned spins = 0;
-    atomic_store_explicit(&r->head, *head, memory_order_release);
-    while (*head - (*tail_seen =
-                        atomic_load_explicit(&r->tail, memory_order_acquire)) ==
-           W3_RING)
-      wait_a_bit(&spins);
-  }
-  r->slot[*head & (W3_RING - 1)] = p;
-  if ((++*head & (W3_BATCH - 1)) == 0)
-    atomic_store_explicit(&r->head, *head, memory_order_release);
-}
-
-static void ring_flush(w3_ring_t *r, size_t head) {
-  atomic_store_explicit(&r->head, head, memory_order_release);
-}
-
-/* The consumer's side; see ring_push. */
-static void *ring_pop(w3_ring_t *r, size_t *tail, size_t *head_seen) {
-  if (*tail == *head_seen) {
-    unsigned spins = 0;
-    atomic_store_explicit(&r->tail, *tail, memory_order_release);
-    while (*tail ==
-           (*head_seen = atomic_load_explicit(&r->head, memory_order_acquire)))
-      wait_a_bit(&spins);
-  }
-  void *p = r->slot[*tail & (W3_RING - 1)];
-  if ((++*tail & (W3_BATCH - 1)) == 0)
-    atomic_store_explicit(&r->tail, *tail, memory_order_release);
-  return p;
-}
 
 /* Each variant v provides alloc (producer side) and free (consumer side). */
 

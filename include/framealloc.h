@@ -126,7 +126,9 @@ FA_EXTERN int fa_diag_level(int code);
 
 /* Where all OS memory comes from. reserve returns memory aligned to `align`
  * (a power of two) or NULL; release gets back exactly the size reserved.
- * Both may be called from any thread at once. */
+ * Both may be called from any thread at once. Every reservation is checked:
+ * memory not aligned as asked raises FA006 and is released at once, and
+ * the request fails as if reserve had returned NULL. */
 typedef struct fa_memory_source_s {
   void *(*reserve)(size_t size, size_t align, void *user);
   void (*release)(void *p, size_t size, void *user);
@@ -183,7 +185,9 @@ FA_EXTERN size_t fa_pool_max_size(const fa_allocator_t *a);
 
 /* Returns memory the calling thread's state no longer needs: the frame
  * arena beyond its first chunk (outside a frame only), cached empty pool
- * and task pages, and the empty pages of threads that have exited. */
+ * and task pages, and the empty pages of threads that have exited (after
+ * taking the blocks other threads freed for them), the only page of a size
+ * class included. */
 FA_EXTERN void fa_trim(fa_allocator_t *a);
 
 /* ---- Frames ----------------------------------------------------------- */
@@ -232,16 +236,23 @@ FA_EXTERN void fa_frame_rewind(fa_allocator_t *a, fa_mark_t m);
  * the heap path. Size 0 gives a unique pointer. Inlined; see below. */
 FA__INLINE FA__MALLOC void *fa_pool_alloc(fa_allocator_t *a, size_t size);
 /* Frees a block of fa_pool_alloc on a, from any thread. NULL is a no-op.
- * A pointer that is not a live pool block of a raises FA004 and is left
- * alone (always detected in debug builds, best effort in release). */
+ * A pointer that is not a live pool block of a raises FA004 and changes
+ * nothing, in every build, Release included: a double free (on the owner
+ * thread or another), a pointer inside a block or to a page header, a
+ * block of another allocator or tier. Of two frees of one block racing on
+ * two threads that do not own it, exactly one succeeds; a free racing with
+ * one on the owner thread is detected in most interleavings. Inlined. */
 FA__INLINE void fa_pool_free(fa_allocator_t *a, void *p);
 
 /* size bytes aligned to align (a power of two; 0 means
- * alignof(max_align_t)) until fa_heap_free; counted in the stats. */
+ * alignof(max_align_t)) until fa_heap_free; counted in the stats. NULL when
+ * the memory source fails or breaks its contract (FA006). */
 FA_EXTERN FA__MALLOC void *fa_heap_alloc(fa_allocator_t *a, size_t size,
                                          size_t align);
 /* Frees a block of fa_heap_alloc on a, from any thread; NULL is a no-op.
- * Invalid pointers raise FA004 as for fa_pool_free. */
+ * Invalid pointers raise FA004 as for fa_pool_free. Atomic against itself:
+ * of two threads freeing one block at once, exactly one succeeds and the
+ * other gets FA004; the block goes back to the memory source once. */
 FA_EXTERN void fa_heap_free(fa_allocator_t *a, void *p);
 
 /* ---- Statistics ------------------------------------------------------- */
@@ -258,8 +269,9 @@ typedef struct fa_stats_s { /* all threads merged; "live": not yet freed */
   uint64_t os_requests; /* reserve calls made so far */
 } fa_stats_t;
 
-/* Fills out; exact once every operation on a has returned. 0, or FA_EINVAL
- * for a NULL argument. */
+/* Fills out; exact once every operation on a has returned. Read while other
+ * threads work, pool_count and pool_bytes never exceed what was live at one
+ * moment of the read. 0, or FA_EINVAL for a NULL argument. */
 FA_EXTERN int fa_get_stats(fa_allocator_t *a, fa_stats_t *out);
 
 /* ---- Typed helpers ---------------------------------------------------- */
@@ -370,6 +382,22 @@ FA__INLINE void fa__await(void) {}
 #define FA__PAGE_SHIFT 16 /* pool pages: 64 KiB, aligned to their size */
 #define FA__PAGE_SIZE ((uintptr_t)1 << FA__PAGE_SHIFT)
 #define FA__MAP_SHIFT 16 /* page map: 2^16 leaves of 2^16 pages each */
+/* Two bitmaps in every pool page header, one bit per 16-byte granule of
+ * the page: LIVE has the bit of each block's first granule set while the
+ * block is handed out (written by the owner thread only); REMOTE has it
+ * set while another thread's free of the block is on its way back to the
+ * owner (set by atomic OR). A free is valid only for a 16-byte aligned
+ * pointer whose LIVE bit is set and REMOTE bit clear: this one test
+ * refuses double frees, interior pointers and header pointers. */
+#define FA__PAGE_LIVE 128
+#define FA__PAGE_REMOTE (FA__PAGE_LIVE + (FA__PAGE_SIZE >> 7))
+
+/* The word of a bitmap of the page at base holding the bit of offset off,
+ * that bit's index in the word, and the bit. */
+#define FA__BITMAP_WORD(base, map, off)                                        \
+  ((uint64_t *)((base) + (map)) + ((off) >> 10))
+#define FA__BITMAP_INDEX(off) ((unsigned)((off) >> 4) & 63)
+#define FA__BITMAP_BIT(off) ((uint64_t)1 << FA__BITMAP_INDEX(off))
 
 typedef struct fa__block_s {
   struct fa__block_s *next;
@@ -393,6 +421,10 @@ typedef struct fa__heap_head_s {
   uintptr_t frame_lim; /* inline path limit; equal to frame_ptr: closed */
   unsigned char **map; /* page map of the allocator */
   fa__page_head_t *direct[FA__CLASSES + 1]; /* page to allocate from */
+  /* Pool blocks of each class this thread allocated and freed, for
+   * fa_get_stats (relaxed atomics, only this thread writes them). */
+  uint64_t pool_allocs[FA__CLASSES + 1];
+  uint64_t pool_frees[FA__CLASSES + 1];
 } fa__heap_head_t;
 
 /* One-entry cache: the allocator the calling thread used last. An
@@ -456,8 +488,13 @@ FA__INLINE void *fa_pool_alloc(fa_allocator_t *a, size_t size) {
     fa__page_head_t *pg = h->direct[c];
     fa__block_t *b = pg->free;
     if (FA_LIKELY(b != NULL)) {
+      uintptr_t off = (uintptr_t)b & (FA__PAGE_SIZE - 1);
+      uint64_t *live = FA__BITMAP_WORD((uintptr_t)pg, FA__PAGE_LIVE, off);
       pg->free = b->next;
-      FA__STORE(&pg->used, pg->used + 1); /* fa_get_stats reads it */
+      FA__STORE(&pg->used, pg->used + 1);
+      /* Set the block's LIVE bit; frees on other threads read the word. */
+      FA__STORE(live, FA__LOAD(live) | ((uint64_t)1 << FA__BITMAP_INDEX(off)));
+      FA__STORE(&h->pool_allocs[c], h->pool_allocs[c] + 1); /* stats read it */
       return b;
     }
   }
@@ -481,12 +518,21 @@ FA__INLINE void fa_pool_free(fa_allocator_t *a, void *p) {
       __asm__("" : "+r"(base)); /* no constant folding of a bad pointer */
 #endif
       fa__page_head_t *pg = (fa__page_head_t *)base;
+      /* A live block of a page this thread owns, not its page's last. */
+      uintptr_t off = (uintptr_t)p & (FA__PAGE_SIZE - 1);
+      uint64_t *live = FA__BITMAP_WORD(base, FA__PAGE_LIVE, off);
+      uint64_t *remote = FA__BITMAP_WORD(base, FA__PAGE_REMOTE, off);
+      unsigned i = FA__BITMAP_INDEX(off);
+      uint64_t w = FA__LOAD(live);
       if (FA_LIKELY(FA__LOAD(&pg->fast_owner) == (struct fa__heap_s *)h &&
-                    pg->used > 1)) {
+                    pg->used > 1 && (off & 15) == 0 && ((w >> i) & 1) &&
+                    !((FA__LOAD(remote) >> i) & 1))) {
         fa__block_t *b = (fa__block_t *)p;
         b->next = pg->free;
         pg->free = b;
         FA__STORE(&pg->used, pg->used - 1);
+        FA__STORE(live, w ^ ((uint64_t)1 << i)); /* the bit was set */
+        FA__STORE(&h->pool_frees[pg->cls], h->pool_frees[pg->cls] + 1);
         return;
       }
       fa__pool_free_page(h, pg, p);

@@ -2,7 +2,8 @@
 # Runs every libFuzzer target of the fuzz build for FUZZ_TIME seconds each.
 #
 #   FUZZ_BUILD  the fuzz build directory (default build-fuzz)
-#   FUZZ_TIME   seconds per target (default 300)
+#   FUZZ_TIME   seconds per target (default 300; a third of it for the
+#               Release flavour of a target, fuzz_NAME_release)
 #   FUZZ_MERGE  1: merge the new inputs, minimised, into the corpus in the
 #               repository afterwards (default 0: the repository is left
 #               alone and new inputs stay in the build directory)
@@ -40,6 +41,13 @@ for exe in "${targets[@]}"; do
   fi
   name=${target#fuzz_}
   corpus=tests/fuzz/corpus/$name
+  # A Release flavour (fuzz_X_release) reads X's corpus, for a third of the
+  # time: it runs the same operations on other builds of the library.
+  t=$time
+  if [ "${name%_release}" != "$name" ]; then
+    corpus=tests/fuzz/corpus/${name%_release}
+    t=$(( (time + 2) / 3 ))
+  fi
   for alt in "tests/fuzz/check/corpus/$name" \
     "tests/fuzz/check/corpus/${name#check_}"; do
     if [ ! -d "$corpus" ] && [ -d "$alt" ]; then
@@ -50,11 +58,11 @@ for exe in "${targets[@]}"; do
   mkdir -p "$work/new"
   seeds=()
   [ -d "$corpus" ] && seeds+=("$corpus")
-  echo "== $target: ${time}s, corpus ${corpus}"
+  echo "== $target: ${t}s, corpus ${corpus}"
   # New inputs go to $work/new (first directory); the repository corpus is
   # only read. Leaks are checked by the targets themselves where it matters.
   # shellcheck disable=SC2086
-  "$exe" -max_total_time="$time" -timeout=30 -rss_limit_mb=4096 \
+  "$exe" -max_total_time="$t" -timeout=30 -rss_limit_mb=4096 \
     -print_final_stats=1 -artifact_prefix="$work/" ${FUZZ_ARGS:-} \
     "$work/new" "${seeds[@]}" 2>&1 | tee "$work/log.txt" |
     grep -E '^(#[0-9]+\s+(INITED|DONE)|stat::|==[0-9]+==ERROR|SUMMARY|.*invariant broken|fuzz_alloc: [0-9]+ inputs)' 

@@ -45,9 +45,19 @@ const char *fa_version_string(void) {
       FA_VERSION_PATCH);
 }
 
+/* Every request to the source goes through here, where its contract is
+ * checked: memory that is not aligned as asked is given back (FA006). */
 void *fa__reserve(fa_allocator_t *a, size_t size, size_t align) {
   FA__ATOMIC_ADD(&a->os_requests, 1);
   void *p = a->src.reserve(size, align, a->src.user);
+  if (p && ((uintptr_t)p & (align - 1)) != 0) {
+    fa__diag(a, 6,
+             "memory source returned %p for %zu bytes aligned to %zu; "
+             "returned to the source",
+             p, size, align);
+    a->src.release(p, size, a->src.user);
+    return NULL;
+  }
   if (p)
     FA__ATOMIC_ADD(&a->os_bytes, size);
   return p;
@@ -128,6 +138,14 @@ fa_allocator_t *fa_create(const fa_config_t *cfg) {
   fa_allocator_t *a = src->reserve(self, 64, src->user);
   if (!a)
     return NULL;
+  if (((uintptr_t)a & 63) != 0) {
+    fa__diag(NULL, 6,
+             "memory source returned %p aligned below 64; "
+             "returned to the source, no allocator",
+             (void *)a);
+    src->release(a, self, src->user);
+    return NULL;
+  }
   int zeroed = src == &os_source; /* mappings are zero-filled */
   memset(a, 0, sizeof(*a));
   a->map = (unsigned char **)((char *)a + round_up(sizeof(*a), 64));
@@ -467,17 +485,21 @@ fa__heap_t *fa__heap_get(fa_allocator_t *a) {
 
 /* Heaps of exited threads: each is claimed like an adoption (heap_make
  * passes it by), collected, which returns its empty pages, and abandoned
- * again. */
-void fa__reclaim_abandoned(fa_allocator_t *a) {
+ * again. With all set, every one is visited and gives back all its empty
+ * pages, the only page of a size class included (fa_trim). */
+void fa__reclaim_abandoned(fa_allocator_t *a, int all) {
   if (!__atomic_load_n(&a->abandoned, __ATOMIC_RELAXED))
     return;
   fa__os_lock(&a->lock);
   for (fa__heap_t *o = a->heaps; o; o = o->next_in_alloc) {
-    if (o->abandoned != 1 || !__atomic_load_n(&o->remote, __ATOMIC_RELAXED))
+    if (o->abandoned != 1 ||
+        (!all && !__atomic_load_n(&o->remote, __ATOMIC_RELAXED)))
       continue;
     o->abandoned = 2;
     fa__os_unlock(&a->lock);
     fa__pool_collect(o);
+    if (all)
+      fa__pool_drop_empty(o);
     fa__os_lock(&a->lock);
     o->abandoned = 1;
   }
@@ -495,7 +517,7 @@ void fa_trim(fa_allocator_t *a) {
     fa__task_cache_flush(h);
     fa__frame_trim(h);
   }
-  fa__reclaim_abandoned(a);
+  fa__reclaim_abandoned(a, 1);
   fa__page_cache_trim(a);
 }
 

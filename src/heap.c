@@ -141,8 +141,19 @@ void fa__heap_free_tier(fa_allocator_t *a, void *p, int fallback) {
     fa__diag(NULL, 6, "%s: NULL allocator; block not freed", fn);
     return;
   }
+  /* Finding p, checking its header and removing it is one critical
+   * section: of two frees of one block, only the first finds it. The
+   * header is read only once p is known live, so never after its release. */
   fa__os_lock(&a->heap_lock);
   void **slot = set_find(a, p);
+  hdr_t *h = (hdr_t *)p - 1;
+  int tier_ok =
+      slot && h->magic == magic_of(a, p) && h->fallback == (uint32_t)fallback;
+  if (tier_ok) {
+    *slot = TOMB;
+    a->live_used--;
+    a->live_dead++;
+  }
   fa__os_unlock(&a->heap_lock);
   if (!slot) {
     fa__diag(a, 4,
@@ -151,20 +162,11 @@ void fa__heap_free_tier(fa_allocator_t *a, void *p, int fallback) {
              fn, p);
     return;
   }
-  hdr_t *h = (hdr_t *)p - 1;
-  if (h->magic != magic_of(a, p) || h->fallback != (uint32_t)fallback) {
+  if (!tier_ok) {
     fa__diag(a, 4, "%s(%p): not a %s block of this allocator; ignored", fn, p,
              fallback ? "pool" : "heap");
     return;
   }
-  fa__os_lock(&a->heap_lock);
-  slot = set_find(a, p);
-  if (slot) {
-    *slot = TOMB;
-    a->live_used--;
-    a->live_dead++;
-  }
-  fa__os_unlock(&a->heap_lock);
   account(a, h, -1);
   h->magic = 0;
   fa__release(a, (char *)p - h->offset, h->total);

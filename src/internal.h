@@ -28,10 +28,11 @@
 #endif
 
 #define FA__CHUNK_HDR 64    /* frame chunk header, a cache line */
-#define FA__PAGE_HDR 128    /* pool page header; blocks start after it */
+#define FA__PAGE_HDR 128    /* page header; task regions start after it */
+/* Pool blocks start after the header and its two bitmaps (framealloc.h). */
+#define FA__POOL_FIRST (FA__PAGE_REMOTE + (FA__PAGE_SIZE >> 7))
 #define FA__BATCH_MAX 64    /* remote frees gathered before one push */
 #define FA__MARKS_INLINE 16 /* live marks kept in the heap itself */
-#define FA__FREED_MAGIC ((uintptr_t)0x9e3779b97f4a7c15u)
 
 #define FA__ATOMIC_ADD(p, v) __atomic_fetch_add((p), (v), __ATOMIC_RELAXED)
 #define FA__ATOMIC_SUB(p, v) __atomic_fetch_sub((p), (v), __ATOMIC_RELAXED)
@@ -51,7 +52,6 @@ typedef struct fa__page_s {
   struct fa__page_s *prev, *next; /* circular, in avail[cls] or full[cls] */
   uint32_t block_size;
   uint32_t capacity;
-  uint64_t recip;   /* 2^32 / (block_size / 16), rounded up */
   size_t reg_index; /* in alloc->pages */
   int full;         /* in full[cls]: it ran out of blocks once */
   uint32_t reuse;   /* task and guard pages: uses so far, which place the
@@ -59,6 +59,8 @@ typedef struct fa__page_s {
   struct fa__arena_s *arena; /* the task or guard region whose struct is in
                                 this page, for fa_get_stats (atomic) */
 } fa__page_t;
+_Static_assert(sizeof(fa__page_t) <= FA__PAGE_LIVE,
+               "the page header ends where the bitmaps start");
 
 /* The state of one (allocator, thread) pair: frame arena and pools. It
  * lives until the allocator is destroyed; when its thread exits it is
@@ -101,11 +103,7 @@ typedef struct fa__heap_s {
    * lists are circular. */
   fa__page_t *avail[FA__CLASSES + 1];
   fa__page_t *full[FA__CLASSES + 1];
-  fa__block_t *remote; /* blocks other threads freed here (atomic) */
-  /* Blocks this heap freed for other heaps, and blocks it collected from
-   * its remote list: the difference, over all heaps, is what is freed but
-   * still counted in its page's used (relaxed atomics, owner writes). */
-  uint64_t sent_blocks, sent_bytes, got_blocks, got_bytes;
+  fa__block_t *remote;    /* blocks other threads freed here (atomic) */
   fa__page_t *task_cache; /* pages kept for tasks and guards, by next */
   unsigned task_cache_count;
   struct fa__heap_s *batch_owner; /* remote frees gathered for one heap */
@@ -126,13 +124,13 @@ typedef struct fa__large_s {
  * lives in its first page, whose header points back to it. Fields read by
  * fa_get_stats on other threads are relaxed atomics. */
 typedef struct fa__arena_s {
-  fa__task_head_t h;    /* first: fa_task_alloc's inline path reads it */
-  uintptr_t end;        /* end of the current chunk */
-  uintptr_t base;       /* first byte handed out in it (atomic) */
-  uint64_t settled;     /* bytes handed out before it (atomic) */
+  fa__task_head_t h; /* first: fa_task_alloc's inline path reads it */
+  uintptr_t end;     /* end of the current chunk */
+  uintptr_t base;    /* first byte handed out in it (atomic) */
+  uint64_t settled;  /* bytes handed out before it (atomic) */
   fa_allocator_t *alloc;
-  fa__page_t *first;    /* the page holding this struct */
-  fa__page_t *more;     /* later pages, linked by next */
+  fa__page_t *first; /* the page holding this struct */
+  fa__page_t *more;  /* later pages, linked by next */
   fa__large_t *large;
   struct fa__arena_s *next; /* guard regions: the guard's list */
   uintptr_t owner;          /* guard regions: the thread using it (atomic) */
@@ -167,11 +165,11 @@ struct fa_allocator_s {
   fa__page_t *cache;  /* empty pages kept for reuse */
   size_t cache_count;
 
-  uint64_t heap_bytes, heap_count;      /* atomic */
-  uint64_t fb_bytes, fb_count;          /* pool fallbacks to the heap path */
-  uint64_t os_bytes, os_requests;       /* atomic */
-  uint64_t orphan_blocks, orphan_bytes; /* remote frees by threads with no
-                                           heap of their own (atomic) */
+  uint64_t heap_bytes, heap_count;        /* atomic */
+  uint64_t fb_bytes, fb_count;            /* pool fallbacks to the heap path */
+  uint64_t os_bytes, os_requests;         /* atomic */
+  uint64_t orphan_frees[FA__CLASSES + 1]; /* pool frees by threads with no
+                                             heap of their own (atomic) */
   fa__page_t **pages; /* every page reserved, for fa_get_stats; under lock */
   size_t page_count, page_cap;
 
@@ -186,7 +184,7 @@ struct fa_allocator_s {
 void *fa__reserve(fa_allocator_t *a, size_t size, size_t align);
 void fa__release(fa_allocator_t *a, void *p, size_t size);
 fa__heap_t *fa__heap_get(fa_allocator_t *a);
-void fa__reclaim_abandoned(fa_allocator_t *a);
+void fa__reclaim_abandoned(fa_allocator_t *a, int all);
 void fa__tls_frame_reopen(void);
 int fa__watch_thread(void);
 void fa__hold(fa_allocator_t *a);
@@ -215,8 +213,7 @@ uint64_t fa__frame_in_use(const fa__heap_t *h);
 fa__page_t *fa__page_acquire(fa_allocator_t *a);
 void fa__page_retire(fa_allocator_t *a, fa__page_t *pg);
 void fa__page_cache_trim(fa_allocator_t *a);
-void fa__page_count_used(fa_allocator_t *a, uint64_t *blocks, uint64_t *bytes,
-                         uint64_t *task_bytes);
+uint64_t fa__page_task_bytes(fa_allocator_t *a);
 fa__page_t *fa__page_lookup(fa_allocator_t *a, const void *p);
 void fa__map_destroy(fa_allocator_t *a);
 

@@ -90,21 +90,15 @@ static void page_forget(fa_allocator_t *a, fa__page_t *pg) {
  * task or guard region needs to change chunks or to end: so each page read
  * here is mapped, a region named by a page header is live, and its settled
  * count and base agree (only its bump pointer moves meanwhile). */
-void fa__page_count_used(fa_allocator_t *a, uint64_t *blocks, uint64_t *bytes,
-                         uint64_t *task_bytes) {
-  uint64_t n = 0, b = 0, t = 0;
+uint64_t fa__page_task_bytes(fa_allocator_t *a) {
+  uint64_t t = 0;
   for (size_t i = 0; i < a->page_count; i++) {
     const fa__page_t *pg = a->pages[i];
-    uint64_t used = FA__LOAD(&pg->h.used);
-    n += used;
-    b += used * FA__LOAD(&pg->block_size);
     fa__arena_t *ar = __atomic_load_n(&pg->arena, __ATOMIC_ACQUIRE);
     if (ar)
       t += FA__LOAD(&ar->settled) + FA__LOAD(&ar->h.ptr) - FA__LOAD(&ar->base);
   }
-  *blocks = n;
-  *bytes = b;
-  *task_bytes = t;
+  return t;
 }
 
 fa__page_t *fa__page_acquire(fa_allocator_t *a) {

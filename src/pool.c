@@ -22,9 +22,9 @@ const uint32_t fa__class_size[FA__CLASSES + 1] = {
     1536, 1792, 2048, 2560, 3072, 3584, 4096, 5120, 6144, 7168, 8192,
 };
 
-/* Free blocks keep their first two words readable (the list link and the
- * freed marker); the rest is poisoned in tracking builds. */
-#define KEEP (2 * sizeof(void *))
+/* Free blocks keep their first word readable (the list link); the rest is
+ * poisoned in tracking builds. */
+#define KEEP sizeof(void *)
 
 /* What the inline path sees for a class with no page: no free block. */
 static fa__page_head_t empty_page;
@@ -40,6 +40,29 @@ static unsigned size_class(size_t size) {
 
 static fa__page_t *page_of(const void *p) {
   return (fa__page_t *)((uintptr_t)p & ~(FA__PAGE_SIZE - 1));
+}
+
+/* The page's LIVE and REMOTE bitmap words that hold the bit of block b. */
+static uint64_t *live_word(const fa__page_t *pg, const void *b) {
+  return FA__BITMAP_WORD((uintptr_t)pg, FA__PAGE_LIVE,
+                         (uintptr_t)b & (FA__PAGE_SIZE - 1));
+}
+static uint64_t *remote_word(const fa__page_t *pg, const void *b) {
+  return FA__BITMAP_WORD((uintptr_t)pg, FA__PAGE_REMOTE,
+                         (uintptr_t)b & (FA__PAGE_SIZE - 1));
+}
+static uint64_t bit_of(const void *b) {
+  return FA__BITMAP_BIT((uintptr_t)b & (FA__PAGE_SIZE - 1));
+}
+
+/* Sets or clears b's LIVE bit; only the page's owner writes LIVE. */
+static void set_live(const fa__page_t *pg, const void *b) {
+  uint64_t *w = live_word(pg, b);
+  FA__STORE(w, FA__LOAD(w) | bit_of(b));
+}
+static void clear_live(const fa__page_t *pg, const void *b) {
+  uint64_t *w = live_word(pg, b);
+  FA__STORE(w, FA__LOAD(w) & ~bit_of(b));
 }
 
 /* Adds to a counter that only this thread writes and fa_get_stats reads. */
@@ -90,16 +113,16 @@ static void set_fast_owner(fa__heap_t *h, fa__page_t *pg) {
 
 static void page_init(fa__heap_t *h, fa__page_t *pg, unsigned c) {
   uint32_t bs = fa__class_size[c];
-  uint32_t cap = (uint32_t)((FA__PAGE_SIZE - FA__PAGE_HDR) / bs);
-  char *first = (char *)pg + FA__PAGE_HDR;
+  uint32_t cap = (uint32_t)((FA__PAGE_SIZE - FA__POOL_FIRST) / bs);
+  char *first = (char *)pg + FA__POOL_FIRST;
+  /* No block live, none on its way back (a task may have used the page). */
+  fa__track_live((char *)pg + FA__PAGE_LIVE, FA__POOL_FIRST - FA__PAGE_LIVE);
+  memset((char *)pg + FA__PAGE_LIVE, 0, FA__POOL_FIRST - FA__PAGE_LIVE);
   fa__track_live(first, (size_t)cap * bs);
   for (uint32_t i = 0; i < cap; i++) {
     fa__block_t *b = (fa__block_t *)(first + (size_t)i * bs);
     b->next =
         i + 1 < cap ? (fa__block_t *)(first + (size_t)(i + 1) * bs) : NULL;
-#if FA_DEBUG >= 1
-    ((uintptr_t *)b)[1] = 0;
-#endif
     fa__track_dead((char *)b + KEEP, bs - KEEP);
   }
   pg->h.free = (fa__block_t *)first;
@@ -107,7 +130,6 @@ static void page_init(fa__heap_t *h, fa__page_t *pg, unsigned c) {
   pg->h.cls = c;
   FA__STORE(&pg->block_size, bs);
   pg->capacity = cap;
-  pg->recip = (((uint64_t)1 << 32) + (bs >> 4) - 1) / (bs >> 4);
   pg->full = 0;
   pg->prev = pg->next = NULL;
   __atomic_store_n(&pg->heap, h, __ATOMIC_RELAXED);
@@ -125,10 +147,8 @@ static void *page_pop(fa__page_t *pg) {
     return NULL;
   pg->h.free = b->next;
   FA__STORE(&pg->h.used, pg->h.used + 1);
+  set_live(pg, b);
   fa__track_live(b, pg->block_size);
-#if FA_DEBUG >= 1
-  ((uintptr_t *)b)[1] = 0; /* no longer marked freed */
-#endif
   return b;
 }
 
@@ -160,18 +180,33 @@ static int unfull(fa__heap_t *h, unsigned c) {
 
 #if FA_DEBUG >= 3
 /* Walks a page's free list: every block inside the page, on a block
- * boundary, and free + used == capacity (blocks in remote lists and
- * batches count as used until their owner collects them). */
+ * boundary, not live, and free + used == capacity (blocks in remote lists
+ * and batches count as used until their owner collects them); the LIVE
+ * bitmap has one bit per used block, all on block boundaries. */
 static void page_validate(const fa__heap_t *h, const fa__page_t *pg) {
-  uintptr_t first = (uintptr_t)pg + FA__PAGE_HDR;
+  uintptr_t first = (uintptr_t)pg + FA__POOL_FIRST;
   uint32_t n = 0;
   for (const fa__block_t *b = pg->h.free; b; b = b->next) {
     uintptr_t off = (uintptr_t)b - first;
     fa__assert((uintptr_t)b >= first && off % pg->block_size == 0 &&
                off / pg->block_size < pg->capacity);
+    fa__assert((FA__LOAD(live_word(pg, b)) & bit_of(b)) == 0);
     fa__assert(++n <= pg->capacity);
   }
   fa__assert(n + pg->h.used == pg->capacity);
+  uint32_t live = 0;
+  const uint64_t *map = (const uint64_t *)((uintptr_t)pg + FA__PAGE_LIVE);
+  for (uint32_t w = 0; w < (FA__PAGE_SIZE >> 10); w++) {
+    for (uint64_t bits = FA__LOAD(&map[w]); bits; bits &= bits - 1) {
+      uintptr_t off =
+          ((uintptr_t)w << 10 | (uintptr_t)__builtin_ctzll(bits) << 4) -
+          FA__POOL_FIRST;
+      fa__assert(off % pg->block_size == 0 &&
+                 off / pg->block_size < pg->capacity);
+      live++;
+    }
+  }
+  fa__assert(live == pg->h.used);
   fa__assert(__atomic_load_n(&pg->heap, __ATOMIC_RELAXED) == h);
 }
 
@@ -213,6 +248,7 @@ void *fa__pool_alloc_slow(fa_allocator_t *a, size_t size) {
     if (pg) {
       void *b = page_pop(pg);
       if (b) {
+        bump(&h->h.pool_allocs[c], 1);
         fa__pool_validate(h);
         return b;
       }
@@ -224,7 +260,7 @@ void *fa__pool_alloc_slow(fa_allocator_t *a, size_t size) {
       fa__pool_collect(h);
     if (unfull(h, c))
       continue;
-    fa__reclaim_abandoned(a);
+    fa__reclaim_abandoned(a, 0);
     pg = fa__page_acquire(a);
     if (!pg)
       return NULL;
@@ -234,24 +270,17 @@ void *fa__pool_alloc_slow(fa_allocator_t *a, size_t size) {
   }
 }
 
-/* Links b in front of next; debug builds also mark it freed, to catch a
- * second free of it. */
-static void link_freed(fa__block_t *b, fa__block_t *next) {
-  b->next = next;
-#if FA_DEBUG >= 1
-  ((uintptr_t *)b)[1] = FA__FREED_MAGIC ^ (uintptr_t)b;
-#endif
-}
-
-/* Puts b back on its page; the caller is the page's owner. */
+/* Puts b, no longer live, back on its page; the caller is the page's
+ * owner. */
 static void free_local(fa__heap_t *h, fa__page_t *pg, fa__block_t *b) {
   unsigned c = pg->h.cls;
   fa__assert(pg->h.used > 0);
+  fa__assert((FA__LOAD(live_word(pg, b)) & bit_of(b)) == 0);
   fa__track_live(b, pg->block_size);
 #if FA_DEBUG >= 2
   memset((char *)b + KEEP, 0xdf, pg->block_size - KEEP);
 #endif
-  link_freed(b, pg->h.free);
+  b->next = pg->h.free;
   fa__track_dead((char *)b + KEEP, pg->block_size - KEEP);
   pg->h.free = b;
   FA__STORE(&pg->h.used, pg->h.used - 1);
@@ -288,31 +317,41 @@ void fa__pool_flush(fa__heap_t *h) {
   h->batch_count = 0;
 }
 
+/* Takes the blocks other threads freed for h. Each one's LIVE bit is
+ * cleared before its REMOTE bit, with release order: a thread that frees
+ * the block again and sees the REMOTE bit clear also sees it not live.
+ * Blocks that follow each other in the list and share a REMOTE word (often:
+ * a thread tends to free blocks in the order they were allocated) have
+ * their bits cleared by one atomic AND; they go back on their page after
+ * it, since the last one back may retire the page. */
 void fa__pool_collect(fa__heap_t *h) {
   fa__block_t *b = __atomic_exchange_n(&h->remote, NULL, __ATOMIC_ACQUIRE);
-  uint64_t blocks = 0, bytes = 0;
+  fa__block_t *group[64];
   while (b) {
-    fa__block_t *next = b->next;
-    fa__page_t *pg = page_of(b);
-    blocks++;
-    bytes += pg->block_size;
-    free_local(h, pg, b);
-    b = next;
+    uint64_t *word = remote_word(page_of(b), b), mask = 0;
+    unsigned n = 0;
+    do {
+      fa__block_t *next = b->next;
+      clear_live(page_of(b), b);
+      mask |= bit_of(b);
+      group[n++] = b;
+      b = next;
+    } while (b && n < 64 && remote_word(page_of(b), b) == word);
+    __atomic_fetch_and(word, ~mask, __ATOMIC_RELEASE);
+    for (unsigned i = 0; i < n; i++)
+      free_local(h, page_of(group[i]), group[i]);
   }
-  bump(&h->got_blocks, blocks);
-  bump(&h->got_bytes, bytes);
 }
 
 /* Gathers b for its owner heap; one push per batch. */
 static void free_remote(fa__heap_t *h, fa__heap_t *owner, fa__page_t *pg,
                         fa__block_t *b) {
-  bump(&h->sent_blocks, 1);
-  bump(&h->sent_bytes, pg->block_size);
+  bump(&h->h.pool_frees[pg->h.cls], 1);
   if (h->batch_owner != owner) {
     fa__pool_flush(h);
     h->batch_owner = owner;
   }
-  link_freed(b, h->batch_head);
+  b->next = h->batch_head;
   h->batch_head = b;
   if (!h->batch_tail)
     h->batch_tail = b;
@@ -320,51 +359,64 @@ static void free_remote(fa__heap_t *h, fa__heap_t *owner, fa__page_t *pg,
     fa__pool_flush(h);
 }
 
-/* Whether p is the start of a block of pg. Block sizes are 16 * k with
- * k <= 512 and offsets below 2^16, so one multiplication by a rounded-up
- * reciprocal of k divides exactly: no division on the free path. */
-static int is_block_start(const fa__page_t *pg, uintptr_t p) {
-  uintptr_t first = (uintptr_t)pg + FA__PAGE_HDR;
-  uintptr_t off = p - first;
-  if (p < first || (off & 15) != 0)
+/* Claims the free of live block b of pg for a thread that does not own
+ * pg: sets its REMOTE bit, which only one free can do until the owner
+ * collects the block. The LIVE bit is read after that RMW, which acquires
+ * the collection that last cleared the REMOTE bit, so a block the owner
+ * already took back is seen not live: the claim is then undone. */
+static int claim_remote(const fa__page_t *pg, const void *b) {
+  uint64_t bit = bit_of(b);
+  uint64_t *rw = remote_word(pg, b);
+  if (__atomic_fetch_or(rw, bit, __ATOMIC_ACQ_REL) & bit)
     return 0;
-  uint32_t k = pg->block_size >> 4;
-  uint32_t x = (uint32_t)(off >> 4);
-  uint32_t q = (uint32_t)((x * pg->recip) >> 32);
-  return x == q * k && q < pg->capacity;
+  if (FA__LOAD(live_word(pg, b)) & bit)
+    return 1;
+  __atomic_fetch_and(rw, ~bit, __ATOMIC_RELAXED);
+  return 0;
+}
+
+static void refuse(fa_allocator_t *a, const void *p, const char *why) {
+  fa__diag(a, 4, "fa_pool_free(%p): %s; ignored", p, why);
 }
 
 /* Frees p, found in page pg of a, for the calling thread's heap h (NULL
- * when the thread could not get one). */
+ * when the thread could not get one). Every check comes before any change:
+ * a refused free changes nothing. */
 static void free_in_page(fa_allocator_t *a, fa__heap_t *h, fa__page_t *pg,
                          void *p) {
   fa__heap_t *owner = __atomic_load_n(&pg->heap, __ATOMIC_RELAXED);
-  if (!owner || !is_block_start(pg, (uintptr_t)p)) {
-    fa__diag(a, 4,
-             "fa_pool_free(%p): not a pool block of this allocator; "
-             "ignored",
-             p);
+  uintptr_t off = (uintptr_t)p - (uintptr_t)pg;
+  if (!owner || off < FA__POOL_FIRST || (off & 15) != 0) {
+    refuse(a, p, "not a pool block of this allocator");
     return;
   }
-#if FA_DEBUG >= 1
-  if (((uintptr_t *)p)[1] == (FA__FREED_MAGIC ^ (uintptr_t)p)) {
-    fa__diag(a, 4, "fa_pool_free(%p): double free; ignored", p);
+  if (!(FA__LOAD(live_word(pg, p)) & bit_of(p))) {
+    refuse(a, p, "not a live block (double free, or not a block start)");
     return;
   }
-#endif
+  if (h == owner) {
+    if (FA__LOAD(remote_word(pg, p)) & bit_of(p)) {
+      refuse(a, p, "double free (already freed on another thread)");
+      return;
+    }
+    clear_live(pg, p);
+    bump(&h->h.pool_frees[pg->h.cls], 1);
+    free_local(h, pg, p);
+    fa__pool_validate(h);
+    return;
+  }
+  if (!claim_remote(pg, p)) {
+    refuse(a, p, "double free (already freed on another thread)");
+    return;
+  }
   if (FA_UNLIKELY(!h)) {
     /* No state for this thread (out of memory): send the block alone. */
-    FA__ATOMIC_ADD(&a->orphan_blocks, 1);
-    FA__ATOMIC_ADD(&a->orphan_bytes, pg->block_size);
-    link_freed(p, NULL);
+    FA__ATOMIC_ADD(&a->orphan_frees[pg->h.cls], 1);
+    ((fa__block_t *)p)->next = NULL;
     push_remote(owner, p, p);
     return;
   }
-  if (owner == h)
-    free_local(h, pg, p);
-  else
-    free_remote(h, owner, pg, p);
-  fa__pool_validate(h);
+  free_remote(h, owner, pg, p);
 }
 
 void fa__pool_free_slow(fa_allocator_t *a, void *p) {

@@ -221,8 +221,6 @@ TEST(heap_typed_macros) {
   test_env_close(&e);
 }
 
-#if FA_DEBUG >= 1
-
 /* Frees p, which must be refused: one FA004, stats unchanged. */
 #define EXPECT_BAD_FREE(e, p)                                                  \
   TEST_AT(test_expect_bad_free(e, TEST_TIER_HEAP, p))
@@ -278,7 +276,6 @@ TEST(heap_invalid_free_fa004) {
   test_env_close(&e);
 }
 
-#endif /* FA_DEBUG >= 1 */
 
 static const test_case_t tests[] = {
     TEST_ENTRY(heap_basic),
@@ -292,9 +289,7 @@ static const test_case_t tests[] = {
     TEST_ENTRY(heap_free_null),
     TEST_ENTRY(heap_null_allocator),
     TEST_ENTRY(heap_typed_macros),
-#if FA_DEBUG >= 1
     TEST_ENTRY(heap_invalid_free_fa004),
-#endif
 };
 
 int main(int argc, char **argv) { return TEST_MAIN(tests, argc, argv); }

@@ -438,8 +438,6 @@ TEST(pool_two_allocators_one_thread) {
   test_env_close(&e2);
 }
 
-#if FA_DEBUG >= 1
-
 /* Frees p, which must be refused: one FA004, stats unchanged. */
 #define EXPECT_BAD_FREE(e, p)                                                  \
   TEST_AT(test_expect_bad_free(e, TEST_TIER_POOL, p))
@@ -526,7 +524,6 @@ TEST(pool_foreign_pointers_fa004) {
   test_env_close(&e);
 }
 
-#endif /* FA_DEBUG >= 1 */
 
 static const test_case_t tests[] = {
     TEST_ENTRY(pool_every_size),
@@ -544,10 +541,8 @@ static const test_case_t tests[] = {
     TEST_ENTRY(pool_trim_returns_pages),
     TEST_ENTRY(pool_cache_max_size),
     TEST_ENTRY(pool_two_allocators_one_thread),
-#if FA_DEBUG >= 1
     TEST_ENTRY(pool_double_free_fa004),
     TEST_ENTRY(pool_foreign_pointers_fa004),
-#endif
 };
 
 int main(int argc, char **argv) { return TEST_MAIN(tests, argc, argv); }

@@ -5,7 +5,8 @@
  * 1-4 threads, whether blocks are left for the allocators' release) and a
  * sequence of operations: begin/end frame, frame allocation, mark and
  * rewind, frame-vector pushes, pool and heap allocation and free (a block
- * may be freed by any thread, and freed twice on purpose), task create,
+ * may be freed by any thread, and freed twice on purpose; a pointer inside
+ * a pool block or to its page header is freed on purpose), task create,
  * allocate, defer and destroy, pool-guard create, allocate and destroy,
  * stats, trim, and "fail the next N requests" of an allocator's memory
  * source. Thread 0 is the calling thread; threads 1-3 are real threads that
@@ -595,7 +596,11 @@ static void op_pool_alloc(op_t *op) {
 }
 
 /* Frees pool block sel % npool, from this op's thread (which need not be
- * the thread that allocated it); odd selectors free it twice. */
+ * the thread that allocated it). First, with bit 9 of sel, a pointer inside
+ * the block, and with bit 10 (blocks of a pool page) its page's header;
+ * after, with bit 8, the block again: a double free, remote when this
+ * thread is not the block's owner. Each of these must be refused with
+ * FA004 and change nothing, in every build. */
 static void op_pool_free(op_t *op) {
   if (!S.npool)
     return;
@@ -603,11 +608,19 @@ static void op_pool_free(op_t *op) {
   pblock_t b = S.pool[k];
   amodel_t *m = &S.m[b.alloc];
   obj_check(&b.o, 1, "pool");
+  if ((op->sel & 0x200) && b.charge > 1) {
+    expect_diag(m, 4);
+    fa_pool_free(m->a, (char *)b.o.p + 1 + op->sel % (b.charge - 1));
+  }
+  if ((op->sel & 0x400) && b.o.size <= m->pool_max) {
+    expect_diag(m, 4);
+    fa_pool_free(m->a, (void *)((uintptr_t)b.o.p & ~(FA__PAGE_SIZE - 1)));
+  }
   S.pool[k] = S.pool[--S.npool];
   fa_pool_free(m->a, b.o.p);
   m->pool_count--;
   m->pool_bytes -= b.charge;
-  if ((op->sel & 0x100) && FA_DEBUG >= 1) {
+  if (op->sel & 0x100) {
     expect_diag(m, 4);
     fa_pool_free(m->a, b.o.p);
   }
