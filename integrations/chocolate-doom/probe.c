@@ -27,6 +27,8 @@
 #include "doom/doomstat.h"
 #include "doom/p_local.h"
 #include "doom/r_state.h"
+
+extern int prndindex; /* m_random.c; rndindex is in its header */
 #include "i_video.h"
 
 void __wrap_G_Ticker(void);
