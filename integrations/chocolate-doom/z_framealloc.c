@@ -52,6 +52,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "d_loop.h"
 #include "i_system.h"
@@ -87,8 +88,11 @@ struct region_s {
   size_t live; /* its blocks not freed yet */
 };
 
+/* play_allocs: allocations during play (gametic > 0); same_tic_frees:
+ * Z_Free of a block allocated in the same tic of play, what the frame tier
+ * would serve. */
 typedef struct tagstats_s {
-  uint64_t allocs, frees, purges, same_tic_frees;
+  uint64_t allocs, frees, purges, play_allocs, same_tic_frees;
   uint64_t bytes, count, peak_bytes;
 } tagstats_t;
 
@@ -187,8 +191,6 @@ static void release_block(zblock_t *b) {
 static void free_block(zblock_t *b, int forget_owner) {
   if (b->user != NULL && !forget_owner)
     *b->user = NULL;
-  if (b->tic == gametic)
-    tags[b->tag].same_tic_frees++;
   tags[b->tag].frees++;
   unlink_block(b);
   release_block(b);
@@ -292,16 +294,23 @@ void *Z_Malloc(int size, int tag, void *user) {
   b->magic = ZMAGIC;
   link_tail(b, tag);
   tags[tag].allocs++;
+  if (gametic > 0)
+    tags[tag].play_allocs++;
   if (user != NULL)
     *(void **)user = p;
   return p;
 }
 
-void Z_Free(void *ptr) { free_block(header_of(ptr, "Z_Free"), 0); }
+void Z_Free(void *ptr) {
+  zblock_t *b = header_of(ptr, "Z_Free");
+  if (gametic > 0 && b->tic == gametic)
+    tags[b->tag].same_tic_frees++;
+  free_block(b, 0);
+}
 
-void Z_FreeTags(int lowtag, int hightag) {
-  int tag;
-  if (lowtag <= PU_LEVEL && hightag >= PU_LEVSPEC && nlevels < MAX_LEVELS) {
+/* The figures of the level now ending (at a level change or at exit). */
+static void level_snapshot(void) {
+  if (nlevels < MAX_LEVELS) {
     levelstats_t *l = &levels[nlevels++];
     l->tic = gametic;
     l->level_peak = level_peak;
@@ -315,11 +324,17 @@ void Z_FreeTags(int lowtag, int hightag) {
       long pages, rss;
       if (f != NULL) {
         if (fscanf(f, "%ld %ld", &pages, &rss) == 2)
-          l->rss_kb = rss * 4;
+          l->rss_kb = rss * (sysconf(_SC_PAGESIZE) / 1024);
         fclose(f);
       }
     }
   }
+}
+
+void Z_FreeTags(int lowtag, int hightag) {
+  int tag;
+  if (lowtag <= PU_LEVEL && hightag >= PU_LEVSPEC)
+    level_snapshot();
   if (lowtag < PU_STATIC)
     lowtag = PU_STATIC;
   if (hightag >= PU_NUM_TAGS)
@@ -428,13 +443,13 @@ static void write_stats(const char *path) {
   int i;
   if (f == NULL)
     return;
-  fprintf(f, "tag allocs frees purges same_tic_frees live_bytes "
+  fprintf(f, "tag allocs frees purges play_allocs same_tic_frees live_bytes "
              "peak_bytes\n");
   for (i = PU_STATIC; i < PU_NUM_TAGS; i++)
     if (i != PU_FREE)
-      fprintf(f, "%s %lu %lu %lu %lu %lu %lu\n", names[i],
+      fprintf(f, "%s %lu %lu %lu %lu %lu %lu %lu\n", names[i],
               (unsigned long)tags[i].allocs, (unsigned long)tags[i].frees,
-              (unsigned long)tags[i].purges,
+              (unsigned long)tags[i].purges, (unsigned long)tags[i].play_allocs,
               (unsigned long)tags[i].same_tic_frees,
               (unsigned long)tags[i].bytes, (unsigned long)tags[i].peak_bytes);
   fprintf(f, "region_bytes %lu\n", (unsigned long)region_bytes);
@@ -456,8 +471,10 @@ static void write_stats(const char *path) {
 static void shutdown(void) {
   const char *stats = getenv("FA_DOOM_STATS");
   int tag;
-  if (stats != NULL)
+  if (stats != NULL) {
+    level_snapshot();
     write_stats(stats);
+  }
   for (tag = PU_STATIC; tag < PU_NUM_TAGS; tag++)
     while (lists[tag].next != &lists[tag]) {
       zblock_t *b = lists[tag].next;
