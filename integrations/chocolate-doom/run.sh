@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # chocolate-doom on framealloc, against its own zone, on the Freedoom demos.
 #
-#   run.sh test   (make test-game)  every demo lump of freedoom1.wad and
+#   run.sh test   (make test-game)  test_zone.c (the zone's contract
+#                 outside the game); every demo lump of freedoom1.wad and
 #                 freedoom2.wad played by the stock build and by ours: the
 #                 same gametic count ("timed N gametics"), the same hash of
 #                 the play state after every tic and the same random number
@@ -67,7 +68,8 @@ build() {
 say "building the game (stock zone, z_native.c, ours, ours broken) in $work/rel"
 mkdir -p "$work/rel"
 build "$work/rel" chocolate-doom-stock chocolate-doom-fa chocolate-doom-native \
-  chocolate-doom-broken -- -DCMAKE_BUILD_TYPE=Release -DFA_DOOM_BROKEN=ON
+  chocolate-doom-broken test_zone -- -DCMAKE_BUILD_TYPE=Release \
+  -DFA_DOOM_BROKEN=ON
 bin_stock=$work/rel/chocolate-doom-stock
 bin_fa=$work/rel/chocolate-doom-fa
 bin_native=$work/rel/chocolate-doom-native
@@ -126,8 +128,19 @@ clean() {
   ! grep -qE 'z_framealloc:|FA[0-9]{3}|Sanitizer|runtime error:' "$1.out"
 }
 
+# zone_tests BIN: test_zone.c passes, and nothing is left at exit.
+zone_tests() {
+  "$1" >"$run/test_zone.out" 2>&1 || { cat "$run/test_zone.out" >&2; \
+    die "test_zone failed"; }
+  clean "$run/test_zone" || { cat "$run/test_zone.out" >&2; \
+    die "test_zone: a diagnostic or a sanitizer report"; }
+  echo "   test_zone: $(tail -n 1 "$run/test_zone.out"), nothing left at exit"
+}
+
 test_game() {
   local wad demo n=0 same_frames=0 a b
+  echo "== the zone's contract outside the game (test_zone.c)"
+  zone_tests "$work/rel/test_zone"
   echo "== playback: stock zone vs framealloc zone, every demo lump"
   for wad in freedoom1 freedoom2; do
     [ -s "$iwads/$wad.wad" ] || die "no $iwads/$wad.wad (package freedoom)"
@@ -171,8 +184,9 @@ test_game() {
 
   echo "== ours on the ASan+UBSan debug library (FA_DEBUG=2), freedoom2 demo1"
   mkdir -p "$work/asan"
-  build "$work/asan" chocolate-doom-fa -- -DCMAKE_BUILD_TYPE=Debug \
+  build "$work/asan" chocolate-doom-fa test_zone -- -DCMAKE_BUILD_TYPE=Debug \
     -DFA_SANITIZE=address -DFA_DEBUG=2 -DFA_DOOM_STOCK=OFF
+  ASAN_OPTIONS=detect_leaks=1 zone_tests "$work/asan/test_zone"
   # Leak reports are left to framealloc's own check (FA005): the game keeps
   # SDL's and libc's memory to the end, which LeakSanitizer would list.
   play "$run/asan" "$work/asan/chocolate-doom-fa" freedoom2 demo1 \
