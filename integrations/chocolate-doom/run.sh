@@ -103,7 +103,8 @@ play() {
   shift 4
   rm -f "$out.probe" "$out.stats"
   t0=$(date +%s%N)
-  env "$@" FA_DOOM_PROBE="$out.probe" FA_DOOM_STATS="$out.stats" \
+  # HOME: the game's save directory stays in $run too.
+  env "$@" HOME="$run" FA_DOOM_PROBE="$out.probe" FA_DOOM_STATS="$out.stats" \
     "$bin" -iwad "$iwads/$wad.wad" -timedemo "$demo" -nosound \
     -config "$run/default.cfg" -extraconfig "$run/extra.cfg" \
     >"$out.out" 2>&1 </dev/null || true

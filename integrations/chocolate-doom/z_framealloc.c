@@ -362,8 +362,19 @@ void Z_ChangeTag2(void *ptr, int tag, const char *file, int line) {
   if (purgeable(tag) && b->user == NULL)
     I_Error("%s:%i: Z_ChangeTag: an owner is required for purgable blocks",
             file, line);
-  /* Relinked at the tail even when the tag stays: a cached lump used
-   * again becomes the newest purgeable block. */
+  if (b->tag == tag) {
+    /* The WAD code does this each time it hands out a cached lump: the
+     * lump becomes the newest purgeable block, nothing else changes. */
+    if (purgeable(tag)) {
+      b->prev->next = b->next;
+      b->next->prev = b->prev;
+      b->next = &lists[tag];
+      b->prev = lists[tag].prev;
+      lists[tag].prev->next = b;
+      lists[tag].prev = b;
+    }
+    return;
+  }
   unlink_block(b);
   link_tail(b, tag);
 }
