@@ -31,7 +31,9 @@
  *                                   in the order they became purgeable; the
  *                                   oldest are purged when purgeable bytes
  *                                   exceed a budget (FA_DOOM_CACHE_KB, KiB;
- *                                   default below).
+ *                                   default below), except that a block
+ *                                   asked for again since gets a second
+ *                                   chance at the newest end.
  *
  * Build-time defines:
  *   FA_DOOM_BROKEN_PURGE  a purge that forgets the owner pointer: a broken
@@ -76,8 +78,8 @@ typedef struct zblock_s {
   int32_t tic;                  /* gametic of the allocation */
   uint16_t magic;
   uint8_t tag;
-  uint8_t where; /* IN_POOL, IN_HEAP or IN_REGION */
-  uint32_t pad;
+  uint8_t where;       /* IN_POOL, IN_HEAP or IN_REGION */
+  uint32_t referenced; /* a purgeable block asked for again since queued */
 } zblock_t;
 
 _Static_assert(sizeof(zblock_t) % 16 == 0, "header keeps 16-byte alignment");
@@ -131,6 +133,7 @@ static void link_tail(zblock_t *b, int tag) {
   zblock_t *head = &lists[tag];
   tagstats_t *s = &tags[tag];
   b->tag = (uint8_t)tag;
+  b->referenced = 0;
   b->next = head;
   b->prev = head->prev;
   head->prev->next = b;
@@ -196,11 +199,24 @@ static void free_block(zblock_t *b, int forget_owner) {
   release_block(b);
 }
 
-/* Purges the oldest purgeable block; returns 0 when there is none. */
+/* Purges the oldest purgeable block not used since it was queued (a used
+ * one loses its mark and goes to the newest end: the "second chance" clock
+ * order); returns 0 when there is none. */
 static int purge_one(void) {
   int tag;
   for (tag = PU_PURGELEVEL; tag < PU_NUM_TAGS; tag++) {
     zblock_t *b = lists[tag].next;
+    while (b != &lists[tag] && b->referenced) {
+      zblock_t *next = b->next;
+      b->referenced = 0;
+      b->prev->next = next;
+      next->prev = b->prev;
+      b->next = &lists[tag];
+      b->prev = lists[tag].prev;
+      lists[tag].prev->next = b;
+      lists[tag].prev = b;
+      b = lists[tag].next;
+    }
     if (b == &lists[tag])
       continue;
     tags[tag].purges++;
@@ -363,16 +379,11 @@ void Z_ChangeTag2(void *ptr, int tag, const char *file, int line) {
     I_Error("%s:%i: Z_ChangeTag: an owner is required for purgable blocks",
             file, line);
   if (b->tag == tag) {
-    /* The WAD code does this each time it hands out a cached lump: the
-     * lump becomes the newest purgeable block, nothing else changes. */
-    if (purgeable(tag)) {
-      b->prev->next = b->next;
-      b->next->prev = b->prev;
-      b->next = &lists[tag];
-      b->prev = lists[tag].prev;
-      lists[tag].prev->next = b;
-      lists[tag].prev = b;
-    }
+    /* The WAD code does this each time it hands out a cached lump (the
+     * renderer: column after column). One store marks it used; the purge
+     * gives a marked block a second chance instead of keeping the list in
+     * recency order here. */
+    b->referenced = 1;
     return;
   }
   unlink_block(b);
