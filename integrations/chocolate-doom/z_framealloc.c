@@ -373,19 +373,19 @@ void Z_ChangeTag2(void *ptr, int tag, const char *file, int line) {
   zblock_t *b = (zblock_t *)ptr - 1;
   if (ptr == NULL || b->magic != ZMAGIC)
     I_Error("%s:%i: Z_ChangeTag: block without a zone header!", file, line);
+  if (b->tag == tag) {
+    /* The WAD code does this each time it hands out a cached lump (the
+     * renderer: column after column). One store marks it used; the purge
+     * gives a marked block a second chance instead of keeping the list in
+     * recency order here. The tag was checked when the block got it. */
+    b->referenced = 1;
+    return;
+  }
   if (tag < PU_STATIC || tag >= PU_NUM_TAGS || tag == PU_FREE)
     I_Error("%s:%i: Z_ChangeTag: bad tag %i", file, line, tag);
   if (purgeable(tag) && b->user == NULL)
     I_Error("%s:%i: Z_ChangeTag: an owner is required for purgable blocks",
             file, line);
-  if (b->tag == tag) {
-    /* The WAD code does this each time it hands out a cached lump (the
-     * renderer: column after column). One store marks it used; the purge
-     * gives a marked block a second chance instead of keeping the list in
-     * recency order here. */
-    b->referenced = 1;
-    return;
-  }
   unlink_block(b);
   link_tail(b, tag);
 }
