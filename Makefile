@@ -9,7 +9,7 @@ CTEST      = ctest --output-on-failure -j $(JOBS)
 
 .PHONY: all deps build demo test test-release test-tsan test-expensive \
         test-asan test-real-code test-memcheck test-fuzz fuzz fuzz-build soak \
-        bench bench-check bench-cache format clean
+        test-game bench bench-check bench-cache bench-game format clean
 
 all: build
 
@@ -35,12 +35,12 @@ demo: build
 
 # Release (inline fast paths), the threaded tests under TSan, the suite with
 # the expensive validators (FA_DEBUG=3), the whole suite under ASan+UBSan
-# with debug checks, fa-check on real C code (libuv, Lua, SQLite), the core
-# tests under Valgrind memcheck, then every fuzz target for FUZZ_SMOKE
-# seconds (in CI and locally alike); CTest's summary comes before the last
-# three.
+# with debug checks, fa-check on real C code (libuv, Lua, SQLite),
+# chocolate-doom on framealloc against its own zone, the core tests under
+# Valgrind memcheck, then every fuzz target for FUZZ_SMOKE seconds (in CI
+# and locally alike); CTest's summary comes before the last four.
 test: deps test-release test-tsan test-expensive test-asan test-real-code \
-      test-memcheck test-fuzz
+      test-game test-memcheck test-fuzz
 
 test-release:
 	cmake -S . -B build -DCMAKE_BUILD_TYPE=Release $(CMAKE_ARGS) >/dev/null
@@ -74,6 +74,18 @@ test-real-code:
 	cmake --build build -j $(JOBS) --target fa-check
 	bash tests/check/realcode/run.sh
 	bash tests/check/realcode/baseline.sh
+
+# chocolate-doom (Debian source) with its zone memory on framealloc: every
+# Freedoom demo plays identically to the stock zone, a broken purge is
+# caught, ASan+UBSan and fa-check are clean (docs/case-study-doom.md).
+test-game:
+	cmake -S . -B build -DCMAKE_BUILD_TYPE=Release $(CMAKE_ARGS) >/dev/null
+	cmake --build build -j $(JOBS) --target fa-check
+	FA_WERROR=$(FA_WERROR) bash integrations/chocolate-doom/run.sh test
+
+# Its timedemo speed and memory against the stock zone and z_native.c.
+bench-game:
+	FA_WERROR=$(FA_WERROR) bash integrations/chocolate-doom/run.sh bench
 
 bench:
 	@bash scripts/bench-deps.sh
@@ -131,7 +143,7 @@ format:
 	clang-format -i include/*.h include/framealloc/*.h src/*.c src/*.h \
 	  tests/*.c tests/*.h tests/fuzz/*.c tests/fuzz/*.h examples/*.c bench/*.c \
 	  bench/*.h include/*.hpp tests/*.cpp tests/install/*.cpp examples/*.cpp \
-	  bench/cpp/*.cpp 2>/dev/null || true
+	  bench/cpp/*.cpp integrations/chocolate-doom/*.c 2>/dev/null || true
 
 clean:
 	rm -rf build build-tsan build-debug3 build-asan build-bench build-vg \
