@@ -92,8 +92,9 @@ static file_ent_t *file_get(lower_t *l, CXFile f, CXSourceLocation sl) {
     const char *n = e->name;
     size_t len = strlen(n);
     e->skip = (len >= 12 && !strcmp(n + len - 12, "/framealloc.h")) ||
+              (len >= 14 && !strcmp(n + len - 14, "/framealloc.hpp")) ||
               strstr(n, "/include/framealloc/") != NULL;
-    if (len == 12 && !strcmp(n, "framealloc.h"))
+    if (!strcmp(n, "framealloc.h") || !strcmp(n, "framealloc.hpp"))
       e->skip = 1;
   }
   return e;
@@ -101,7 +102,7 @@ static file_ent_t *file_get(lower_t *l, CXFile f, CXSourceLocation sl) {
 
 /* The expansion location: a finding inside a macro use is reported at the
  * macro use in the user's file. */
-static fc_loc_t loc_of(lower_t *l, CXSourceLocation sl) {
+fc_loc_t lw_loc_of(lower_t *l, CXSourceLocation sl) {
   CXFile f;
   unsigned line, col;
   clang_getExpansionLocation(sl, &f, &line, &col, NULL);
@@ -112,7 +113,7 @@ static fc_loc_t loc_of(lower_t *l, CXSourceLocation sl) {
 }
 
 fc_loc_t lw_cursor_loc(lower_t *l, CXCursor c) {
-  return loc_of(l, clang_getCursorLocation(c));
+  return lw_loc_of(l, clang_getCursorLocation(c));
 }
 
 /* The source text at a location, spelled (`spelling`) or expanded. */
@@ -174,13 +175,16 @@ CXCursor lw_strip(lower_t *l, CXCursor c) {
 
 /* ---- types -------------------------------------------------------------- */
 
-/* Types that can carry a frame pointer: pointers, structs, arrays. */
+/* Types that can carry a frame pointer: pointers, references, structs and
+ * classes, arrays. */
 int lw_type_tracked(CXType t, int *is_ptr) {
   t = clang_getCanonicalType(t);
   if (is_ptr)
     *is_ptr = t.kind == CXType_Pointer;
   switch (t.kind) {
   case CXType_Pointer:
+  case CXType_LValueReference:
+  case CXType_RValueReference:
   case CXType_Record:
   case CXType_ConstantArray:
   case CXType_IncompleteArray:
@@ -195,9 +199,10 @@ int lw_type_tracked(CXType t, int *is_ptr) {
 /* ---- functions, variables, paths --------------------------------------- */
 
 static unsigned role_of(const lower_t *l, const char *name) {
-  static const char *const pass[] = {"fa__zero", "fa__copy", "memset",
-                                     "memcpy",   "memmove",  "strcpy",
-                                     "strncpy",  "strcat",   "strncat"};
+  static const char *const pass[] = {
+      "fa__zero",     "fa__copy", "memset",   "memcpy",  "memmove",
+      "strcpy",       "strncpy",  "strcat",   "strncat", "std::move",
+      "std::forward", "std::ref", "std::cref"};
   for (size_t i = 0; i < sizeof(pass) / sizeof(*pass); i++)
     if (!strcmp(name, pass[i]))
       return ROLE_PASS;
@@ -206,7 +211,9 @@ static unsigned role_of(const lower_t *l, const char *name) {
   if (!strcmp(name, "uv_req_set_data"))
     return ROLE_ARGS | ROLE_SETDATA;
   if (!strncmp(name, "uv_", 3) || !strncmp(name, "fa_uv_", 6) ||
-      !strcmp(name, "pthread_create") || !strcmp(name, "thrd_create"))
+      !strcmp(name, "pthread_create") || !strcmp(name, "thrd_create") ||
+      !strcmp(name, "std::thread") || !strcmp(name, "std::jthread") ||
+      !strcmp(name, "std::async"))
     return ROLE_ARGS;
   for (size_t i = 0; l->cfg && i < l->cfg->nspawn; i++)
     if (!strcmp(name, l->cfg->spawn[i].name))
@@ -303,9 +310,13 @@ uint32_t lw_ref_of(lower_t *l, CXCursor decl) {
     return (uint32_t)val;
   fc_ref_t r;
   memset(&r, 0, sizeof(r));
-  CXString s = clang_getCursorSpelling(decl);
-  r.name = fc_intern(clang_getCString(s));
-  clang_disposeString(s);
+  r.name = lw_cxx_name(l, decl);
+  CXString s;
+  if (!r.name) {
+    s = clang_getCursorSpelling(decl);
+    r.name = fc_intern(clang_getCString(s));
+    clang_disposeString(s);
+  }
   s = clang_getCursorUSR(decl);
   const char *usr = clang_getCString(s);
   r.usr = fc_intern(usr && *usr ? usr : r.name);
@@ -399,7 +410,9 @@ const char *lw_field_of(lower_t *l, CXCursor member) {
  * of a frame call. Answers are cached by record declaration. */
 int lw_is_allocator(lower_t *l, CXType t) {
   t = clang_getCanonicalType(t);
-  if (t.kind != CXType_Pointer)
+  if (t.kind == CXType_Record) /* fa::allocator, fa::allocator_ref */
+    return lw_cxx_is_allocator(clang_getTypeDeclaration(t));
+  if (t.kind != CXType_Pointer && t.kind != CXType_LValueReference)
     return 0;
   CXType r = clang_getCanonicalType(clang_getPointeeType(t));
   if (r.kind != CXType_Record)
@@ -411,7 +424,7 @@ int lw_is_allocator(lower_t *l, CXType t) {
   if (!map_get(&l->allocmap, key, &val)) {
     CXString s = clang_getCursorSpelling(d);
     const char *n = clang_getCString(s);
-    val = n && !strcmp(n, "fa_allocator_s") ? 1 : 2;
+    val = (n && !strcmp(n, "fa_allocator_s")) || lw_cxx_is_allocator(d) ? 1 : 2;
     clang_disposeString(s);
     lw_map_put(&l->allocmap, key, val);
   }
@@ -442,6 +455,13 @@ int lw_key_text(lower_t *l, CXCursor c, char *buf, size_t size, size_t *len,
     sep = bt.kind == CXType_Pointer ? "->" : ".";
     s = clang_getCursorSpelling(c);
     part = clang_getCString(s);
+  } else if (k == CXCursor_CallExpr && depth < 8 &&
+             clang_Cursor_getNumArguments(c) == 1 &&
+             clang_getCursorKind(clang_getCursorReferenced(c)) ==
+                 CXCursor_Constructor) {
+    /* fa::allocator_ref(a): the allocator converted */
+    return lw_key_text(l, clang_Cursor_getArgument(c, 0), buf, size, len,
+                       depth + 1);
   } else
     return 0;
   int ok = part && *part && *len + strlen(sep) + strlen(part) + 1 < size;
@@ -475,7 +495,7 @@ uint32_t lw_key_of(lower_t *l, CXCursor c) {
 
 /* Where a function body ends: its closing brace. */
 static fc_loc_t body_end(lower_t *l, CXCursor body) {
-  fc_loc_t loc = loc_of(l, clang_getRangeEnd(clang_getCursorExtent(body)));
+  fc_loc_t loc = lw_loc_of(l, clang_getRangeEnd(clang_getCursorExtent(body)));
   if (loc.col > 1)
     loc.col--;
   return loc;
@@ -530,6 +550,35 @@ fc_ev_t *lw_emit(lower_t *l, uint8_t kind, uint32_t a, fc_loc_t loc) {
 
 void lw_emit_jump(lower_t *l, uint32_t what, fc_loc_t loc) {
   lw_emit(l, FC_EV_JUMP, what, loc);
+}
+
+uint32_t lw_synthetic_ref(lower_t *l, const char *name, unsigned flags) {
+  const char *n = fc_intern(name);
+  uintptr_t key = (uintptr_t)n, val;
+  if (map_get(&l->refmap, key, &val))
+    return (uint32_t)val;
+  char usr[300];
+  snprintf(usr, sizeof(usr), "fa-check:%s", name);
+  fc_ref_t r;
+  memset(&r, 0, sizeof(r));
+  r.name = n;
+  r.usr = fc_intern(usr);
+  r.flags = flags;
+  uint32_t id = (uint32_t)l->u->refs.n;
+  PUSH(l->u->refs, r);
+  PUSH(l->role, 0);
+  lw_map_put(&l->refmap, key, id);
+  return id;
+}
+
+fc_ev_t *lw_emit_call(lower_t *l, uint32_t ref, uint32_t key, fc_loc_t loc) {
+  uint32_t call = lw_cur_fn(l)->ncall++;
+  fc_ev_t *e = lw_emit(l, FC_EV_CALL, ref, loc);
+  e->b = (uint32_t)l->u->args.n;
+  e->c = call;
+  e->key = key;
+  PUSH(l->vals, FC_SRC(FC_SRC_CALL, call));
+  return e;
 }
 
 /* Copies the value stack from `mark` into the unit's source pool. */
@@ -595,10 +644,10 @@ static void finish_edges(lower_t *l, fc_fn_t *fn) {
   l->u->succs.n = off;
 }
 
-static void lower_fn(lower_t *l, CXCursor c, CXCursor body) {
+static void lower_fn(lower_t *l, CXCursor c, CXCursor body, uint32_t ref) {
   fc_fn_t fn;
   memset(&fn, 0, sizeof(fn));
-  fn.ref = lw_ref_of(l, c);
+  fn.ref = ref;
   fn.loc = lw_cursor_loc(l, c);
   fn.bb = (uint32_t)l->u->bbs.n;
   fn.var = (uint32_t)l->u->vars.n;
@@ -612,6 +661,8 @@ static void lower_fn(lower_t *l, CXCursor c, CXCursor body) {
   l->brk = l->cont = l->sw_head = FC_NONE;
   l->cur = FC_NONE;
   l->weak = 0;
+  l->depth = l->loop_depth = 0;
+  l->scopes.n = 0;
   l->ret_tracked = lw_type_tracked(clang_getCursorResultType(c), NULL);
   lw_new_block(l); /* 0: entry */
   lw_new_block(l); /* 1: exit */
@@ -635,20 +686,46 @@ static void lower_fn(lower_t *l, CXCursor c, CXCursor body) {
   finish_edges(l, f);
 }
 
+typedef struct body_scan_s {
+  lower_t *l;
+  CXCursor body;
+} body_scan_t;
+
 static enum CXChildVisitResult find_body(CXCursor c, CXCursor parent,
                                          CXClientData data) {
   (void)parent;
+  body_scan_t *bs = data;
   if (clang_getCursorKind(c) == CXCursor_CompoundStmt)
-    *(CXCursor *)data = c;
+    bs->body = c;
+  else if (clang_getCursorKind(c) == CXCursor_UnexposedStmt) {
+    CXCursor co = lw_cxx_coroutine_body(bs->l, c);
+    if (!clang_Cursor_isNull(co))
+      bs->body = co;
+  }
   return CXChildVisit_Continue;
+}
+
+/* Lowers a function body, then the lambdas it handed on (each a function
+ * of its own, named by a synthetic ref). */
+static void lower_with_lambdas(lower_t *l, CXCursor c, CXCursor body) {
+  l->lambdas.n = l->lambda_refs.n = 0;
+  lower_fn(l, c, body, lw_ref_of(l, c));
+  for (size_t i = 0; i < l->lambdas.n && i < 256; i++) {
+    CXCursor lam = l->lambdas.v[i];
+    body_scan_t bs = {l, clang_getNullCursor()};
+    clang_visitChildren(lam, find_body, &bs);
+    if (!clang_Cursor_isNull(bs.body))
+      lower_fn(l, lam, bs.body, l->lambda_refs.v[i]);
+  }
 }
 
 static enum CXChildVisitResult top_level(CXCursor c, CXCursor parent,
                                          CXClientData data) {
   (void)parent;
   lower_t *l = data;
-  if (clang_getCursorKind(c) != CXCursor_FunctionDecl ||
-      !clang_isCursorDefinition(c))
+  enum CXCursorKind k = clang_getCursorKind(c);
+  int scope = lw_cxx_is_scope(k);
+  if (!scope && (!lw_cxx_is_function(k) || !clang_isCursorDefinition(c)))
     return CXChildVisit_Continue;
   CXSourceLocation sl = clang_getCursorLocation(c);
   if (clang_Location_isInSystemHeader(sl))
@@ -657,10 +734,14 @@ static enum CXChildVisitResult top_level(CXCursor c, CXCursor parent,
   clang_getExpansionLocation(sl, &f, NULL, NULL, NULL);
   if (!f || file_get(l, f, sl)->skip)
     return CXChildVisit_Continue;
-  CXCursor body = clang_getNullCursor();
-  clang_visitChildren(c, find_body, &body);
-  if (!clang_Cursor_isNull(body))
-    lower_fn(l, c, body);
+  if (scope) {
+    clang_visitChildren(c, top_level, l);
+    return CXChildVisit_Continue;
+  }
+  body_scan_t bs = {l, clang_getNullCursor()};
+  clang_visitChildren(c, find_body, &bs);
+  if (!clang_Cursor_isNull(bs.body))
+    lower_with_lambdas(l, c, bs.body);
   return CXChildVisit_Continue;
 }
 
@@ -689,6 +770,9 @@ fc_unit_t *fc_unit_lower(CXTranslationUnit tu, const fc_config_t *cfg,
   free(l.fieldmap.v);
   free(l.allocmap.v);
   free(l.keymap.v);
+  free(l.scopes.v);
+  free(l.lambdas.v);
+  free(l.lambda_refs.v);
   return l.u;
 }
 

@@ -72,6 +72,13 @@ typedef struct lower_s {
   file_ent_t files[NFILES];
   unsigned nextfile;
   const char *s_elems, *s_data;
+  /* C++: the open fa::frame_scope objects (allocator key, block depth),
+   * the depth of compound statements, the depth a loop or switch starts
+   * at, and the lambdas to lower once the enclosing function is done. */
+  FC_VEC(uint32_t) scopes; /* (key, depth) pairs */
+  uint32_t depth, loop_depth;
+  FC_VEC(CXCursor) lambdas;
+  FC_VEC(uint32_t) lambda_refs;
 } lower_t;
 
 static inline fc_fn_t *lw_cur_fn(lower_t *l) { return &l->u->fns.v[l->fni]; }
@@ -79,6 +86,7 @@ static inline fc_fn_t *lw_cur_fn(lower_t *l) { return &l->u->fns.v[l->fni]; }
 /* ---- lower.c ----------------------------------------------------------- */
 
 void lw_map_put(map_t *m, uintptr_t key, uintptr_t val);
+fc_loc_t lw_loc_of(lower_t *l, CXSourceLocation sl);
 fc_loc_t lw_cursor_loc(lower_t *l, CXCursor c);
 const char *lw_text_at(lower_t *l, CXSourceLocation sl, int spelling,
                        CXFile *file, unsigned *off, size_t *size);
@@ -101,6 +109,11 @@ void lw_start_block(lower_t *l, uint32_t id);
 void lw_edge(lower_t *l, uint32_t from, uint32_t to);
 void lw_jump(lower_t *l, uint32_t to);
 fc_ev_t *lw_emit(lower_t *l, uint8_t kind, uint32_t a, fc_loc_t loc);
+/* A function the lowering makes up ("fa::frame_resource"), by name. */
+uint32_t lw_synthetic_ref(lower_t *l, const char *name, unsigned flags);
+/* Emits a call to ref (no arguments) and pushes its value. */
+fc_ev_t *lw_emit_call(lower_t *l, uint32_t ref, uint32_t key, fc_loc_t loc);
+
 void lw_emit_jump(lower_t *l, uint32_t what, fc_loc_t loc);
 uint32_t lw_keep_vals(lower_t *l, size_t mark, uint32_t *n);
 void lw_emit_use(lower_t *l, uint32_t a, int whole, CXCursor at);
@@ -117,5 +130,39 @@ void lw_read_expr(lower_t *l, CXCursor c);
 /* ---- lower_stmt.c ------------------------------------------------------ */
 
 void lw_lower_stmt(lower_t *l, CXCursor c);
+void lw_lower_loop(lower_t *l, CXCursor init, CXCursor cond, CXCursor inc,
+                   CXCursor body, int is_do);
+
+/* ---- lower_cxx.c --------------------------------------------------------- */
+
+/* Function definitions and the scopes that hold them (namespaces, classes,
+ * templates, linkage blocks). */
+int lw_cxx_is_function(enum CXCursorKind k);
+int lw_cxx_is_scope(enum CXCursorKind k);
+/* The body of a coroutine definition (below its coroutine body statement),
+ * null when c is not one. */
+CXCursor lw_cxx_coroutine_body(lower_t *l, CXCursor c);
+/* "ns::Class::method" for a C++ declaration outside the global namespace,
+ * the class's name for a constructor; NULL for others (interned). */
+const char *lw_cxx_name(lower_t *l, CXCursor decl);
+/* Whether t is a frame-allocator handle of the C++ API. */
+int lw_cxx_is_allocator(CXCursor record);
+/* The C++ parts of a call: the object of a method call (read, its value
+ * kept when the result can carry it), what a constructor's arguments give
+ * the object, a frame resource or allocator made. */
+void lw_cxx_call(lower_t *l, CXCursor c, CXCursor callee, size_t *keep,
+                 int *pass_arg0);
+int lw_cxx_arg_flows(lower_t *l, CXCursor c, CXCursor callee, int i);
+void lw_cxx_after_call(lower_t *l, CXCursor c, CXCursor callee, fc_loc_t loc);
+/* Expressions and statements only C++ has: 1 when handled. */
+int lw_cxx_expr(lower_t *l, CXCursor c);
+int lw_cxx_stmt(lower_t *l, CXCursor c);
+/* A fa::frame_scope declaration begins a frame; returns 1 when d is one. */
+int lw_cxx_scope_var(lower_t *l, CXCursor d);
+/* Ends the frame scopes opened deeper than `depth` (at loc, without
+ * popping them when `keep`). */
+void lw_cxx_end_scopes(lower_t *l, uint32_t depth, fc_loc_t loc, int keep);
+/* The synthetic ref of a lambda argument, FC_NONE otherwise. */
+uint32_t lw_cxx_lambda_ref(lower_t *l, CXCursor c);
 
 #endif

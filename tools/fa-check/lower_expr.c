@@ -311,10 +311,12 @@ static uint32_t fn_designator(lower_t *l, CXCursor c) {
     }
     break;
   }
+  if (clang_getCursorKind(c) == CXCursor_LambdaExpr)
+    return lw_cxx_lambda_ref(l, c);
   if (clang_getCursorKind(c) != CXCursor_DeclRefExpr)
     return FC_NONE;
   CXCursor d = clang_getCursorReferenced(c);
-  if (clang_getCursorKind(d) != CXCursor_FunctionDecl)
+  if (!lw_cxx_is_function(clang_getCursorKind(d)))
     return FC_NONE;
   return lw_ref_of(l, d);
 }
@@ -381,7 +383,7 @@ static void lower_call(lower_t *l, CXCursor c) {
   CXCursor callee = clang_getCursorReferenced(c);
   uint32_t ref = FC_NONE;
   unsigned role = 0;
-  if (clang_getCursorKind(callee) == CXCursor_FunctionDecl) {
+  if (lw_cxx_is_function(clang_getCursorKind(callee))) {
     ref = lw_ref_of(l, callee);
     role = l->role.v[ref];
   } else {
@@ -394,7 +396,10 @@ static void lower_call(lower_t *l, CXCursor c) {
   }
   int nargs = clang_Cursor_getNumArguments(c);
   uint32_t arg_off = (uint32_t)l->u->args.n, nkept = 0;
-  size_t mark0 = l->vals.n;
+  size_t mark0 = l->vals.n, keep = mark0;
+  int pass0 = (role & ROLE_PASS) != 0;
+  if (ref != FC_NONE)
+    lw_cxx_call(l, c, callee, &keep, &pass0);
   CXCursor arg0 = clang_getNullCursor();
   uint32_t alloc_key = FC_NONE;
   int keyed = ref == FC_NONE; /* indirect calls are never frame calls */
@@ -416,7 +421,9 @@ static void lower_call(lower_t *l, CXCursor c) {
       PUSH(l->u->args, arg);
       nkept++;
     }
-    if (!(i == 0 && (role & ROLE_PASS)))
+    if ((i == 0 && pass0) || lw_cxx_arg_flows(l, c, callee, i))
+      keep = l->vals.n;
+    else
       l->vals.n = mark;
   }
   fc_fn_t *fn = lw_cur_fn(l);
@@ -426,8 +433,7 @@ static void lower_call(lower_t *l, CXCursor c) {
   e->n = nkept;
   e->c = call;
   e->key = alloc_key;
-  if (!(role & ROLE_PASS))
-    l->vals.n = mark0;
+  l->vals.n = keep;
   PUSH(l->vals, FC_SRC(FC_SRC_CALL, call));
   int strong;
   if ((role & ROLE_VEC) && nargs >= 2) {
@@ -448,6 +454,8 @@ static void lower_call(lower_t *l, CXCursor c) {
       a->flags = strong && !l->weak ? FC_EVF_STRONG : 0;
     }
   }
+  if (ref != FC_NONE)
+    lw_cxx_after_call(l, c, callee, lw_cursor_loc(l, c));
 }
 
 void lw_read_children(lower_t *l, CXCursor c) {
@@ -628,7 +636,8 @@ void lw_read_expr(lower_t *l, CXCursor c) {
     lower_stmt_expr(l, c);
     return;
   default:
-    lw_read_children(l, c);
+    if (!lw_cxx_expr(l, c))
+      lw_read_children(l, c);
     return;
   }
 }

@@ -98,12 +98,13 @@ static void lower_cond(lower_t *l, CXCursor c) {
     lower_part(l, c);
 }
 
-static void lower_loop(lower_t *l, CXCursor init, CXCursor cond, CXCursor inc,
-                       CXCursor body, int is_do) {
+void lw_lower_loop(lower_t *l, CXCursor init, CXCursor cond, CXCursor inc,
+                   CXCursor body, int is_do) {
   uint32_t head = lw_new_block(l), bodyb = lw_new_block(l),
            next = lw_new_block(l), exit = lw_new_block(l);
-  uint32_t brk = l->brk, cont = l->cont;
+  uint32_t brk = l->brk, cont = l->cont, loop_depth = l->loop_depth;
   int brk_sw = l->brk_sw;
+  l->loop_depth = l->depth;
   lower_part(l, init);
   if (is_do) {
     lw_edge(l, l->cur, bodyb);
@@ -133,6 +134,7 @@ static void lower_loop(lower_t *l, CXCursor init, CXCursor cond, CXCursor inc,
   l->brk = brk;
   l->brk_sw = brk_sw;
   l->cont = cont;
+  l->loop_depth = loop_depth;
   lw_start_block(l, exit);
 }
 
@@ -142,7 +144,7 @@ static int ends_path(lower_t *l, CXCursor c) {
   if (clang_getCursorKind(c) != CXCursor_CallExpr)
     return 0;
   CXCursor callee = clang_getCursorReferenced(c);
-  if (clang_getCursorKind(callee) != CXCursor_FunctionDecl)
+  if (!lw_cxx_is_function(clang_getCursorKind(callee)))
     return 0;
   return (l->role.v[lw_ref_of(l, callee)] & ROLE_NORETURN) != 0;
 }
@@ -154,17 +156,28 @@ void lw_lower_stmt(lower_t *l, CXCursor c) {
   case CXCursor_CompoundStmt: {
     base = lw_kids_push(l, c);
     n = l->kids.n - base;
+    l->depth++;
     for (size_t i = 0; i < n; i++)
       lw_lower_stmt(l, l->kids.v[base + i]);
+    l->depth--;
     l->kids.n = base;
+    /* the frame scopes of the block end at its closing brace */
+    if (l->scopes.n && l->scopes.v[l->scopes.n - 1] > l->depth) {
+      fc_loc_t end = lw_loc_of(l, clang_getRangeEnd(clang_getCursorExtent(c)));
+      if (end.col > 1)
+        end.col--;
+      lw_cxx_end_scopes(l, l->depth, end, 0);
+    }
     return;
   }
   case CXCursor_DeclStmt: {
     base = lw_kids_push(l, c);
     n = l->kids.n - base;
     for (size_t i = 0; i < n; i++)
-      if (clang_getCursorKind(l->kids.v[base + i]) == CXCursor_VarDecl)
+      if (clang_getCursorKind(l->kids.v[base + i]) == CXCursor_VarDecl) {
         lower_var(l, l->kids.v[base + i]);
+        lw_cxx_scope_var(l, l->kids.v[base + i]);
+      }
     l->kids.n = base;
     return;
   }
@@ -210,7 +223,7 @@ void lw_lower_stmt(lower_t *l, CXCursor c) {
       part[1] = l->kids.v[base + (k == CXCursor_DoStmt ? n - 1 : 0)];
       part[3] = l->kids.v[base + (k == CXCursor_DoStmt ? 0 : n - 1)];
     }
-    lower_loop(l, part[0], part[1], part[2], part[3], k == CXCursor_DoStmt);
+    lw_lower_loop(l, part[0], part[1], part[2], part[3], k == CXCursor_DoStmt);
     l->kids.n = base;
     return;
   }
@@ -229,6 +242,8 @@ void lw_lower_stmt(lower_t *l, CXCursor c) {
     l->brk = exit;
     l->brk_sw = 1;
     l->sw_head = head;
+    uint32_t loop_depth = l->loop_depth;
+    l->loop_depth = l->depth;
     l->sw_default = 0;
     lw_start_block(l, lw_new_block(l));
     lw_lower_stmt(l, l->kids.v[base + n - 1]);
@@ -238,6 +253,7 @@ void lw_lower_stmt(lower_t *l, CXCursor c) {
     l->brk = brk;
     l->brk_sw = brk_sw;
     l->sw_head = sw;
+    l->loop_depth = loop_depth;
     l->sw_default = dflt;
     l->kids.n = base;
     lw_start_block(l, exit);
@@ -266,11 +282,13 @@ void lw_lower_stmt(lower_t *l, CXCursor c) {
     return;
   }
   case CXCursor_BreakStmt:
+    lw_cxx_end_scopes(l, l->loop_depth, lw_cursor_loc(l, c), 1);
     lw_emit_jump(l, FC_JUMP_BREAK, lw_cursor_loc(l, c));
     l->u->evs.v[l->u->evs.n - 1].b = (uint32_t)l->brk_sw;
     lw_jump(l, l->brk);
     return;
   case CXCursor_ContinueStmt:
+    lw_cxx_end_scopes(l, l->loop_depth, lw_cursor_loc(l, c), 1);
     lw_emit_jump(l, FC_JUMP_CONTINUE, lw_cursor_loc(l, c));
     lw_jump(l, l->cont);
     return;
@@ -291,6 +309,7 @@ void lw_lower_stmt(lower_t *l, CXCursor c) {
       }
       l->vals.n = mark;
     }
+    lw_cxx_end_scopes(l, 0, lw_cursor_loc(l, c), 1);
     lw_emit_jump(l, FC_JUMP_RETURN, lw_cursor_loc(l, c));
     lw_jump(l, 1);
     return;
@@ -323,6 +342,8 @@ void lw_lower_stmt(lower_t *l, CXCursor c) {
   case CXCursor_MSAsmStmt:
     return;
   default:
+    if (lw_cxx_stmt(l, c))
+      return;
     if (lw_is_expr(c)) {
       lw_read_discard(l, c);
       if (ends_path(l, c))
