@@ -91,8 +91,8 @@ static file_ent_t *file_get(lower_t *l, CXFile f, CXSourceLocation sl) {
   if (e->name) {
     const char *n = e->name;
     size_t len = strlen(n);
-    e->skip = (len >= 12 && !strcmp(n + len - 12, "/framealloc.h")) ||
-              (len >= 14 && !strcmp(n + len - 14, "/framealloc.hpp")) ||
+    e->skip = (len >= 13 && !strcmp(n + len - 13, "/framealloc.h")) ||
+              (len >= 15 && !strcmp(n + len - 15, "/framealloc.hpp")) ||
               strstr(n, "/include/framealloc/") != NULL;
     if (!strcmp(n, "framealloc.h") || !strcmp(n, "framealloc.hpp"))
       e->skip = 1;

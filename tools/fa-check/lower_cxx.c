@@ -106,9 +106,21 @@ int lw_cxx_is_allocator(CXCursor record) {
 /* ---- calls ----------------------------------------------------------------
  */
 
-/* Classes whose objects are views of the memory they are made from. */
+/* Classes whose objects are views of the memory they are made from, or
+ * hold what they are made from (a callable, a pair). */
 static int is_view(const char *cls) {
-  return !strcmp(cls, "std::span") || !strcmp(cls, "std::basic_string_view");
+  static const char *const views[] = {"std::span",
+                                      "std::basic_string_view",
+                                      "std::function",
+                                      "std::move_only_function",
+                                      "std::reference_wrapper",
+                                      "std::pair",
+                                      "std::tuple",
+                                      "std::optional"};
+  for (size_t i = 0; i < sizeof(views) / sizeof(*views); i++)
+    if (!strcmp(cls, views[i]))
+      return 1;
+  return 0;
 }
 
 /* Arguments that give a container its memory: a memory resource, an
@@ -133,7 +145,8 @@ static int is_move(lower_t *l, CXCursor a) {
 
 void lw_cxx_call(lower_t *l, CXCursor c, CXCursor callee, size_t *keep,
                  int *pass_arg0) {
-  if (clang_getCursorKind(callee) != CXCursor_CXXMethod ||
+  enum CXCursorKind ck = clang_getCursorKind(callee);
+  if ((ck != CXCursor_CXXMethod && ck != CXCursor_ConversionFunction) ||
       clang_CXXMethod_isStatic(callee))
     return;
   int tracked = lw_type_tracked(clang_getCursorResultType(callee), NULL);
@@ -185,15 +198,54 @@ int lw_cxx_arg_flows(lower_t *l, CXCursor c, CXCursor callee, int i) {
   return 1;
 }
 
+/* Whether argument a is a frame resource or frame allocator, or made from
+ * one (`&res` as a memory_resource *, a polymorphic_allocator of it). */
+static int from_frame(lower_t *l, CXCursor a, int depth) {
+  char cls[256];
+  a = lw_strip(l, a);
+  class_name(clang_getCursorType(a), cls, sizeof(cls));
+  if (!strcmp(cls, "fa::frame_resource") || !strcmp(cls, "fa::frame_allocator"))
+    return 1;
+  if (depth > 3)
+    return 0;
+  enum CXCursorKind k = clang_getCursorKind(a);
+  if (k == CXCursor_UnaryOperator) {
+    size_t base = lw_kids_push(l, a);
+    CXCursor o = l->kids.v[l->kids.n - 1];
+    int one = l->kids.n - base == 1;
+    l->kids.n = base;
+    return one && from_frame(l, o, depth + 1);
+  }
+  if (k != CXCursor_CallExpr ||
+      clang_getCursorKind(clang_getCursorReferenced(a)) != CXCursor_Constructor)
+    return 0;
+  int n = clang_Cursor_getNumArguments(a);
+  for (int i = 0; i < n; i++)
+    if (from_frame(l, clang_Cursor_getArgument(a, (unsigned)i), depth + 1))
+      return 1;
+  return 0;
+}
+
 void lw_cxx_after_call(lower_t *l, CXCursor c, CXCursor callee, fc_loc_t loc) {
   if (clang_getCursorKind(callee) != CXCursor_Constructor)
     return;
   char cls[256];
   class_name(clang_getCursorType(c), cls, sizeof(cls));
+  int n = clang_Cursor_getNumArguments(c);
+  if (strncmp(cls, "fa::", 4) && !is_view(cls)) {
+    /* a container given a frame resource allocates from the frame */
+    for (int i = 0; i < n; i++)
+      if (from_frame(l, clang_Cursor_getArgument(c, (unsigned)i), 0)) {
+        lw_emit_call(l, lw_synthetic_ref(l, "fa::frame_resource", FC_REF_FRAME),
+                     FC_NONE, loc);
+        return;
+      }
+    return;
+  }
   if (strcmp(cls, "fa::frame_resource") && strcmp(cls, "fa::frame_allocator"))
     return;
   uint32_t key = FC_NONE;
-  if (clang_Cursor_getNumArguments(c) >= 1) {
+  if (n >= 1) {
     CXCursor a = clang_Cursor_getArgument(c, 0);
     if (lw_is_allocator(l, clang_getCursorType(a)))
       key = lw_key_of(l, a);
@@ -205,6 +257,17 @@ void lw_cxx_after_call(lower_t *l, CXCursor c, CXCursor callee, fc_loc_t loc) {
  */
 
 uint32_t lw_cxx_lambda_ref(lower_t *l, CXCursor c) {
+  for (int depth = 0; depth < 4; depth++) { /* std::function(lambda) */
+    c = lw_strip(l, c);
+    if (clang_getCursorKind(c) != CXCursor_CallExpr ||
+        clang_Cursor_getNumArguments(c) != 1 ||
+        clang_getCursorKind(clang_getCursorReferenced(c)) !=
+            CXCursor_Constructor)
+      break;
+    c = clang_Cursor_getArgument(c, 0);
+  }
+  if (clang_getCursorKind(c) != CXCursor_LambdaExpr)
+    return FC_NONE;
   for (size_t i = 0; i < l->lambdas.n; i++)
     if (clang_equalCursors(l->lambdas.v[i], c))
       return l->lambda_refs.v[i];

@@ -311,7 +311,8 @@ static uint32_t fn_designator(lower_t *l, CXCursor c) {
     }
     break;
   }
-  if (clang_getCursorKind(c) == CXCursor_LambdaExpr)
+  if (clang_getCursorKind(c) == CXCursor_LambdaExpr ||
+      clang_getCursorKind(c) == CXCursor_CallExpr)
     return lw_cxx_lambda_ref(l, c);
   if (clang_getCursorKind(c) != CXCursor_DeclRefExpr)
     return FC_NONE;
