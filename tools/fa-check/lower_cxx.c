@@ -489,8 +489,10 @@ void lw_cxx_end_scopes(lower_t *l, uint32_t depth, fc_loc_t loc, int keep) {
   uint32_t ref = FC_NONE;
   size_t n = l->scopes.n;
   while (n >= 2 && l->scopes.v[n - 1] > depth) {
-    if (ref == FC_NONE)
-      ref = lw_synthetic_ref(l, "~fa::frame_scope", FC_REF_ENDS_ATTR);
+    if (ref == FC_NONE) /* at its closing brace, or a jump out of it */
+      ref = lw_synthetic_ref(
+          l, keep ? "fa::frame_scope::~frame_scope" : "~fa::frame_scope",
+          FC_REF_ENDS_ATTR);
     lw_emit_call(l, ref, l->scopes.v[n - 2], loc);
     l->vals.n--;
     n -= 2;

@@ -707,8 +707,15 @@ static void note_ends(const fc_prog_t *p, size_t ui, const lflow_t *f,
       if (frame_role(p, ui, e) >= 0 || !(ended_by(f, e->key) & bits))
         continue;
       char call[300];
-      fc_diag_note(d, e->loc, "the frame ends here (%s)",
-                   call_text(p, ui, e, call, sizeof(call)));
+      const fc_gfn_t *t = fc_call_target(p, ui, e);
+      if (t && t->name && !strcmp(t->name, "~fa::frame_scope"))
+        fc_diag_note(d, e->loc,
+                     "the frame ends at this closing brace "
+                     "(the fa::frame_scope of %s)",
+                     key_name(u, e->key));
+      else
+        fc_diag_note(d, e->loc, "the frame ends here (%s)",
+                     call_text(p, ui, e, call, sizeof(call)));
       shown++;
     }
   }
