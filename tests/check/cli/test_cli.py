@@ -204,6 +204,28 @@ def test_lifetime_notes(c):
         "FA603 with its note", out, err)
 
 
+def test_explain_cxx(c):
+    """`fa-check explain` shows each rule's C++ example of docs/fa-check.md
+    (its bad and fixed blocks) after the C one."""
+    text = open(os.path.join(os.path.dirname(c.docs), "fa-check.md"),
+                encoding="utf-8").read()
+    for code in ("FA701", "FA702", "FA703", "FA601", "FA603", "FA604"):
+        m = re.search(r"^### %s in C\+\+.*?(?=^### |^## )" % code, text,
+                      re.M | re.S)
+        expect(m is not None, "no C++ section for %s" % code)
+        rc, out, _ = c.run("explain", code)
+        expect(rc == 0 and "\nIn C++:\n" in out, "explain %s: no C++" % code,
+               out)
+        expect(out.index("In C++:") > out.index("Bad:"),
+               "explain %s: C++ after C" % code, out)
+        for block in re.findall(r"^```cpp\n(.*?)^```$", m.group(0),
+                                re.M | re.S):
+            shown = "".join("    " + ln if ln.strip() else "\n"
+                            for ln in block.splitlines(True))
+            expect(shown in out, "explain %s lacks the C++ example" % code,
+                   block, out)
+
+
 def test_explain(c):
     for code in ("FA701", "fa702", "703", "FA601", "fa603", "604"):
         rc, out, _ = c.run("explain", code)
@@ -641,9 +663,17 @@ def test_doc_examples(c):
     text = open(c.docs, encoding="utf-8").read()
     blocks = re.findall(r"^```c\n(.*?)^```$", text, re.M | re.S)
     expect(len(blocks) >= 6, "too few C blocks in %s" % c.docs)
-    for i, block in enumerate(blocks):
-        f = c.write("doc%02d.c" % i, block)
-        rc, out, err = c.check("--format", "compact", f)
+    cxx = re.findall(r"^```cpp\n(.*?)^```$", text, re.M | re.S)
+    if os.path.basename(c.docs) == "fa-check.md":  # a rule's bad and fixed
+        expect(len(cxx) >= 12, "too few C++ blocks in %s" % c.docs)
+    for i, block in enumerate(blocks + cxx):
+        if i < len(blocks):
+            f = c.write("doc%02d.c" % i, block)
+            rc, out, err = c.check("--format", "compact", f)
+        else:
+            f = c.write("doc%02d.cpp" % i, block)
+            rc, out, err = c.run("--format", "compact", f, "--",
+                                 "-I" + c.include, "-x", "c++", "-std=c++20")
         want = sorted(set(re.findall(r"/\* (FA\d{3})", block)))
         got = sorted(set(re.findall(r"\[(FA\d{3})\]$", out, re.M)))
         expect(got == want, "block %d: findings %s, expected %s" %
@@ -1185,7 +1215,7 @@ GROUPS = {
                test_init],
     "config_fuzz": [test_config_fuzz],
     "levels": [test_levels, test_suppression, test_color],
-    "docs": [test_doc_examples],
+    "docs": [test_doc_examples, test_explain_cxx],
     "docs_ci": [test_ci_jobs, test_editor_matchers],
     "fixes": [test_fix_round_trip, test_fix_corpus, test_fix_errors],
 }
