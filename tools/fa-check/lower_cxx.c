@@ -253,6 +253,28 @@ void lw_cxx_after_call(lower_t *l, CXCursor c, CXCursor callee, fc_loc_t loc) {
   lw_emit_call(l, lw_synthetic_ref(l, cls, FC_REF_FRAME), key, loc);
 }
 
+int lw_cxx_this_member(lower_t *l, CXCursor lhs, char *buf, size_t size) {
+  lhs = lw_strip(l, lhs);
+  if (clang_getCursorKind(lhs) != CXCursor_MemberRefExpr)
+    return 0;
+  size_t base = lw_kids_push(l, lhs);
+  CXCursor obj = clang_getNullCursor();
+  for (size_t i = base; i < l->kids.n; i++)
+    if (lw_is_expr(l->kids.v[i]))
+      obj = l->kids.v[i];
+  l->kids.n = base;
+  if (!clang_Cursor_isNull(obj) &&
+      clang_getCursorKind(lw_strip(l, obj)) != CXCursor_CXXThisExpr)
+    return 0;
+  CXCursor fn = clang_getCursorSemanticParent(clang_getCursorReferenced(lhs));
+  if (clang_Cursor_isNull(fn))
+    return 0;
+  CXString s = clang_getCursorSpelling(lhs);
+  snprintf(buf, size, "this->%s", clang_getCString(s));
+  clang_disposeString(s);
+  return 1;
+}
+
 /* ---- lambdas --------------------------------------------------------------
  */
 

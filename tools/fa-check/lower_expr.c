@@ -156,17 +156,19 @@ static CXCursor global_root(lower_t *l, CXCursor c) {
 }
 
 /* An assignment to an lvalue that is not a local access path: kept as a
- * STORE when it is rooted in a global, for FA601. */
+ * STORE when it is rooted in a global or is a member of *this, for FA601. */
 static void emit_store(lower_t *l, CXCursor lhs, size_t mark, fc_loc_t loc) {
   if (l->vals.n == mark)
     return; /* nothing that can carry frame memory */
   CXCursor g = global_root(l, lhs);
-  if (clang_Cursor_isNull(g))
-    return;
   char buf[256];
   size_t len = 0;
   buf[0] = 0;
-  if (!lw_key_text(l, lhs, buf, sizeof(buf), &len, 0)) {
+  if (clang_Cursor_isNull(g)) {
+    /* C++: a member of the object a method runs on, which outlives it */
+    if (!lw_cxx_this_member(l, lhs, buf, sizeof(buf)))
+      return;
+  } else if (!lw_key_text(l, lhs, buf, sizeof(buf), &len, 0)) {
     CXString s = clang_getCursorSpelling(g);
     snprintf(buf, sizeof(buf), "%s", clang_getCString(s));
     clang_disposeString(s);
