@@ -65,8 +65,8 @@ test-asan:
 	cmake --build build-asan -j $(JOBS)
 	cd build-asan && $(CTEST)
 
-# fa-check (Release) on real C code, the Debian source packages of libuv,
-# Lua 5.4 and SQLite through their compile databases: no crash, no
+# fa-check (Release) on real code, the Debian source packages of libuv,
+# Lua 5.4, SQLite (C), Box2D and fmt (C++) through their compile databases: no crash, no
 # diagnostic, and a defect planted in each found; then a baseline round trip
 # on libuv (tests/check/realcode/).
 test-real-code:
