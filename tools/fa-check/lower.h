@@ -157,6 +157,8 @@ void lw_cxx_after_call(lower_t *l, CXCursor c, CXCursor callee, fc_loc_t loc);
 /* Expressions and statements only C++ has: 1 when handled. */
 int lw_cxx_expr(lower_t *l, CXCursor c);
 int lw_cxx_stmt(lower_t *l, CXCursor c);
+/* A declaration only C++ has (structured bindings): 1 when handled. */
+int lw_cxx_decl(lower_t *l, CXCursor d);
 /* A fa::frame_scope declaration begins a frame; returns 1 when d is one. */
 int lw_cxx_scope_var(lower_t *l, CXCursor d);
 /* Ends the frame scopes opened deeper than `depth` (at loc, without

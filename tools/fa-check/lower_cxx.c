@@ -185,6 +185,12 @@ int lw_cxx_arg_flows(lower_t *l, CXCursor c, CXCursor callee, int i) {
     return 0;
   if (is_view(cls))
     return 1;
+  /* a copy of a plain object copies its pointers; the standard library's
+   * containers copy their elements into memory of their own */
+  if ((clang_CXXConstructor_isCopyConstructor(callee) ||
+       clang_CXXConstructor_isMoveConstructor(callee)) &&
+      strncmp(cls, "std::", 5))
+    return 1;
   CXCursor a = clang_Cursor_getArgument(c, (unsigned)i);
   if (is_memory_arg(a))
     return 1;
@@ -479,6 +485,37 @@ int lw_cxx_stmt(lower_t *l, CXCursor c) {
     return 1;
   }
   return 0;
+}
+
+/* auto [x, y] = init: each name takes what init holds (the whole object's
+ * frame data: the names are not told apart). */
+static void lower_bindings(lower_t *l, CXCursor d) {
+  size_t base = lw_kids_push(l, d), end = l->kids.n;
+  CXCursor init = clang_getNullCursor();
+  for (size_t i = base; i < end; i++)
+    if (lw_is_expr(l->kids.v[i]))
+      init = l->kids.v[i];
+  size_t mark = l->vals.n;
+  if (!clang_Cursor_isNull(init))
+    lw_read_expr(l, init);
+  for (size_t i = base; i < end; i++) {
+    CXCursor b = l->kids.v[i];
+    if (clang_getCursorKind(b) != CXCursor_UnexposedDecl)
+      continue;
+    uint32_t v = lw_var_add(l, b);
+    if (v != FC_NONE)
+      lw_emit_assign(l, l->u->vars.v[lw_cur_fn(l)->var + v].path, mark, 1, 1,
+                     lw_cursor_loc(l, b));
+  }
+  l->vals.n = mark;
+  l->kids.n = base;
+}
+
+int lw_cxx_decl(lower_t *l, CXCursor d) {
+  if (clang_getCursorKind(d) != CXCursor_UnexposedDecl)
+    return 0;
+  lower_bindings(l, d);
+  return 1;
 }
 
 /* ---- frame scopes ---------------------------------------------------------

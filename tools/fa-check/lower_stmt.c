@@ -177,7 +177,8 @@ void lw_lower_stmt(lower_t *l, CXCursor c) {
       if (clang_getCursorKind(l->kids.v[base + i]) == CXCursor_VarDecl) {
         lower_var(l, l->kids.v[base + i]);
         lw_cxx_scope_var(l, l->kids.v[base + i]);
-      }
+      } else
+        lw_cxx_decl(l, l->kids.v[base + i]);
     l->kids.n = base;
     return;
   }
