@@ -154,6 +154,16 @@ int lw_is_expr(CXCursor c) {
   return clang_isExpression(clang_getCursorKind(c));
 }
 
+CXCursor lw_last_expr(lower_t *l, CXCursor c) {
+  size_t base = lw_kids_push(l, c);
+  CXCursor e = clang_getNullCursor();
+  for (size_t i = base; i < l->kids.n; i++)
+    if (lw_is_expr(l->kids.v[i]))
+      e = l->kids.v[i];
+  l->kids.n = base;
+  return e;
+}
+
 /* Through parentheses, casts and implicit conversions. */
 CXCursor lw_strip(lower_t *l, CXCursor c) {
   for (;;) {
@@ -161,12 +171,7 @@ CXCursor lw_strip(lower_t *l, CXCursor c) {
     if (k != CXCursor_ParenExpr && k != CXCursor_CStyleCastExpr &&
         k != CXCursor_UnexposedExpr)
       return c;
-    size_t base = lw_kids_push(l, c);
-    CXCursor inner = clang_getNullCursor();
-    for (size_t i = base; i < l->kids.n; i++)
-      if (lw_is_expr(l->kids.v[i]))
-        inner = l->kids.v[i];
-    l->kids.n = base;
+    CXCursor inner = lw_last_expr(l, c);
     if (clang_Cursor_isNull(inner))
       return c;
     c = inner;
@@ -443,12 +448,7 @@ int lw_key_text(lower_t *l, CXCursor c, char *buf, size_t size, size_t *len,
     s = clang_getCursorSpelling(c);
     part = clang_getCString(s);
   } else if (k == CXCursor_MemberRefExpr && depth < 8) {
-    size_t base = lw_kids_push(l, c);
-    CXCursor b = clang_getNullCursor();
-    for (size_t i = base; i < l->kids.n; i++)
-      if (lw_is_expr(l->kids.v[i]))
-        b = l->kids.v[i];
-    l->kids.n = base;
+    CXCursor b = lw_last_expr(l, c);
     if (clang_Cursor_isNull(b) || !lw_key_text(l, b, buf, size, len, depth + 1))
       return 0;
     CXType bt = clang_getCanonicalType(clang_getCursorType(b));

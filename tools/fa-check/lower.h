@@ -92,6 +92,8 @@ const char *lw_text_at(lower_t *l, CXSourceLocation sl, int spelling,
                        CXFile *file, unsigned *off, size_t *size);
 size_t lw_kids_push(lower_t *l, CXCursor c);
 int lw_is_expr(CXCursor c);
+/* The last expression among the children of c (null cursor: none). */
+CXCursor lw_last_expr(lower_t *l, CXCursor c);
 CXCursor lw_strip(lower_t *l, CXCursor c);
 int lw_type_tracked(CXType t, int *is_ptr);
 uint32_t lw_ref_of(lower_t *l, CXCursor decl);

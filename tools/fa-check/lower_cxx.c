@@ -161,12 +161,7 @@ void lw_cxx_call(lower_t *l, CXCursor c, CXCursor callee, size_t *keep,
     *pass_arg0 = tracked;
     return;
   }
-  base = lw_kids_push(l, first);
-  CXCursor obj = clang_getNullCursor();
-  for (size_t i = base; i < l->kids.n; i++)
-    if (lw_is_expr(l->kids.v[i]))
-      obj = l->kids.v[i];
-  l->kids.n = base;
+  CXCursor obj = lw_last_expr(l, first);
   if (clang_Cursor_isNull(obj))
     return; /* a member of *this */
   lw_read_expr(l, obj);
@@ -263,12 +258,7 @@ int lw_cxx_this_member(lower_t *l, CXCursor lhs, char *buf, size_t size) {
   lhs = lw_strip(l, lhs);
   if (clang_getCursorKind(lhs) != CXCursor_MemberRefExpr)
     return 0;
-  size_t base = lw_kids_push(l, lhs);
-  CXCursor obj = clang_getNullCursor();
-  for (size_t i = base; i < l->kids.n; i++)
-    if (lw_is_expr(l->kids.v[i]))
-      obj = l->kids.v[i];
-  l->kids.n = base;
+  CXCursor obj = lw_last_expr(l, lhs);
   if (!clang_Cursor_isNull(obj) &&
       clang_getCursorKind(lw_strip(l, obj)) != CXCursor_CXXThisExpr)
     return 0;

@@ -258,12 +258,7 @@ static uint32_t resolve(lower_t *l, CXCursor c, int reading, int *strong,
     return l->u->vars.v[lw_cur_fn(l)->var + v].path;
   }
   case CXCursor_MemberRefExpr: {
-    size_t base = lw_kids_push(l, c);
-    CXCursor b = clang_getNullCursor();
-    for (size_t i = base; i < l->kids.n; i++)
-      if (lw_is_expr(l->kids.v[i]))
-        b = l->kids.v[i];
-    l->kids.n = base;
+    CXCursor b = lw_last_expr(l, c);
     if (clang_Cursor_isNull(b))
       return FC_NONE;
     return sub_path(l, b, lw_field_of(l, c), reading, strong, root);

@@ -234,6 +234,27 @@ static const rule_extra_t extras[] = {
      "    }\n"},
 };
 
+/* What both FA702 examples start with: a coroutine type and an awaitable. */
+#define CXX_COROUTINE_PREAMBLE                                                 \
+  "    #include <framealloc.hpp>\n"                                            \
+  "\n"                                                                         \
+  "    #include <coroutine>\n"                                                 \
+  "    #include <memory_resource>\n"                                           \
+  "    #include <string>\n"                                                    \
+  "\n"                                                                         \
+  "    struct job { // a coroutine the main loop resumes\n"                    \
+  "      struct promise_type {\n"                                              \
+  "        job get_return_object() { return {}; }\n"                           \
+  "        std::suspend_never initial_suspend() noexcept { return {}; }\n"     \
+  "        std::suspend_never final_suspend() noexcept { return {}; }\n"       \
+  "        void return_void() {}\n"                                            \
+  "        void unhandled_exception() {}\n"                                    \
+  "      };\n"                                                                 \
+  "    };\n"                                                                   \
+  "\n"                                                                         \
+  "    std::suspend_always next_tick();\n"                                     \
+  "    void send(const char *msg);\n"
+
 /* The C++ example of each rule, which `fa-check explain` prints after the
  * C one (the same as in docs/fa-check.md, whose test checks both). */
 static const struct {
@@ -279,26 +300,7 @@ static const struct {
      "    }\n"},
     {702,
      "Bad:\n"
-     "\n"
-     "    #include <framealloc.hpp>\n"
-     "\n"
-     "    #include <coroutine>\n"
-     "    #include <memory_resource>\n"
-     "    #include <string>\n"
-     "\n"
-     "    struct job { // a coroutine the main loop resumes\n"
-     "      struct promise_type {\n"
-     "        job get_return_object() { return {}; }\n"
-     "        std::suspend_never initial_suspend() noexcept { return {}; }\n"
-     "        std::suspend_never final_suspend() noexcept { return {}; }\n"
-     "        void return_void() {}\n"
-     "        void unhandled_exception() {}\n"
-     "      };\n"
-     "    };\n"
-     "\n"
-     "    std::suspend_always next_tick();\n"
-     "    void send(const char *msg);\n"
-     "\n"
+     "\n" CXX_COROUTINE_PREAMBLE "\n"
      "    job greet(fa::frame_resource &frame) {\n"
      "      std::pmr::string msg(\"hello\", &frame); /* FA701: a coroutine is "
      "async */\n"
@@ -309,26 +311,7 @@ static const struct {
      "\n"
      "Fixed: what the coroutine keeps across co_await lives in the task's "
      "memory:\n"
-     "\n"
-     "    #include <framealloc.hpp>\n"
-     "\n"
-     "    #include <coroutine>\n"
-     "    #include <memory_resource>\n"
-     "    #include <string>\n"
-     "\n"
-     "    struct job { // a coroutine the main loop resumes\n"
-     "      struct promise_type {\n"
-     "        job get_return_object() { return {}; }\n"
-     "        std::suspend_never initial_suspend() noexcept { return {}; }\n"
-     "        std::suspend_never final_suspend() noexcept { return {}; }\n"
-     "        void return_void() {}\n"
-     "        void unhandled_exception() {}\n"
-     "      };\n"
-     "    };\n"
-     "\n"
-     "    std::suspend_always next_tick();\n"
-     "    void send(const char *msg);\n"
-     "\n"
+     "\n" CXX_COROUTINE_PREAMBLE "\n"
      "    job greet(fa::task &t) {\n"
      "      fa::task_resource mem(t);\n"
      "      std::pmr::string msg(\"hello\", &mem);\n"
