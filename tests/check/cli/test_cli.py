@@ -363,6 +363,53 @@ def test_compdb_relative_gcc_flags(c):
     expect(rc == 2 and "not in" in err, "a file not in the database", err)
 
 
+CXX_BAD = """#include <framealloc.hpp>
+
+#include <thread>
+
+void use(const void *p);
+
+namespace game {
+void step(fa::allocator &a) {
+  int *p = fa::make_frame<int>(a);
+  std::thread t([p] { use(p); });
+  t.join();
+}
+} // namespace game
+"""
+
+
+def test_compdb_cxx(c):
+    """C++ translation units of a compile database (.cc, .cpp, .cxx; C++17
+    and C++20; g++ flags) are checked; one that does not parse is reported
+    as a C one is (exit 2), the others still checked."""
+    c.write("src/step.cc", CXX_BAD)
+    c.write("src/ok.cpp", "#include <framealloc.hpp>\nint ok() { return 0; }\n")
+    c.write("src/broken.cxx", "#include <framealloc.hpp>\nvoid f( {\n")
+    inc = os.path.relpath(c.include, c.path("build"))
+    entries = [
+        {"directory": c.path("build"), "file": "../src/step.cc",
+         "command": "/usr/bin/g++ -I%s -std=c++17 -O2 -fno-plt "
+                    "-fconcepts-diagnostics-depth=2 -Wall -c -o step.o "
+                    "../src/step.cc" % inc},
+        {"directory": c.path("build"), "file": "../src/ok.cpp",
+         "arguments": ["c++", "-I" + inc, "-std=gnu++20", "-c",
+                       "../src/ok.cpp", "-o", "ok.o"]},
+    ]
+    make_compdb(c, "build", entries)
+    rc, out, err = c.run("--format", "compact", "-p", "build")
+    expect(rc == 1 and err == "", "C++ compile database: exit 1", out, err)
+    expect(re.search(r"src/step\.cc:10:\d+: error: .*\(std::thread\) "
+                     r"\[FA703\]$", out, re.M), "FA703 in step.cc", out)
+    entries.append(
+        {"directory": c.path("build"), "file": "../src/broken.cxx",
+         "command": "g++ -I%s -std=c++20 -c ../src/broken.cxx" % inc})
+    make_compdb(c, "build", entries)
+    rc, out, err = c.run("--format", "compact", "-p", "build")
+    expect(rc == 2 and "broken.cxx: does not parse" in err and
+           "[FA703]" in out, "a C++ file that does not parse", out, err)
+
+
 def several_units(c, n=6):
     files = []
     for i in range(n):
@@ -1206,7 +1253,8 @@ GROUPS = {
               test_code_forms, test_families, test_lifetime_notes,
               test_explain, test_list],
     "inputs": [test_missing_file, test_compdb_broken, test_parse_failure,
-               test_compdb_relative_gcc_flags, test_compiler_shape],
+               test_compdb_relative_gcc_flags, test_compdb_cxx,
+               test_compiler_shape],
     "baseline": [test_baseline_round_trip, test_baseline_identical_lines,
                  test_baseline_errors],
     "cache": [test_cache_cross_tu, test_cache_damaged, test_changed_since],
