@@ -31,7 +31,7 @@ demo: build
 	@echo "== cpp_game_loop: the same loop in C++ (<framealloc.hpp>), assets loaded on std::threads"
 	./build/examples/cpp_game_loop
 	@echo "== fa-check over examples/ (async_bad.c is wrong on purpose)"
-	./build/tools/fa-check/fa-check -p build examples/*.c; test $$? -eq 1
+	./build/tools/fa-check/fa-check -p build examples/*.c examples/*.cpp; test $$? -eq 1
 
 # Release (inline fast paths), the threaded tests under TSan, the suite with
 # the expensive validators (FA_DEBUG=3), the whole suite under ASan+UBSan

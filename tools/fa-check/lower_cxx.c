@@ -230,28 +230,20 @@ static int from_frame(lower_t *l, CXCursor a, int depth) {
 void lw_cxx_after_call(lower_t *l, CXCursor c, CXCursor callee, fc_loc_t loc) {
   if (clang_getCursorKind(callee) != CXCursor_Constructor)
     return;
+  /* An object given a frame resource or allocator allocates from the
+   * frame; the resource or allocator itself is a handle, not frame data
+   * (one made before a loop serves every frame of it). */
   char cls[256];
   class_name(clang_getCursorType(c), cls, sizeof(cls));
+  if (!strncmp(cls, "fa::", 4) || is_view(cls))
+    return;
   int n = clang_Cursor_getNumArguments(c);
-  if (strncmp(cls, "fa::", 4) && !is_view(cls)) {
-    /* a container given a frame resource allocates from the frame */
-    for (int i = 0; i < n; i++)
-      if (from_frame(l, clang_Cursor_getArgument(c, (unsigned)i), 0)) {
-        lw_emit_call(l, lw_synthetic_ref(l, "fa::frame_resource", FC_REF_FRAME),
-                     FC_NONE, loc);
-        return;
-      }
-    return;
-  }
-  if (strcmp(cls, "fa::frame_resource") && strcmp(cls, "fa::frame_allocator"))
-    return;
-  uint32_t key = FC_NONE;
-  if (n >= 1) {
-    CXCursor a = clang_Cursor_getArgument(c, 0);
-    if (lw_is_allocator(l, clang_getCursorType(a)))
-      key = lw_key_of(l, a);
-  }
-  lw_emit_call(l, lw_synthetic_ref(l, cls, FC_REF_FRAME), key, loc);
+  for (int i = 0; i < n; i++)
+    if (from_frame(l, clang_Cursor_getArgument(c, (unsigned)i), 0)) {
+      uint32_t ref = lw_synthetic_ref(l, "fa::frame_resource", FC_REF_FRAME);
+      lw_emit_call(l, ref, FC_NONE, loc);
+      return;
+    }
 }
 
 int lw_cxx_this_member(lower_t *l, CXCursor lhs, char *buf, size_t size) {
