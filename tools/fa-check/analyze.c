@@ -479,6 +479,10 @@ void fc_analyze(fc_unit_t *const *units, size_t n, const fc_config_t *cfg,
         p.g[g].flags |= FC_G_END;
       if (ref->flags & FC_REF_FRAME)
         p.g[g].flags |= FC_G_FRAME;
+      /* the object of a call to it (its first kept argument) reaches the
+       * task: frame data there is FA703 */
+      if ((ref->flags & FC_REF_SPAWNS_THIS) && !p.g[g].ctx_arg)
+        p.g[g].ctx_arg = 1;
       if (ref->flags & FC_REF_COROUTINE)
         set_async(&p.g[g], FC_WHY_COROUTINE, ref->attr_loc, NULL);
     }

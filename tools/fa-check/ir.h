@@ -94,7 +94,8 @@ enum {
   FC_REF_BEGINS_ATTR = 4, /* FA_BEGINS_FRAME */
   FC_REF_ENDS_ATTR = 8,   /* FA_ENDS_FRAME, the end of a fa::frame_scope */
   FC_REF_COROUTINE = 16,  /* a C++ coroutine: attr_loc is its first co_ */
-  FC_REF_FRAME = 32       /* makes frame memory (a frame resource) */
+  FC_REF_FRAME = 32,      /* makes frame memory (a frame resource) */
+  FC_REF_SPAWNS_THIS = 64 /* a method that hands `this` to a task */
 };
 typedef struct fc_ref_s {
   const char *usr, *name; /* interned */

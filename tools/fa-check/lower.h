@@ -79,6 +79,7 @@ typedef struct lower_s {
   uint32_t depth, loop_depth;
   FC_VEC(CXCursor) lambdas;
   FC_VEC(uint32_t) lambda_refs;
+  int this_captured; /* a lambda read since this was cleared took `this` */
 } lower_t;
 
 static inline fc_fn_t *lw_cur_fn(lower_t *l) { return &l->u->fns.v[l->fni]; }
@@ -150,10 +151,11 @@ const char *lw_cxx_name(lower_t *l, CXCursor decl);
 /* Whether t is a frame-allocator handle of the C++ API. */
 int lw_cxx_is_allocator(CXCursor record);
 /* The C++ parts of a call: the object of a method call (read, its value
- * kept when the result can carry it), what a constructor's arguments give
- * the object, a frame resource or allocator made. */
-void lw_cxx_call(lower_t *l, CXCursor c, CXCursor callee, size_t *keep,
-                 int *pass_arg0);
+ * kept when the result can carry it, and kept as the call's first argument
+ * when it has one: the number of arguments kept), what a constructor's
+ * arguments give the object, a frame resource or allocator made. */
+uint32_t lw_cxx_call(lower_t *l, CXCursor c, CXCursor callee, size_t *keep,
+                     int *pass_arg0);
 int lw_cxx_arg_flows(lower_t *l, CXCursor c, CXCursor callee, int i);
 void lw_cxx_after_call(lower_t *l, CXCursor c, CXCursor callee, fc_loc_t loc);
 /* Expressions and statements only C++ has: 1 when handled. */

@@ -13,6 +13,8 @@
  * way out of its block. */
 #include "lower.h"
 
+#include <ctype.h>
+
 /* ---- declarations -------------------------------------------------------- */
 
 int lw_cxx_is_function(enum CXCursorKind k) {
@@ -143,32 +145,44 @@ static int is_move(lower_t *l, CXCursor a) {
   return n && !strcmp(n, "std::move");
 }
 
-void lw_cxx_call(lower_t *l, CXCursor c, CXCursor callee, size_t *keep,
-                 int *pass_arg0) {
+uint32_t lw_cxx_call(lower_t *l, CXCursor c, CXCursor callee, size_t *keep,
+                     int *pass_arg0) {
   enum CXCursorKind ck = clang_getCursorKind(callee);
   if ((ck != CXCursor_CXXMethod && ck != CXCursor_ConversionFunction) ||
       clang_CXXMethod_isStatic(callee))
-    return;
+    return 0;
   int tracked = lw_type_tracked(clang_getCursorResultType(callee), NULL);
   size_t base = lw_kids_push(l, c);
   CXCursor first = l->kids.n > base ? l->kids.v[base] : c;
   int has = l->kids.n > base;
   l->kids.n = base;
   if (!has)
-    return;
+    return 0;
   if (clang_getCursorKind(first) != CXCursor_MemberRefExpr) {
     /* an operator: the object is its first argument */
     *pass_arg0 = tracked;
-    return;
+    return 0;
   }
   CXCursor obj = lw_last_expr(l, first);
   if (clang_Cursor_isNull(obj))
-    return; /* a member of *this */
+    return 0; /* a member of *this */
+  size_t mark = l->vals.n;
   lw_read_expr(l, obj);
+  uint32_t kept = 0;
+  if (l->vals.n > mark && !(l->role.v[lw_ref_of(l, callee)] & ROLE_ARGS)) {
+    /* the object, for a method that hands `this` to a task */
+    fc_arg_t arg;
+    arg.src = lw_keep_vals(l, mark, &arg.nsrc);
+    arg.fnref = FC_NONE;
+    arg.loc = lw_cursor_loc(l, obj);
+    PUSH(l->u->args, arg);
+    kept = 1;
+  }
   if (tracked)
     *keep = l->vals.n;
   else
     l->vals.n = *keep;
+  return kept;
 }
 
 int lw_cxx_arg_flows(lower_t *l, CXCursor c, CXCursor callee, int i) {
@@ -322,9 +336,29 @@ static enum CXChildVisitResult capture(CXCursor c, CXCursor parent,
   return CXChildVisit_Recurse;
 }
 
+/* Whether a lambda's capture list names `this` or `*this`. */
+static int captures_this(lower_t *l, CXCursor c) {
+  CXFile f;
+  unsigned off;
+  size_t size;
+  const char *buf = lw_text_at(l, clang_getRangeStart(clang_getCursorExtent(c)),
+                               0, &f, &off, &size);
+  if (!buf || buf[off] != '[')
+    return 0;
+  for (size_t i = off + 1; i + 4 <= size && buf[i] != ']'; i++)
+    if (!strncmp(buf + i, "this", 4) &&
+        (i + 4 == size ||
+         !(buf[i + 4] == '_' || isalnum((unsigned char)buf[i + 4]))) &&
+        !(buf[i - 1] == '_' || isalnum((unsigned char)buf[i - 1])))
+      return 1;
+  return 0;
+}
+
 static void read_lambda(lower_t *l, CXCursor c) {
   capture_scan_t cs = {l, c};
   clang_visitChildren(c, capture, &cs);
+  if (captures_this(l, c))
+    l->this_captured = 1;
   lw_cxx_lambda_ref(l, c);
 }
 

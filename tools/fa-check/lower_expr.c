@@ -397,7 +397,7 @@ static void lower_call(lower_t *l, CXCursor c) {
   size_t mark0 = l->vals.n, keep = mark0;
   int pass0 = (role & ROLE_PASS) != 0;
   if (ref != FC_NONE)
-    lw_cxx_call(l, c, callee, &keep, &pass0);
+    nkept += lw_cxx_call(l, c, callee, &keep, &pass0);
   CXCursor arg0 = clang_getNullCursor();
   uint32_t alloc_key = FC_NONE;
   int keyed = ref == FC_NONE; /* indirect calls are never frame calls */
@@ -410,7 +410,10 @@ static void lower_call(lower_t *l, CXCursor c) {
       alloc_key = lw_key_of(l, a);
     }
     size_t mark = l->vals.n;
+    l->this_captured = 0;
     lw_read_expr(l, a);
+    if ((role & ROLE_ARGS) && l->this_captured) /* a task gets `this` */
+      l->u->refs.v[lw_cur_fn(l)->ref].flags |= FC_REF_SPAWNS_THIS;
     if (role & ROLE_ARGS) {
       fc_arg_t arg;
       arg.src = lw_keep_vals(l, mark, &arg.nsrc);
