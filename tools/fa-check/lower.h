@@ -170,7 +170,8 @@ int lw_cxx_scope_var(lower_t *l, CXCursor d);
 void lw_cxx_end_scopes(lower_t *l, uint32_t depth, fc_loc_t loc, int keep);
 /* Whether lhs is a member of *this (`m`, `this->m`): "this->m" in buf. */
 int lw_cxx_this_member(lower_t *l, CXCursor lhs, char *buf, size_t size);
-/* The synthetic ref of a lambda argument, FC_NONE otherwise. */
+/* The function a lambda or function object argument runs (a lambda's
+ * synthetic ref, the object's operator()), FC_NONE otherwise. */
 uint32_t lw_cxx_lambda_ref(lower_t *l, CXCursor c);
 
 #endif

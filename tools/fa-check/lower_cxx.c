@@ -280,6 +280,34 @@ int lw_cxx_this_member(lower_t *l, CXCursor lhs, char *buf, size_t size) {
 /* ---- lambdas --------------------------------------------------------------
  */
 
+static enum CXChildVisitResult find_call_op(CXCursor c, CXCursor parent,
+                                            CXClientData data) {
+  (void)parent;
+  if (clang_getCursorKind(c) != CXCursor_CXXMethod)
+    return CXChildVisit_Continue;
+  CXString s = clang_getCursorSpelling(c);
+  int yes = !strcmp(clang_getCString(s), "operator()");
+  clang_disposeString(s);
+  if (yes)
+    *(CXCursor *)data = c;
+  return yes ? CXChildVisit_Break : CXChildVisit_Continue;
+}
+
+/* A function object of the program's own (not a system header's): its
+ * operator() is what the task runs. */
+static uint32_t functor_ref(lower_t *l, CXCursor c) {
+  CXType t = clang_getCanonicalType(clang_getCursorType(c));
+  if (t.kind != CXType_Record)
+    return FC_NONE;
+  CXCursor cls = clang_getTypeDeclaration(t);
+  if (clang_Cursor_isNull(cls) ||
+      clang_Location_isInSystemHeader(clang_getCursorLocation(cls)))
+    return FC_NONE;
+  CXCursor op = clang_getNullCursor();
+  clang_visitChildren(cls, find_call_op, &op);
+  return clang_Cursor_isNull(op) ? FC_NONE : lw_ref_of(l, op);
+}
+
 uint32_t lw_cxx_lambda_ref(lower_t *l, CXCursor c) {
   for (int depth = 0; depth < 4; depth++) { /* std::function(lambda) */
     c = lw_strip(l, c);
@@ -291,7 +319,7 @@ uint32_t lw_cxx_lambda_ref(lower_t *l, CXCursor c) {
     c = clang_Cursor_getArgument(c, 0);
   }
   if (clang_getCursorKind(c) != CXCursor_LambdaExpr)
-    return FC_NONE;
+    return functor_ref(l, c);
   for (size_t i = 0; i < l->lambdas.n; i++)
     if (clang_equalCursors(l->lambdas.v[i], c))
       return l->lambda_refs.v[i];

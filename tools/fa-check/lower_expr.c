@@ -308,14 +308,11 @@ static uint32_t fn_designator(lower_t *l, CXCursor c) {
     }
     break;
   }
-  if (clang_getCursorKind(c) == CXCursor_LambdaExpr ||
-      clang_getCursorKind(c) == CXCursor_CallExpr)
-    return lw_cxx_lambda_ref(l, c);
   if (clang_getCursorKind(c) != CXCursor_DeclRefExpr)
-    return FC_NONE;
+    return lw_cxx_lambda_ref(l, c); /* C++: a lambda or function object */
   CXCursor d = clang_getCursorReferenced(c);
   if (!lw_cxx_is_function(clang_getCursorKind(d)))
-    return FC_NONE;
+    return lw_cxx_lambda_ref(l, c); /* a function object in a variable */
   return lw_ref_of(l, d);
 }
 
