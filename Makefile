@@ -31,7 +31,7 @@ demo: build
 	@echo "== cpp_game_loop: the same loop in C++ (<framealloc.hpp>), assets loaded on std::threads"
 	./build/examples/cpp_game_loop
 	@echo "== fa-check over examples/ (async_bad.c is wrong on purpose)"
-	./build/tools/fa-check/fa-check -p build examples/*.c; test $$? -eq 1
+	./build/tools/fa-check/fa-check -p build examples/*.c examples/*.cpp; test $$? -eq 1
 
 # Release (inline fast paths), the threaded tests under TSan, the suite with
 # the expensive validators (FA_DEBUG=3), the whole suite under ASan+UBSan
@@ -65,8 +65,8 @@ test-asan:
 	cmake --build build-asan -j $(JOBS)
 	cd build-asan && $(CTEST)
 
-# fa-check (Release) on real C code, the Debian source packages of libuv,
-# Lua 5.4 and SQLite through their compile databases: no crash, no
+# fa-check (Release) on real code, the Debian source packages of libuv,
+# Lua 5.4, SQLite (C), Box2D and fmt (C++) through their compile databases: no crash, no
 # diagnostic, and a defect planted in each found; then a baseline round trip
 # on libuv (tests/check/realcode/).
 test-real-code:

@@ -13,7 +13,7 @@
 # builds (no ASan, or FA_DEBUG=0) run the static side only.
 set(FC_AGREE_DIR ${CMAKE_CURRENT_SOURCE_DIR}/agree)
 file(GLOB FC_AGREE_SOURCES RELATIVE ${FC_AGREE_DIR}
-  CONFIGURE_DEPENDS ${FC_AGREE_DIR}/*.c)
+  CONFIGURE_DEPENDS ${FC_AGREE_DIR}/*.c ${FC_AGREE_DIR}/*.cpp)
 
 set(fc_agree_run OFF)
 if(FA_SANITIZE STREQUAL "address" AND FA_DEBUG GREATER_EQUAL 1)
@@ -22,7 +22,7 @@ if(FA_SANITIZE STREQUAL "address" AND FA_DEBUG GREATER_EQUAL 1)
 endif()
 
 foreach(source IN LISTS FC_AGREE_SOURCES)
-  string(REGEX REPLACE "\\.c$" "" name ${source})
+  string(REGEX REPLACE "\\.(c|cpp)$" "" name ${source})
   # Programs on libuv (*_uv.c) need framealloc::uv.
   if(name MATCHES "_uv$" AND NOT TARGET framealloc::uv)
     continue()
@@ -51,11 +51,18 @@ foreach(source IN LISTS FC_AGREE_SOURCES)
       "lines; an agreement program holds at most one mistake")
   endif()
 
+  if(source MATCHES "\\.cpp$" AND NOT CMAKE_CXX_COMPILER)
+    continue()
+  endif()
   add_executable(fc_agree_${name} ${FC_AGREE_DIR}/${source})
   target_link_libraries(fc_agree_${name} PRIVATE framealloc::framealloc
     Threads::Threads)
   if(name MATCHES "_uv$")
     target_link_libraries(fc_agree_${name} PRIVATE framealloc::uv)
+  endif()
+  if(source MATCHES "\\.cpp$") # the C++ programs: coroutines need C++20
+    set_target_properties(fc_agree_${name} PROPERTIES CXX_STANDARD 20
+      CXX_STANDARD_REQUIRED ON)
   endif()
   add_test(NAME fc_agree_${name}
     COMMAND ${Python3_EXECUTABLE} ${FC_AGREE_DIR}/agree.py

@@ -6,11 +6,11 @@ set(FC_FIXTURE_DIR ${CMAKE_CURRENT_SOURCE_DIR}/fixtures)
 file(GLOB FC_FIXTURES RELATIVE ${FC_FIXTURE_DIR}
   CONFIGURE_DEPENDS ${FC_FIXTURE_DIR}/*)
 foreach(fixture IN LISTS FC_FIXTURES)
-  if(NOT fixture MATCHES "\\.c$" AND NOT IS_DIRECTORY
+  if(NOT fixture MATCHES "\\.(c|cpp)$" AND NOT IS_DIRECTORY
       ${FC_FIXTURE_DIR}/${fixture})
     continue()
   endif()
-  string(REGEX REPLACE "\\.c$" "" name ${fixture})
+  string(REGEX REPLACE "\\.(c|cpp)$" "" name ${fixture})
   add_test(NAME fc_fixture_${name}
     COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/run_fixtures.py
       --fa-check ${FC_BIN} --include ${FC_FRAMEALLOC_INCLUDE}

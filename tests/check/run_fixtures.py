@@ -2,8 +2,8 @@
 """Runs fa-check over the fixture corpus and compares its findings with the
 expectations written in the fixtures.
 
-A fixture is a C file directly in the fixture directory (analysed alone) or
-a directory of C files (a group, analysed in one run, with its own
+A fixture is a C or C++ file directly in the fixture directory (analysed
+alone; C++ as C++20) or a directory of C or C++ files (a group, analysed in one run, with its own
 fa-check.toml passed with --config when it has one). Every fixture is
 checked with --all, so the async-safety fixtures must stay clean of
 lifetime findings and the other way round. A line ending in
@@ -27,13 +27,15 @@ FINDING = re.compile(
     r"^(?P<file>.*?):(?P<line>\d+):(?P<col>\d+): (?:error|warning): "
     r"(?P<msg>.*) \[(?P<code>FA\d{3})\]$")
 CLANG_ARGS = ["-std=c11", "-D_GNU_SOURCE"]
+CXX_ARGS = ["-x", "c++", "-std=c++20", "-D_GNU_SOURCE"]
+SOURCE = (".c", ".cpp")
 
 
 def fixtures_in(root):
     names = []
     for name in sorted(os.listdir(root)):
         path = os.path.join(root, name)
-        if name.endswith(".c") and os.path.isfile(path):
+        if name.endswith(SOURCE) and os.path.isfile(path):
             names.append(name)
         elif os.path.isdir(path):
             names.append(name)
@@ -44,7 +46,7 @@ def sources_of(root, name):
     path = os.path.join(root, name)
     if os.path.isdir(path):
         files = sorted(os.path.join(path, f) for f in os.listdir(path)
-                       if f.endswith(".c"))
+                       if f.endswith(SOURCE))
         config = os.path.join(path, "fa-check.toml")
         return files, (config if os.path.isfile(config) else None), path
     return [path], None, root
@@ -59,7 +61,7 @@ def expected_of(files, root):
         d = os.path.dirname(f)
         if d != root:  # a group: its headers too
             scan.update(os.path.join(d, h) for h in os.listdir(d)
-                        if h.endswith(".h"))
+                        if h.endswith((".h", ".hpp")))
     for f in sorted(scan):
         with open(f, encoding="utf-8") as fh:
             for n, text in enumerate(fh, 1):
@@ -74,7 +76,8 @@ def run_one(args, root, name, empty_config):
     files, config, _ = sources_of(root, name)
     cmd = [args.fa_check, "--all", "--format", "compact", "--config",
            config or empty_config] + files + ["--"] + \
-        ["-I" + args.include] + CLANG_ARGS
+        ["-I" + args.include] + \
+        (CXX_ARGS if any(f.endswith(".cpp") for f in files) else CLANG_ARGS)
     with tempfile.TemporaryDirectory() as cwd:
         p = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
         got, messages = set(), {}

@@ -6,7 +6,7 @@
 #
 # Every ```c and ```cpp block of SOURCE_DIR/README.md and SOURCE_DIR/docs/*.md
 # is compiled against the framealloc installed under PREFIX with warnings as
-# errors (C11, or C++17 for ```cpp). A block that defines main is linked with the shared library and
+# errors (C11, or C++17 for ```cpp; C++20 for a block that includes <coroutine>). A block that defines main is linked with the shared library and
 # run, and must exit with status 0; any other block is compiled on its own as
 # a translation unit, so fragments include their headers and define whole
 # functions. A block opened with ```c skip-check (```cpp skip-check) is left
@@ -35,6 +35,8 @@ if command -v timeout >/dev/null 2>&1; then
 fi
 warn="-std=c11 -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Werror"
 cxxwarn="-std=c++17 -Wall -Wextra -Wpedantic -Wshadow -Werror"
+# Blocks with coroutines (fa-check's C++ examples) are C++20.
+cxx20warn="-std=c++20 -Wall -Wextra -Wpedantic -Wshadow -Werror"
 
 if [ ! -f "$prefix/include/framealloc.h" ]; then
   echo "check_docs: no framealloc.h under $prefix/include" >&2
@@ -123,6 +125,9 @@ while read -r file mode; do
   base=${file%.*}
   comp="$cc $warn"
   case $file in *.cpp) comp="$cxx $cxxwarn" ;; esac
+  case $file in
+  *.cpp) grep -q '^#include <coroutine>' "$file" && comp="$cxx $cxx20warn" ;;
+  esac
   if grep -Eq '(^|[^A-Za-z0-9_])int[[:space:]]+main[[:space:]]*\(' "$file"; then
     if ! $comp $extra -I"$prefix/include" "$file" -o "$base" \
       -L"$libdir" -Wl,-rpath,"$libdir" -lframealloc -pthread \

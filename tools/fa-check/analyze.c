@@ -26,11 +26,10 @@ static const char *const builtin_long[] = {
 static const struct {
   const char *name;
   int arg;
-} builtin_spawn[] = {{"pthread_create", 4},
-                     {"thrd_create", 3},
-                     {"uv_thread_create", 3},
-                     {"uv_queue_work", 2},
-                     {"fa_uv_queue_work", 3}};
+} builtin_spawn[] = {{"pthread_create", 4},   {"thrd_create", 3},
+                     {"uv_thread_create", 3}, {"uv_queue_work", 2},
+                     {"fa_uv_queue_work", 3}, {"std::thread", 1},
+                     {"std::jthread", 1},     {"std::async", 1}};
 
 static int name_in(const fc_names_t *names, const char *s) {
   for (size_t i = 0; names && i < names->n; i++)
@@ -62,7 +61,8 @@ static void set_async(fc_gfn_t *g, int why, fc_loc_t loc, const char *by) {
 
 static void classify(fc_gfn_t *g, const fc_config_t *cfg) {
   const char *n = g->name ? g->name : "";
-  if (!strcmp(n, "fa_frame_alloc") || (cfg && name_in(&cfg->frame, n)))
+  if (!strcmp(n, "fa_frame_alloc") || !strcmp(n, "fa::make_frame") ||
+      !strcmp(n, "fa::make_frame_array") || (cfg && name_in(&cfg->frame, n)))
     g->flags |= FC_G_FRAME;
   if (!strcmp(n, "fa__frame_vec_reserve"))
     g->flags |= FC_G_FRAME | FC_G_VEC;
@@ -83,6 +83,8 @@ static void classify(fc_gfn_t *g, const fc_config_t *cfg) {
     if (!strcmp(n, builtin_spawn[i].name)) {
       g->ctx_arg = builtin_spawn[i].arg;
       g->flags |= FC_G_CALLBACKS;
+      if (!strncmp(n, "std::", 5)) /* the callable and its bound arguments */
+        g->flags |= FC_G_SPAWN_ALL;
     }
   for (size_t i = 0; cfg && i < cfg->nspawn; i++)
     if (!strcmp(n, cfg->spawn[i].name)) {
@@ -475,6 +477,14 @@ void fc_analyze(fc_unit_t *const *units, size_t n, const fc_config_t *cfg,
         p.g[g].flags |= FC_G_BEGIN;
       if (ref->flags & FC_REF_ENDS_ATTR)
         p.g[g].flags |= FC_G_END;
+      if (ref->flags & FC_REF_FRAME)
+        p.g[g].flags |= FC_G_FRAME;
+      /* the object of a call to it (its first kept argument) reaches the
+       * task: frame data there is FA703 */
+      if ((ref->flags & FC_REF_SPAWNS_THIS) && !p.g[g].ctx_arg)
+        p.g[g].ctx_arg = 1;
+      if (ref->flags & FC_REF_COROUTINE)
+        set_async(&p.g[g], FC_WHY_COROUTINE, ref->attr_loc, NULL);
     }
     nd += u->fns.n;
   }

@@ -104,7 +104,8 @@ typedef struct fc_rule_s {
   const char *title;     /* the catalogue's one-line meaning */
   const char *help;      /* one line: how to fix it */
   const char *explain;   /* several paragraphs with a bad and a fixed example */
-  int available;         /* 0: in the catalogue, not checked in this version */
+  const char *explain_cxx; /* the same examples in C++, NULL if none */
+  int available; /* 0: in the catalogue, not checked in this version */
 } fc_rule_t;
 
 const fc_rule_t *fc_rules(size_t *count); /* sorted by code */

@@ -387,6 +387,8 @@ int fc_cmd_explain(const char *code) {
          fc_family_name(r->family), fc_level_name(r->default_level),
          r->precision);
   fputs(r->explain, stdout);
+  if (r->explain_cxx)
+    printf("\nIn C++:\n\n%s", r->explain_cxx);
   printf("\nhelp: %s\n", r->help);
   return FC_EXIT_OK;
 }

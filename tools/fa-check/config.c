@@ -569,14 +569,21 @@ static const char *shown(const char *s, char *buf, size_t size) {
   return buf;
 }
 
+/* A C identifier, or a qualified C++ name ("jobs::submit"). */
 static int is_identifier(const char *s) {
-  if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || *s == '_'))
-    return 0;
-  for (s++; *s; s++)
-    if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') ||
-          (*s >= '0' && *s <= '9') || *s == '_'))
+  for (;;) {
+    if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || *s == '_'))
       return 0;
-  return 1;
+    for (s++; *s && *s != ':'; s++)
+      if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') ||
+            (*s >= '0' && *s <= '9') || *s == '_'))
+        return 0;
+    if (!*s)
+      return 1;
+    if (s[1] != ':')
+      return 0;
+    s += 2;
+  }
 }
 
 /* A code as a table name under [lints]; -1 after reporting. */
@@ -647,7 +654,10 @@ static int set_code_level(parser_t *ps, const char *name, const char *key,
 
 static int add_spawner(parser_t *ps, const value_t *item) {
   const char *s = item->str;
-  const char *colon = strchr(s, ':');
+  /* the last ':' that is not part of a "::" separates the position */
+  const char *colon = strrchr(s, ':');
+  if (colon && colon > s && colon[-1] == ':')
+    colon = NULL;
   size_t n = colon ? (size_t)(colon - s) : strlen(s);
   char *name = fc_xrealloc(NULL, n + 1);
   memcpy(name, s, n);

@@ -92,7 +92,10 @@ enum {
   FC_REF_ASYNC_ATTR = 1,
   FC_REF_SUSPENDS_ATTR = 2,
   FC_REF_BEGINS_ATTR = 4, /* FA_BEGINS_FRAME */
-  FC_REF_ENDS_ATTR = 8    /* FA_ENDS_FRAME */
+  FC_REF_ENDS_ATTR = 8,   /* FA_ENDS_FRAME, the end of a fa::frame_scope */
+  FC_REF_COROUTINE = 16,  /* a C++ coroutine: attr_loc is its first co_ */
+  FC_REF_FRAME = 32,      /* makes frame memory (a frame resource) */
+  FC_REF_SPAWNS_THIS = 64 /* a method that hands `this` to a task */
 };
 typedef struct fc_ref_s {
   const char *usr, *name; /* interned */
@@ -150,12 +153,13 @@ enum {
   FC_G_END = 1u << 8,         /* fa_end_frame, FA_ENDS_FRAME, config */
   FC_G_BEGINS = 1u << 9,      /* every path begins a frame (summary) */
   FC_G_ENDS = 1u << 10,       /* every path ends a frame (summary) */
-  FC_G_LONG = 1u << 11        /* returns memory that outlives frames */
+  FC_G_LONG = 1u << 11,       /* returns memory that outlives frames */
+  FC_G_SPAWN_ALL = 1u << 12 /* every argument reaches the task (std::thread) */
 };
 /* A call that begins or ends a frame, directly or through a helper. */
 #define FC_G_BEGINNING (FC_G_BEGIN | FC_G_BEGINS)
 #define FC_G_ENDING (FC_G_END | FC_G_ENDS)
-enum { FC_WHY_ATTR = 1, FC_WHY_PASSED, FC_WHY_CONFIG };
+enum { FC_WHY_ATTR = 1, FC_WHY_COROUTINE, FC_WHY_PASSED, FC_WHY_CONFIG };
 
 typedef struct fc_gfn_s {
   const char *usr, *name;

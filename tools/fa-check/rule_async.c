@@ -30,6 +30,10 @@ static void note_async(fc_diag_t *d, const fc_gfn_t *g, const fc_fn_t *fn) {
   case FC_WHY_ATTR:
     fc_diag_note(d, g->why_loc, "'%s' is async: annotated FA_ASYNC here", name);
     break;
+  case FC_WHY_COROUTINE:
+    fc_diag_note(d, g->why_loc, "'%s' is async: a coroutine (suspends here)",
+                 name);
+    break;
   case FC_WHY_PASSED:
     fc_diag_note(d, g->why_loc, "'%s' is async: passed to %s here", name,
                  g->why_by ? g->why_by : "?");
@@ -198,7 +202,13 @@ static void value_name(const fc_prog_t *p, size_t ui, const fc_flow_t *f,
 static void check_spawn(const fc_prog_t *p, size_t ui, const fc_flow_t *f,
                         const fc_ev_t *e, const fc_gfn_t *t,
                         fc_diag_list_t *out) {
-  const fc_arg_t *a = &f->u->args.v[e->b + (uint32_t)t->ctx_arg - 1];
+  uint32_t k = (uint32_t)t->ctx_arg - 1;
+  uint32_t last = t->flags & FC_G_SPAWN_ALL ? e->n - 1 : k;
+  for (; k < last; k++) /* std::thread: the first argument that has some */
+    if (fc_flow_value(f, f->u->args.v[e->b + k].src,
+                      f->u->args.v[e->b + k].nsrc))
+      break;
+  const fc_arg_t *a = &f->u->args.v[e->b + k];
   uint64_t bits = fc_flow_value(f, a->src, a->nsrc);
   if (!bits)
     return;
@@ -209,6 +219,8 @@ static void check_spawn(const fc_prog_t *p, size_t ui, const fc_flow_t *f,
                   "frame data '%s' is captured by the task spawned here (%s)",
                   name, t->name);
   note_allocs(f, d, bits);
+  if (t->flags & FC_G_SPAWN_ALL)
+    fc_diag_note(d, a->loc, "captured here");
 }
 
 void fc_rule_async(const fc_prog_t *p, fc_flow_t *f, fc_diag_list_t *out) {

@@ -707,8 +707,15 @@ static void note_ends(const fc_prog_t *p, size_t ui, const lflow_t *f,
       if (frame_role(p, ui, e) >= 0 || !(ended_by(f, e->key) & bits))
         continue;
       char call[300];
-      fc_diag_note(d, e->loc, "the frame ends here (%s)",
-                   call_text(p, ui, e, call, sizeof(call)));
+      const fc_gfn_t *t = fc_call_target(p, ui, e);
+      if (t && t->name && !strcmp(t->name, "~fa::frame_scope"))
+        fc_diag_note(d, e->loc,
+                     "the frame ends at this closing brace "
+                     "(the fa::frame_scope of %s)",
+                     key_name(u, e->key));
+      else
+        fc_diag_note(d, e->loc, "the frame ends here (%s)",
+                     call_text(p, ui, e, call, sizeof(call)));
       shown++;
     }
   }
@@ -803,7 +810,11 @@ static void check_601(const fc_prog_t *p, size_t ui, const lflow_t *f,
   const fc_unit_t *u = f->u;
   char where[300], dest[256], what[256];
   if (e->kind == FC_EV_STORE) {
-    snprintf(where, sizeof(where), "global '%s'", key_name(u, e->key));
+    const char *k = key_name(u, e->key);
+    if (!strncmp(k, "this->", 6))
+      snprintf(where, sizeof(where), "member '%s' of the object", k);
+    else
+      snprintf(where, sizeof(where), "global '%s'", k);
   } else {
     const fc_path_t *q = &u->paths.v[f->fn->path + e->a];
     const fc_var_t *v = &u->vars.v[f->fn->var + q->var];

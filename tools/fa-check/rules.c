@@ -234,6 +234,210 @@ static const rule_extra_t extras[] = {
      "    }\n"},
 };
 
+/* What both FA702 examples start with: a coroutine type and an awaitable. */
+#define CXX_COROUTINE_PREAMBLE                                                 \
+  "    #include <framealloc.hpp>\n"                                            \
+  "\n"                                                                         \
+  "    #include <coroutine>\n"                                                 \
+  "    #include <memory_resource>\n"                                           \
+  "    #include <string>\n"                                                    \
+  "\n"                                                                         \
+  "    struct job { // a coroutine the main loop resumes\n"                    \
+  "      struct promise_type {\n"                                              \
+  "        job get_return_object() { return {}; }\n"                           \
+  "        std::suspend_never initial_suspend() noexcept { return {}; }\n"     \
+  "        std::suspend_never final_suspend() noexcept { return {}; }\n"       \
+  "        void return_void() {}\n"                                            \
+  "        void unhandled_exception() {}\n"                                    \
+  "      };\n"                                                                 \
+  "    };\n"                                                                   \
+  "\n"                                                                         \
+  "    std::suspend_always next_tick();\n"                                     \
+  "    void send(const char *msg);\n"
+
+/* The C++ example of each rule, which `fa-check explain` prints after the
+ * C one (the same as in docs/fa-check.md, whose test checks both). */
+static const struct {
+  int code;
+  const char *text;
+} cxx_examples[] = {
+    {701,
+     "Bad:\n"
+     "\n"
+     "    #include <framealloc.hpp>\n"
+     "\n"
+     "    #include <cstddef>\n"
+     "    #include <thread>\n"
+     "\n"
+     "    void read_file_into(char *buf, std::size_t size);\n"
+     "\n"
+     "    void load_asset(fa::allocator &a) {\n"
+     "      std::thread loader([&a] {\n"
+     "        char *buf = fa::make_frame_array<char>(a, 4096); /* FA701 */\n"
+     "        read_file_into(buf, 4096);\n"
+     "      });\n"
+     "      loader.join();\n"
+     "    }\n"
+     "\n"
+     "Fixed: a container on pool memory, freed when the task is done:\n"
+     "\n"
+     "    #include <framealloc.hpp>\n"
+     "\n"
+     "    #include <cstddef>\n"
+     "    #include <memory_resource>\n"
+     "    #include <thread>\n"
+     "    #include <vector>\n"
+     "\n"
+     "    void read_file_into(char *buf, std::size_t size);\n"
+     "\n"
+     "    void load_asset(fa::allocator &a) {\n"
+     "      std::thread loader([&a] {\n"
+     "        fa::pool_resource pool(a);\n"
+     "        std::pmr::vector<char> buf(4096, &pool);\n"
+     "        read_file_into(buf.data(), buf.size());\n"
+     "      });\n"
+     "      loader.join();\n"
+     "    }\n"},
+    {702,
+     "Bad:\n"
+     "\n" CXX_COROUTINE_PREAMBLE "\n"
+     "    job greet(fa::frame_resource &frame) {\n"
+     "      std::pmr::string msg(\"hello\", &frame); /* FA701: a coroutine is "
+     "async */\n"
+     "      const char *text = msg.c_str();\n"
+     "      co_await next_tick(); /* FA702 */\n"
+     "      send(text);\n"
+     "    }\n"
+     "\n"
+     "Fixed: what the coroutine keeps across co_await lives in the task's "
+     "memory:\n"
+     "\n" CXX_COROUTINE_PREAMBLE "\n"
+     "    job greet(fa::task &t) {\n"
+     "      fa::task_resource mem(t);\n"
+     "      std::pmr::string msg(\"hello\", &mem);\n"
+     "      co_await next_tick();\n"
+     "      send(msg.c_str());\n"
+     "    }\n"},
+    {703, "Bad:\n"
+          "\n"
+          "    #include <framealloc.hpp>\n"
+          "\n"
+          "    #include <cstring>\n"
+          "    #include <thread>\n"
+          "\n"
+          "    void parse(const char *text);\n"
+          "\n"
+          "    void start_parse(fa::allocator &a, const char *src) {\n"
+          "      char *copy = fa::make_frame_array<char>(a, 256);\n"
+          "      std::strncpy(copy, src, 255);\n"
+          "      copy[255] = 0;\n"
+          "      std::thread worker([copy] { parse(copy); }); /* FA703 */\n"
+          "      worker.detach();\n"
+          "    }\n"
+          "\n"
+          "Fixed: the task owns a copy that is not in the frame:\n"
+          "\n"
+          "    #include <framealloc.hpp>\n"
+          "\n"
+          "    #include <string>\n"
+          "    #include <thread>\n"
+          "\n"
+          "    void parse(const char *text);\n"
+          "\n"
+          "    void start_parse(fa::allocator &a, const char *src) {\n"
+          "      (void)a;\n"
+          "      std::thread worker([text = std::string(src)] { "
+          "parse(text.c_str()); });\n"
+          "      worker.detach();\n"
+          "    }\n"},
+    {601, "Bad:\n"
+          "\n"
+          "    #include <framealloc.hpp>\n"
+          "\n"
+          "    #include <memory_resource>\n"
+          "    #include <string>\n"
+          "\n"
+          "    static const char *last_name;\n"
+          "\n"
+          "    void name_player(fa::frame_resource &frame, int id) {\n"
+          "      std::pmr::string name(&frame);\n"
+          "      name = \"player \" + std::to_string(id);\n"
+          "      last_name = name.c_str(); /* FA601 */\n"
+          "    }\n"
+          "\n"
+          "Fixed: keep a copy that outlives the frame:\n"
+          "\n"
+          "    #include <framealloc.hpp>\n"
+          "\n"
+          "    #include <memory_resource>\n"
+          "    #include <string>\n"
+          "\n"
+          "    static std::string last_name;\n"
+          "\n"
+          "    void name_player(fa::frame_resource &frame, int id) {\n"
+          "      std::pmr::string name(&frame);\n"
+          "      name = \"player \" + std::to_string(id);\n"
+          "      last_name.assign(name.data(), name.size());\n"
+          "    }\n"},
+    {603,
+     "Bad:\n"
+     "\n"
+     "    #include <framealloc.hpp>\n"
+     "\n"
+     "    int poll_input();\n"
+     "    void simulate(fa::allocator &a);\n"
+     "\n"
+     "    int update(fa::allocator &a) {\n"
+     "      fa_begin_frame(a.get()); /* FA603 */\n"
+     "      if (poll_input() < 0)\n"
+     "        return -1; // leaves with the frame open\n"
+     "      simulate(a);\n"
+     "      fa_end_frame(a.get());\n"
+     "      return 0;\n"
+     "    }\n"
+     "\n"
+     "Fixed: a fa::frame_scope ends the frame on every way out of its block:\n"
+     "\n"
+     "    #include <framealloc.hpp>\n"
+     "\n"
+     "    int poll_input();\n"
+     "    void simulate(fa::allocator &a);\n"
+     "\n"
+     "    int update(fa::allocator &a) {\n"
+     "      fa::frame_scope frame(a);\n"
+     "      if (poll_input() < 0)\n"
+     "        return -1;\n"
+     "      simulate(a);\n"
+     "      return 0;\n"
+     "    }\n"},
+    {604, "Bad:\n"
+          "\n"
+          "    #include <framealloc.hpp>\n"
+          "\n"
+          "    void log_line(const char *s);\n"
+          "\n"
+          "    void report(fa::allocator &a, int score) {\n"
+          "      int *kept;\n"
+          "      {\n"
+          "        fa::frame_scope frame(a);\n"
+          "        kept = fa::make_frame<int>(a, score);\n"
+          "      }\n"
+          "      log_line(*kept > 0 ? \"won\" : \"lost\"); /* FA604 */\n"
+          "    }\n"
+          "\n"
+          "Fixed: use frame data inside its frame_scope:\n"
+          "\n"
+          "    #include <framealloc.hpp>\n"
+          "\n"
+          "    void log_line(const char *s);\n"
+          "\n"
+          "    void report(fa::allocator &a, int score) {\n"
+          "      fa::frame_scope frame(a);\n"
+          "      int *kept = fa::make_frame<int>(a, score);\n"
+          "      log_line(*kept > 0 ? \"won\" : \"lost\");\n"
+          "    }\n"},
+};
+
 #define NEXTRAS (sizeof(extras) / sizeof(extras[0]))
 
 /* FA_DIAG_MAP expanded: every code of the shared catalogue. */
@@ -280,6 +484,10 @@ __attribute__((constructor)) static void rules_build(void) {
     r->title = m->title;
     r->help = x->help;
     r->explain = x->explain;
+    r->explain_cxx = NULL;
+    for (size_t k = 0; k < sizeof(cxx_examples) / sizeof(*cxx_examples); k++)
+      if (cxx_examples[k].code == m->code)
+        r->explain_cxx = cxx_examples[k].text;
     r->available = x->available;
   }
   /* Insertion sort by code: the table is tiny. */

@@ -32,6 +32,7 @@ import sys
 import tempfile
 
 CLANG_ARGS = ["-std=c11", "-D_GNU_SOURCE"]
+CXX_ARGS = ["-x", "c++", "-std=c++20", "-D_GNU_SOURCE"]
 # A stack frame: "#3 0x55d0c2 in job ../agree/fa701_async.c:6" (a column
 # may follow with another symbolizer).
 FRAME = re.compile(r"^\s*#(\d+) 0x[0-9a-f]+ in (\S+) (.+?):(\d+)(?::\d+)?\s*$")
@@ -53,7 +54,8 @@ def run_checker(args):
         with open(config, "w", encoding="utf-8") as fh:
             fh.write("# no settings: every rule at its default level\n")
         cmd = [args.fa_check, "--format", "json", "--config", config,
-               args.source, "--", "-I" + args.include] + CLANG_ARGS
+               args.source, "--", "-I" + args.include] + \
+            (CXX_ARGS if args.source.endswith(".cpp") else CLANG_ARGS)
         p = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
     if p.returncode not in (0, 1) or p.stderr.strip():
         fail("fa-check exited with %d:\n%s" % (p.returncode, p.stderr))

@@ -204,6 +204,28 @@ def test_lifetime_notes(c):
         "FA603 with its note", out, err)
 
 
+def test_explain_cxx(c):
+    """`fa-check explain` shows each rule's C++ example of docs/fa-check.md
+    (its bad and fixed blocks) after the C one."""
+    text = open(os.path.join(os.path.dirname(c.docs), "fa-check.md"),
+                encoding="utf-8").read()
+    for code in ("FA701", "FA702", "FA703", "FA601", "FA603", "FA604"):
+        m = re.search(r"^### %s in C\+\+.*?(?=^### |^## )" % code, text,
+                      re.M | re.S)
+        expect(m is not None, "no C++ section for %s" % code)
+        rc, out, _ = c.run("explain", code)
+        expect(rc == 0 and "\nIn C++:\n" in out, "explain %s: no C++" % code,
+               out)
+        expect(out.index("In C++:") > out.index("Bad:"),
+               "explain %s: C++ after C" % code, out)
+        for block in re.findall(r"^```cpp\n(.*?)^```$", m.group(0),
+                                re.M | re.S):
+            shown = "".join("    " + ln if ln.strip() else "\n"
+                            for ln in block.splitlines(True))
+            expect(shown in out, "explain %s lacks the C++ example" % code,
+                   block, out)
+
+
 def test_explain(c):
     for code in ("FA701", "fa702", "703", "FA601", "fa603", "604"):
         rc, out, _ = c.run("explain", code)
@@ -339,6 +361,53 @@ def test_compdb_relative_gcc_flags(c):
     expect(rc == 0 and out == "" and err == "", "-p with FILES", out, err)
     rc, out, err = c.run("-p", "build", "src/other.c")
     expect(rc == 2 and "not in" in err, "a file not in the database", err)
+
+
+CXX_BAD = """#include <framealloc.hpp>
+
+#include <thread>
+
+void use(const void *p);
+
+namespace game {
+void step(fa::allocator &a) {
+  int *p = fa::make_frame<int>(a);
+  std::thread t([p] { use(p); });
+  t.join();
+}
+} // namespace game
+"""
+
+
+def test_compdb_cxx(c):
+    """C++ translation units of a compile database (.cc, .cpp, .cxx; C++17
+    and C++20; g++ flags) are checked; one that does not parse is reported
+    as a C one is (exit 2), the others still checked."""
+    c.write("src/step.cc", CXX_BAD)
+    c.write("src/ok.cpp", "#include <framealloc.hpp>\nint ok() { return 0; }\n")
+    c.write("src/broken.cxx", "#include <framealloc.hpp>\nvoid f( {\n")
+    inc = os.path.relpath(c.include, c.path("build"))
+    entries = [
+        {"directory": c.path("build"), "file": "../src/step.cc",
+         "command": "/usr/bin/g++ -I%s -std=c++17 -O2 -fno-plt "
+                    "-fconcepts-diagnostics-depth=2 -Wall -c -o step.o "
+                    "../src/step.cc" % inc},
+        {"directory": c.path("build"), "file": "../src/ok.cpp",
+         "arguments": ["c++", "-I" + inc, "-std=gnu++20", "-c",
+                       "../src/ok.cpp", "-o", "ok.o"]},
+    ]
+    make_compdb(c, "build", entries)
+    rc, out, err = c.run("--format", "compact", "-p", "build")
+    expect(rc == 1 and err == "", "C++ compile database: exit 1", out, err)
+    expect(re.search(r"src/step\.cc:10:\d+: error: .*\(std::thread\) "
+                     r"\[FA703\]$", out, re.M), "FA703 in step.cc", out)
+    entries.append(
+        {"directory": c.path("build"), "file": "../src/broken.cxx",
+         "command": "g++ -I%s -std=c++20 -c ../src/broken.cxx" % inc})
+    make_compdb(c, "build", entries)
+    rc, out, err = c.run("--format", "compact", "-p", "build")
+    expect(rc == 2 and "broken.cxx: does not parse" in err and
+           "[FA703]" in out, "a C++ file that does not parse", out, err)
 
 
 def several_units(c, n=6):
@@ -641,9 +710,17 @@ def test_doc_examples(c):
     text = open(c.docs, encoding="utf-8").read()
     blocks = re.findall(r"^```c\n(.*?)^```$", text, re.M | re.S)
     expect(len(blocks) >= 6, "too few C blocks in %s" % c.docs)
-    for i, block in enumerate(blocks):
-        f = c.write("doc%02d.c" % i, block)
-        rc, out, err = c.check("--format", "compact", f)
+    cxx = re.findall(r"^```cpp\n(.*?)^```$", text, re.M | re.S)
+    if os.path.basename(c.docs) == "fa-check.md":  # a rule's bad and fixed
+        expect(len(cxx) >= 12, "too few C++ blocks in %s" % c.docs)
+    for i, block in enumerate(blocks + cxx):
+        if i < len(blocks):
+            f = c.write("doc%02d.c" % i, block)
+            rc, out, err = c.check("--format", "compact", f)
+        else:
+            f = c.write("doc%02d.cpp" % i, block)
+            rc, out, err = c.run("--format", "compact", f, "--",
+                                 "-I" + c.include, "-x", "c++", "-std=c++20")
         want = sorted(set(re.findall(r"/\* (FA\d{3})", block)))
         got = sorted(set(re.findall(r"\[(FA\d{3})\]$", out, re.M)))
         expect(got == want, "block %d: findings %s, expected %s" %
@@ -1176,7 +1253,8 @@ GROUPS = {
               test_code_forms, test_families, test_lifetime_notes,
               test_explain, test_list],
     "inputs": [test_missing_file, test_compdb_broken, test_parse_failure,
-               test_compdb_relative_gcc_flags, test_compiler_shape],
+               test_compdb_relative_gcc_flags, test_compdb_cxx,
+               test_compiler_shape],
     "baseline": [test_baseline_round_trip, test_baseline_identical_lines,
                  test_baseline_errors],
     "cache": [test_cache_cross_tu, test_cache_damaged, test_changed_since],
@@ -1185,7 +1263,7 @@ GROUPS = {
                test_init],
     "config_fuzz": [test_config_fuzz],
     "levels": [test_levels, test_suppression, test_color],
-    "docs": [test_doc_examples],
+    "docs": [test_doc_examples, test_explain_cxx],
     "docs_ci": [test_ci_jobs, test_editor_matchers],
     "fixes": [test_fix_round_trip, test_fix_corpus, test_fix_errors],
 }

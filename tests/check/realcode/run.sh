@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# fa-check's precision on real C code that uses no frame memory: libuv, Lua
-# 5.4 and SQLite, from the Debian 12 source packages (libuv1, lua5.4,
-# sqlite3), each checked through a compile database with
+# fa-check's precision on real code that uses no frame memory: libuv, Lua
+# 5.4 and SQLite (C), Box2D 2.4.1 and fmt 9.1.0 (C++), from the Debian 12
+# source packages (libuv1, lua5.4, sqlite3, box2d, fmtlib), each checked
+# through a compile database with
 #   fa-check --all -j 2 -p DB
 # must end with status 0 and not one diagnostic. A checker that reports
 # nothing may not be looking, so each project also gets a copy of one of
@@ -16,6 +17,12 @@
 #   SQLite  the amalgamation sqlite3.c made by `./configure && make
 #           sqlite3.c` (tclsh needed), with the command `make` compiles it
 #           with.
+#   Box2D   CMake's compile_commands.json with the options of debian/rules
+#           and Debian's flags (g++), the library's translation units (the
+#           unit tests need doctest, which Debian's source leaves out);
+#   fmt     CMake's compile_commands.json with the options of debian/rules
+#           and Debian's flags (g++), the library without its test suite
+#           (the 48 test translation units take a minute on 2 cores).
 # The sources are fetched once with apt-get source (scripts/apt-source.sh;
 # a deb-src entry is added when apt has none, which needs root) and reused.
 #
@@ -25,6 +32,7 @@
 #                  sanitizer reports turned into failures
 #   REALCODE_DIR   the work directory (default: build/realcode)
 #   CLANG          the compiler named in libuv's database (default: clang-14)
+#   REALCODE_ONLY  the projects to check, e.g. "box2d fmt" (default: all)
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -41,7 +49,7 @@ say() { echo "realcode: $*" >&2; }
 [ -x "$fa_check" ] ||
   die "no fa-check binary at $fa_check (run \`make test-release\` or set FA_CHECK)"
 fa_check=$(cd "$(dirname "$fa_check")" && pwd)/$(basename "$fa_check")
-for tool in python3 make gcc cmake tclsh; do
+for tool in python3 make gcc g++ cmake tclsh; do
   command -v "$tool" >/dev/null ||
     die "$tool is not installed (scripts/deps.sh installs it)"
 done
@@ -141,6 +149,27 @@ prepare_sqlite() {
   fi
 }
 
+# Box2D and fmt: CMake's database, configured with Debian's options and
+# flags (nothing is built).
+prepare_cmake_cxx() {
+  local name=$1 package=$2 tree
+  shift 2
+  mkdir -p "$work/$name"
+  tree=$(apt_source_fetch "$package" "$work/$name/src" "$work/$name/apt.log") ||
+    die "$name: apt-get source $package failed"
+  eval "tree_$name=\$tree"
+  eval "db_$name=\$work/\$name/db"
+  if [ ! -s "$work/$name/db/compile_commands.json" ]; then
+    local flags
+    flags="$(dpkg-buildflags --get CXXFLAGS 2>/dev/null || echo -g -O2) \
+$(dpkg-buildflags --get CPPFLAGS 2>/dev/null || true)"
+    cmake -S "$tree" -B "$work/$name/db" -DCMAKE_EXPORT_COMPILE_COMMANDS=ON \
+      -DCMAKE_CXX_COMPILER=g++ -DCMAKE_CXX_FLAGS="$flags" "$@" \
+      >"$work/$name/cmake.log" 2>&1 ||
+      die "$name: cmake failed (see $work/$name/cmake.log)"
+  fi
+}
+
 # ---- Checking ----------------------------------------------------------------
 
 diag_re='\[FA[0-9]{3}\]'
@@ -196,7 +225,7 @@ void fa_canary_use(const char *p);
 void fa_canary(fa_allocator_t *a);
 void fa_canary(fa_allocator_t *a) {
   fa_begin_frame(a);
-  char *p = fa_frame_alloc(a, 16, 1);
+  char *p = (char *)fa_frame_alloc(a, 16, 1);
   fa_end_frame(a);
   fa_canary_use(p); /* FA604 */
 }
@@ -227,7 +256,8 @@ PY
   fi
   local found want
   found=$(grep -E "$diag_re" "$out.out" "$out.err" -h || true)
-  want="$copy:$line:[0-9]+: error: .*\[FA604\]"
+  # the path as a literal in the pattern (fmt's tree is fmtlib-9.1.0+ds1)
+  want="$(sed 's/[][\.*^$+?(){}|]/\\&/g' <<<"$copy"):$line:[0-9]+: error: .*\[FA604\]"
   if [ "$(grep -cE "$diag_re" <<<"$found")" -ne 1 ] ||
     ! grep -qE "^$want$" <<<"$found"; then
     echo "realcode: FAILED: $name: the planted defect (FA604 at" \
@@ -247,7 +277,8 @@ check() {
 import json, os, sys
 print(len({os.path.normpath(os.path.join(e["directory"], e["file"]))
            for e in json.load(open(sys.argv[1]))
-           if e["file"].endswith(".c")}))' "$db/compile_commands.json")
+           if e["file"].endswith((".c", ".cc", ".cpp"))}))' \
+    "$db/compile_commands.json")
   t0=$(date +%s%N)
   run_fa "$out" --all -j2 -p "$db" --format compact
   t1=$(date +%s%N)
@@ -265,14 +296,31 @@ print(len({os.path.normpath(os.path.join(e["directory"], e["file"]))
 start=$(date +%s)
 mkdir -p "$work/out"
 say "sources and compile databases in $work"
-prepare_libuv
-prepare_lua
-prepare_sqlite
+# want NAME: the project is checked (REALCODE_ONLY, a space-separated list
+# of names, narrows the run; empty: every project).
+want() { [ -z "${REALCODE_ONLY:-}" ] || [[ " $REALCODE_ONLY " == *" $1 "* ]]; }
+want libuv && prepare_libuv
+want lua && prepare_lua
+want sqlite && prepare_sqlite
+want box2d && prepare_cmake_cxx box2d box2d -DBOX2D_BUILD_DOCS=OFF \
+  -DBOX2D_BUILD_UNIT_TESTS=OFF -DBOX2D_BUILD_TESTBED=OFF -DBUILD_SHARED_LIBS=ON
+want fmt && prepare_cmake_cxx fmt fmtlib -DFMT_DOC=off -DFMT_PEDANTIC=on \
+  -DFMT_TEST=off -DCMAKE_POSITION_INDEPENDENT_CODE=on -DBUILD_SHARED_LIBS=on
 echo "== fa-check --all -j2 -p DB on real code ($fa_check)"
 version() { basename "$1" | sed 's/^[^-]*-//'; }
-check libuv "$db_libuv" "$(version "$tree_libuv")" "$tree_libuv/src/unix/core.c"
-check lua "$db_lua" "$(version "$tree_lua")" "$tree_lua/src/lapi.c"
-check sqlite "$db_sqlite" "$(version "$tree_sqlite")" \
-  "$work/sqlite/build/sqlite3.c"
+if want libuv; then
+  check libuv "$db_libuv" "$(version "$tree_libuv")" \
+    "$tree_libuv/src/unix/core.c"
+fi
+want lua && check lua "$db_lua" "$(version "$tree_lua")" "$tree_lua/src/lapi.c"
+if want sqlite; then
+  check sqlite "$db_sqlite" "$(version "$tree_sqlite")" \
+    "$work/sqlite/build/sqlite3.c"
+fi
+if want box2d; then
+  check box2d "$db_box2d" "$(version "$tree_box2d")" \
+    "$tree_box2d/src/dynamics/b2_world.cpp"
+fi
+want fmt && check fmt "$db_fmt" "$(version "$tree_fmt")" "$tree_fmt/src/format.cc"
 echo "== real code: no crash, no diagnostic, every planted defect found" \
   "($(($(date +%s) - start)) s)"
