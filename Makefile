@@ -9,7 +9,7 @@ CTEST      = ctest --output-on-failure -j $(JOBS)
 
 .PHONY: all deps build demo test test-release test-tsan test-expensive \
         test-asan test-real-code test-memcheck test-fuzz fuzz fuzz-build soak \
-        bench bench-check bench-cache format clean
+        bench bench-check bench-cache format clean test-fixed
 
 all: build
 
@@ -64,6 +64,22 @@ test-asan:
 	  -DFA_SANITIZE=address $(CMAKE_ARGS) >/dev/null
 	cmake --build build-asan -j $(JOBS)
 	cd build-asan && $(CTEST)
+
+# The fixed-region memory source (test_fixed) in the Release, ASan+UBSan
+# (FA_DEBUG=2) and FA_DEBUG=3 builds; test-release, test-asan and
+# test-expensive run it too, so `make test` does not need this target.
+test-fixed:
+	cmake -S . -B build -DCMAKE_BUILD_TYPE=Release $(CMAKE_ARGS) >/dev/null
+	cmake --build build -j $(JOBS) --target test_fixed
+	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DFA_DEBUG=2 \
+	  -DFA_SANITIZE=address $(CMAKE_ARGS) >/dev/null
+	cmake --build build-asan -j $(JOBS) --target test_fixed
+	cmake -S . -B build-debug3 -DCMAKE_BUILD_TYPE=Debug -DFA_DEBUG=3 \
+	  $(CMAKE_ARGS) >/dev/null
+	cmake --build build-debug3 -j $(JOBS) --target test_fixed
+	cd build && $(CTEST) -R '^test_fixed$$'
+	cd build-asan && $(CTEST) -R '^test_fixed$$'
+	cd build-debug3 && $(CTEST) -R '^test_fixed$$'
 
 # fa-check (Release) on real C code, the Debian source packages of libuv,
 # Lua 5.4 and SQLite through their compile databases: no crash, no
