@@ -9,7 +9,8 @@ CTEST      = ctest --output-on-failure -j $(JOBS)
 
 .PHONY: all deps build demo test test-release test-tsan test-expensive \
         test-asan test-real-code test-memcheck test-fuzz fuzz fuzz-build soak \
-        bench bench-check bench-cache format clean test-fixed
+        bench bench-check bench-cache format clean test-fixed \
+        test-pages
 
 all: build
 
@@ -39,8 +40,8 @@ demo: build
 # tests under Valgrind memcheck, then every fuzz target for FUZZ_SMOKE
 # seconds (in CI and locally alike); CTest's summary comes before the last
 # three.
-test: deps test-release test-tsan test-expensive test-asan test-real-code \
-      test-memcheck test-fuzz
+test: deps test-release test-tsan test-expensive test-asan test-pages \
+      test-real-code test-memcheck test-fuzz
 
 test-release:
 	cmake -S . -B build -DCMAKE_BUILD_TYPE=Release $(CMAKE_ARGS) >/dev/null
@@ -80,6 +81,26 @@ test-fixed:
 	cd build && $(CTEST) -R '^test_fixed$$'
 	cd build-asan && $(CTEST) -R '^test_fixed$$'
 	cd build-debug3 && $(CTEST) -R '^test_fixed$$'
+
+# The core and task suites at 4, 16 and 64 KiB pages (AArch64's sizes), on
+# any host: builds with FA_PAGE_SIZE_OVERRIDE take the page size from
+# FA_TEST_PAGE_SIZE. Release, then ASan+UBSan with debug checks.
+PAGE_TESTS = --target test_alloc test_frame test_frame_static test_pool \
+  test_heap test_threads test_stats test_fault test_steady test_hostile \
+  test_fixed test_task
+test-pages:
+	cmake -S . -B build-pages -DCMAKE_BUILD_TYPE=Release \
+	  -DFA_PAGE_SIZE_OVERRIDE=ON -DFA_WERROR=$(FA_WERROR) \
+	  -DFA_BUILD_TESTS=ON -DFA_BUILD_EXAMPLES=OFF -DFA_BUILD_CHECK=OFF \
+	  -DFA_BUILD_UV=OFF >/dev/null
+	cmake --build build-pages -j $(JOBS) $(PAGE_TESTS)
+	bash scripts/page-sizes.sh build-pages
+	cmake -S . -B build-pages-asan -DCMAKE_BUILD_TYPE=Debug -DFA_DEBUG=2 \
+	  -DFA_SANITIZE=address -DFA_PAGE_SIZE_OVERRIDE=ON \
+	  -DFA_WERROR=$(FA_WERROR) -DFA_BUILD_TESTS=ON -DFA_BUILD_EXAMPLES=OFF \
+	  -DFA_BUILD_CHECK=OFF -DFA_BUILD_UV=OFF >/dev/null
+	cmake --build build-pages-asan -j $(JOBS) $(PAGE_TESTS)
+	bash scripts/page-sizes.sh build-pages-asan
 
 # fa-check (Release) on real C code, the Debian source packages of libuv,
 # Lua 5.4 and SQLite through their compile databases: no crash, no
@@ -151,4 +172,4 @@ format:
 
 clean:
 	rm -rf build build-tsan build-debug3 build-asan build-bench build-vg \
-	  build-fuzz
+	  build-fuzz build-pages build-pages-asan

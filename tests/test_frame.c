@@ -110,8 +110,18 @@ TEST(frame_align_zero_is_max_align) {
 }
 
 TEST(frame_invalid_align_fa006) {
-  static const size_t bad[] = {
-      3, 5, 6, 7, 12, 4095, 4097, 8192, 1 << 20, SIZE_MAX, SIZE_MAX / 2 + 1};
+  /* Past the page size (the largest alignment there is): 2 and 16 pages. */
+  const size_t bad[] = {3,
+                        5,
+                        6,
+                        7,
+                        12,
+                        4095,
+                        4097,
+                        2 * test_page_size(),
+                        16 * test_page_size(),
+                        SIZE_MAX,
+                        SIZE_MAX / 2 + 1};
   diag_log_t log;
   fa_allocator_t *a = make(&log, 0, 0);
   size_t i, n = sizeof(bad) / sizeof(bad[0]);

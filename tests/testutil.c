@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* ---- Diagnostics ------------------------------------------------------ */
 
@@ -252,4 +253,20 @@ size_t test_check(const void *p, size_t n, uint64_t key) {
 
 int test_aligned(const void *p, size_t align) {
   return align != 0 && ((uintptr_t)p & (align - 1)) == 0;
+}
+
+size_t test_page_size(void) {
+  long v = sysconf(_SC_PAGESIZE);
+  size_t page = v > 0 ? (size_t)v : 4096;
+#ifdef FA_PAGE_SIZE_OVERRIDE
+  const char *env = getenv("FA_TEST_PAGE_SIZE");
+  if (env && *env) {
+    char *end;
+    unsigned long want = strtoul(env, &end, 0);
+    if (*end == '\0' && want >= page && want <= ((size_t)1 << 20) &&
+        (want & (want - 1)) == 0)
+      page = (size_t)want;
+  }
+#endif
+  return page;
 }
