@@ -7,6 +7,20 @@
 #include <string.h>
 #include <unistd.h>
 
+#ifdef _WIN32
+#include <malloc.h>
+#include <windows.h>
+/* Windows has no posix_memalign; its aligned blocks need _aligned_free. */
+static int block_alloc(void **p, size_t align, size_t size) {
+  *p = _aligned_malloc(size, align);
+  return *p ? 0 : -1;
+}
+#define block_free _aligned_free
+#else
+#define block_alloc posix_memalign
+#define block_free free
+#endif
+
 /* ---- Diagnostics ------------------------------------------------------ */
 
 void diag_log_init(diag_log_t *log) {
@@ -125,11 +139,11 @@ static void *source_reserve(size_t size, size_t align, void *user) {
     pthread_mutex_unlock(&s->lock);
     return NULL;
   }
-  if (posix_memalign(&p, align < sizeof(void *) ? sizeof(void *) : align,
-                     size) != 0)
+  if (block_alloc(&p, align < sizeof(void *) ? sizeof(void *) : align, size) !=
+      0)
     p = NULL;
   if (p && add_block(s, p, size) != 0) {
-    free(p);
+    block_free(p);
     p = NULL;
   }
   if (p) {
@@ -163,7 +177,7 @@ static void source_release(void *p, size_t size, void *user) {
   s->outstanding -= size;
   s->blocks[i] = s->blocks[--s->nblocks];
   pthread_mutex_unlock(&s->lock);
-  free(p);
+  block_free(p);
 }
 
 void test_source_init(test_source_t *s) {
@@ -178,7 +192,7 @@ void test_source_init(test_source_t *s) {
 void test_source_destroy(test_source_t *s) {
   size_t i;
   for (i = 0; i < s->nblocks; i++)
-    free(s->blocks[i].p);
+    block_free(s->blocks[i].p);
   free(s->blocks);
   s->blocks = NULL;
   s->nblocks = s->cap = 0;
@@ -256,8 +270,14 @@ int test_aligned(const void *p, size_t align) {
 }
 
 size_t test_page_size(void) {
+#ifdef _WIN32
+  SYSTEM_INFO si;
+  GetSystemInfo(&si);
+  size_t page = si.dwPageSize ? (size_t)si.dwPageSize : 4096;
+#else
   long v = sysconf(_SC_PAGESIZE);
   size_t page = v > 0 ? (size_t)v : 4096;
+#endif
 #ifdef FA_PAGE_SIZE_OVERRIDE
   const char *env = getenv("FA_TEST_PAGE_SIZE");
   if (env && *env) {
