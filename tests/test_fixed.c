@@ -119,6 +119,18 @@ TEST(fixed_foreign_release_ignored) {
   ASSERT_EQ(fa_memory_source_fixed_free(&src), total);
 }
 
+/* An allocator on src whose diagnostics go to log. */
+static fa_allocator_t *region_allocator(const fa_memory_source_t *src,
+                                        diag_log_t *log) {
+  fa_config_t cfg = {0};
+  diag_log_init(log);
+  diag_log_config(log, &cfg);
+  cfg.memory_source = src;
+  fa_allocator_t *a = fa_create(&cfg);
+  ASSERT_NOT_NULL(a);
+  return a;
+}
+
 /* Every tier of an allocator living in the region; the whole region comes
  * back when it is destroyed. */
 TEST(fixed_allocator_every_tier) {
@@ -126,12 +138,7 @@ TEST(fixed_allocator_every_tier) {
   ASSERT_EQ(fa_memory_source_fixed(&src, region, REGION_SIZE), 0);
   size_t total = fa_memory_source_fixed_free(&src);
   diag_log_t log;
-  diag_log_init(&log);
-  fa_config_t cfg = {0};
-  diag_log_config(&log, &cfg);
-  cfg.memory_source = &src;
-  fa_allocator_t *a = fa_create(&cfg);
-  ASSERT_NOT_NULL(a);
+  fa_allocator_t *a = region_allocator(&src, &log);
   ASSERT_INSIDE((a, 64));
   for (int frame = 0; frame < 3; frame++) {
     fa_begin_frame(a);
@@ -192,12 +199,7 @@ TEST(fixed_allocator_exhaustion) {
   ASSERT_EQ(fa_memory_source_fixed(&src, region, (size_t)2 << 20), 0);
   size_t total = fa_memory_source_fixed_free(&src);
   diag_log_t log;
-  diag_log_init(&log);
-  fa_config_t cfg = {0};
-  diag_log_config(&log, &cfg);
-  cfg.memory_source = &src;
-  fa_allocator_t *a = fa_create(&cfg);
-  ASSERT_NOT_NULL(a);
+  fa_allocator_t *a = region_allocator(&src, &log);
   ASSERT_NULL(fa_heap_alloc(a, (size_t)4 << 20, 16)); /* beyond the region */
   void *h[64];
   int n = 0;
