@@ -39,10 +39,9 @@ demo: build
 # the expensive validators (FA_DEBUG=3), the whole suite under ASan+UBSan
 # with debug checks, the core and task suites at 16 and 64 KiB pages (host
 # override, then AArch64 under qemu) and on Windows (MinGW-w64, Wine),
-# fa-check on real C code (libuv, Lua,
-# SQLite), the core tests under Valgrind memcheck, then every fuzz target
-# for FUZZ_SMOKE seconds (in CI and locally alike); CTest's summary comes
-# before the last three.
+# fa-check on real C code (libuv, Lua, SQLite), the core tests under
+# Valgrind memcheck, then every fuzz target for FUZZ_SMOKE seconds (in CI
+# and locally alike); CTest's summary comes before the last three.
 test: deps test-release test-tsan test-expensive test-asan test-pages \
       test-aarch64 test-windows test-real-code test-memcheck test-fuzz
 
