@@ -119,10 +119,10 @@ test-aarch64:
 	bash scripts/page-sizes.sh build-aarch64
 
 # The core and task suites cross-built for 64-bit Windows with MinGW-w64
-# and run under Wine (its prefix in the build directory). test_alloc and
-# test_threads are not ported yet (fork(), posix_memalign).
+# and run under Wine (its prefix in the build directory). test_alloc is not
+# ported yet (its strict-mode tests fork()).
 WIN_TESTS = test_fault test_fixed test_frame test_frame_static test_heap \
-  test_hostile test_pool test_stats test_steady test_task
+  test_hostile test_pool test_stats test_steady test_task test_threads
 test-windows:
 	@bash scripts/ensure-packages.sh gcc-mingw-w64-x86-64 wine64
 	cmake -S . -B build-windows -DCMAKE_BUILD_TYPE=Release \

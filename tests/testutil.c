@@ -10,16 +10,25 @@
 #ifdef _WIN32
 #include <malloc.h>
 #include <windows.h>
+#endif
+
 /* Windows has no posix_memalign; its aligned blocks need _aligned_free. */
-static int block_alloc(void **p, size_t align, size_t size) {
+int test_block_alloc(void **p, size_t align, size_t size) {
+#ifdef _WIN32
   *p = _aligned_malloc(size, align);
   return *p ? 0 : -1;
-}
-#define block_free _aligned_free
 #else
-#define block_alloc posix_memalign
-#define block_free free
+  return posix_memalign(p, align, size);
 #endif
+}
+
+void test_block_free(void *p) {
+#ifdef _WIN32
+  _aligned_free(p);
+#else
+  free(p);
+#endif
+}
 
 /* ---- Diagnostics ------------------------------------------------------ */
 
@@ -139,11 +148,11 @@ static void *source_reserve(size_t size, size_t align, void *user) {
     pthread_mutex_unlock(&s->lock);
     return NULL;
   }
-  if (block_alloc(&p, align < sizeof(void *) ? sizeof(void *) : align, size) !=
-      0)
+  if (test_block_alloc(&p, align < sizeof(void *) ? sizeof(void *) : align,
+                       size) != 0)
     p = NULL;
   if (p && add_block(s, p, size) != 0) {
-    block_free(p);
+    test_block_free(p);
     p = NULL;
   }
   if (p) {
@@ -177,7 +186,7 @@ static void source_release(void *p, size_t size, void *user) {
   s->outstanding -= size;
   s->blocks[i] = s->blocks[--s->nblocks];
   pthread_mutex_unlock(&s->lock);
-  block_free(p);
+  test_block_free(p);
 }
 
 void test_source_init(test_source_t *s) {
@@ -192,7 +201,7 @@ void test_source_init(test_source_t *s) {
 void test_source_destroy(test_source_t *s) {
   size_t i;
   for (i = 0; i < s->nblocks; i++)
-    block_free(s->blocks[i].p);
+    test_block_free(s->blocks[i].p);
   free(s->blocks);
   s->blocks = NULL;
   s->nblocks = s->cap = 0;
