@@ -6,10 +6,12 @@ FA_WERROR ?= OFF
 CMAKE_ARGS = -DFA_WERROR=$(FA_WERROR) -DFA_BUILD_TESTS=ON -DFA_BUILD_EXAMPLES=ON \
              -DFA_BUILD_CHECK=ON
 CTEST      = ctest --output-on-failure -j $(JOBS)
+space     := $(subst ,, )
 
 .PHONY: all deps build demo test test-release test-tsan test-expensive \
         test-asan test-real-code test-memcheck test-fuzz fuzz fuzz-build soak \
-        test-game bench bench-check bench-cache bench-game format clean
+        test-game bench bench-check bench-cache bench-game format clean \
+        test-fixed test-pages test-aarch64 test-windows
 
 all: build
 
@@ -35,12 +37,15 @@ demo: build
 
 # Release (inline fast paths), the threaded tests under TSan, the suite with
 # the expensive validators (FA_DEBUG=3), the whole suite under ASan+UBSan
-# with debug checks, fa-check on real C code (libuv, Lua, SQLite),
-# chocolate-doom on framealloc against its own zone, the core tests under
-# Valgrind memcheck, then every fuzz target for FUZZ_SMOKE seconds (in CI
-# and locally alike); CTest's summary comes before the last four.
-test: deps test-release test-tsan test-expensive test-asan test-real-code \
-      test-game test-memcheck test-fuzz
+# with debug checks, the core and task suites at 16 and 64 KiB pages (host
+# override, then AArch64 under qemu) and on Windows (MinGW-w64, Wine),
+# fa-check on real code (libuv, Lua, SQLite, Box2D, fmt), chocolate-doom on
+# framealloc against its own zone, the core tests under Valgrind memcheck,
+# then every fuzz target for FUZZ_SMOKE seconds (in CI and locally alike);
+# CTest's summary comes before the last four.
+test: deps test-release test-tsan test-expensive test-asan test-pages \
+      test-aarch64 test-windows test-real-code test-game test-memcheck \
+      test-fuzz
 
 test-release:
 	cmake -S . -B build -DCMAKE_BUILD_TYPE=Release $(CMAKE_ARGS) >/dev/null
@@ -64,6 +69,71 @@ test-asan:
 	  -DFA_SANITIZE=address $(CMAKE_ARGS) >/dev/null
 	cmake --build build-asan -j $(JOBS)
 	cd build-asan && $(CTEST)
+
+# The fixed-region memory source (test_fixed) in the Release, ASan+UBSan
+# (FA_DEBUG=2) and FA_DEBUG=3 builds; test-release, test-asan and
+# test-expensive run it too, so `make test` does not need this target.
+test-fixed:
+	cmake -S . -B build -DCMAKE_BUILD_TYPE=Release $(CMAKE_ARGS) >/dev/null
+	cmake --build build -j $(JOBS) --target test_fixed
+	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DFA_DEBUG=2 \
+	  -DFA_SANITIZE=address $(CMAKE_ARGS) >/dev/null
+	cmake --build build-asan -j $(JOBS) --target test_fixed
+	cmake -S . -B build-debug3 -DCMAKE_BUILD_TYPE=Debug -DFA_DEBUG=3 \
+	  $(CMAKE_ARGS) >/dev/null
+	cmake --build build-debug3 -j $(JOBS) --target test_fixed
+	cd build && $(CTEST) -R '^test_fixed$$'
+	cd build-asan && $(CTEST) -R '^test_fixed$$'
+	cd build-debug3 && $(CTEST) -R '^test_fixed$$'
+
+# The core and task suites at 4, 16 and 64 KiB pages (AArch64's sizes), on
+# any host: builds with FA_PAGE_SIZE_OVERRIDE take the page size from
+# FA_TEST_PAGE_SIZE. Release, then ASan+UBSan with debug checks.
+PAGE_TESTS = --target test_alloc test_frame test_frame_static test_pool \
+  test_heap test_threads test_stats test_fault test_steady test_hostile \
+  test_fixed test_task
+test-pages:
+	cmake -S . -B build-pages -DCMAKE_BUILD_TYPE=Release \
+	  -DFA_PAGE_SIZE_OVERRIDE=ON -DFA_WERROR=$(FA_WERROR) \
+	  -DFA_BUILD_TESTS=ON -DFA_BUILD_EXAMPLES=OFF -DFA_BUILD_CHECK=OFF \
+	  -DFA_BUILD_UV=OFF >/dev/null
+	cmake --build build-pages -j $(JOBS) $(PAGE_TESTS)
+	bash scripts/page-sizes.sh build-pages
+	cmake -S . -B build-pages-asan -DCMAKE_BUILD_TYPE=Debug -DFA_DEBUG=2 \
+	  -DFA_SANITIZE=address -DFA_PAGE_SIZE_OVERRIDE=ON \
+	  -DFA_WERROR=$(FA_WERROR) -DFA_BUILD_TESTS=ON -DFA_BUILD_EXAMPLES=OFF \
+	  -DFA_BUILD_CHECK=OFF -DFA_BUILD_UV=OFF >/dev/null
+	cmake --build build-pages-asan -j $(JOBS) $(PAGE_TESTS)
+	bash scripts/page-sizes.sh build-pages-asan
+
+# The core and task suites cross-built for AArch64 Linux and run under
+# qemu-aarch64 with 4, 16 and 64 KiB guest pages (QEMU_PAGESIZE). qemu runs
+# guest atomics with the host's (x86-64) ordering: weak memory ordering is
+# not tested here (docs/design.md, "Platforms").
+test-aarch64:
+	@bash scripts/ensure-packages.sh gcc-aarch64-linux-gnu \
+	  libc6-dev-arm64-cross qemu-user
+	cmake -S . -B build-aarch64 -DCMAKE_BUILD_TYPE=Release \
+	  -DCMAKE_TOOLCHAIN_FILE=cmake/toolchains/aarch64-linux-gnu.cmake \
+	  -DFA_WERROR=$(FA_WERROR) -DFA_BUILD_TESTS=ON -DFA_BUILD_EXAMPLES=OFF \
+	  -DFA_BUILD_CHECK=OFF -DFA_BUILD_UV=OFF >/dev/null
+	cmake --build build-aarch64 -j $(JOBS) $(PAGE_TESTS)
+	bash scripts/page-sizes.sh build-aarch64
+
+# The core and task suites cross-built for 64-bit Windows with MinGW-w64
+# and run under Wine (its prefix in the build directory). test_alloc is not
+# ported yet (its strict-mode tests fork()).
+WIN_TESTS = test_fault test_fixed test_frame test_frame_static test_heap \
+  test_hostile test_pool test_stats test_steady test_task test_threads
+test-windows:
+	@bash scripts/ensure-packages.sh gcc-mingw-w64-x86-64 wine64
+	cmake -S . -B build-windows -DCMAKE_BUILD_TYPE=Release \
+	  -DCMAKE_TOOLCHAIN_FILE=cmake/toolchains/x86_64-w64-mingw32.cmake \
+	  -DFA_WERROR=$(FA_WERROR) -DFA_BUILD_TESTS=ON -DFA_BUILD_EXAMPLES=OFF \
+	  -DFA_BUILD_CHECK=OFF -DFA_BUILD_UV=OFF >/dev/null
+	cmake --build build-windows -j $(JOBS) --target $(WIN_TESTS)
+	cd build-windows && WINEPREFIX=$(CURDIR)/build-windows/wine \
+	  WINEDEBUG=-all $(CTEST) -R '^($(subst $(space),|,$(WIN_TESTS)))$$'
 
 # fa-check (Release) on real code, the Debian source packages of libuv,
 # Lua 5.4, SQLite (C), Box2D and fmt (C++) through their compile databases: no crash, no
@@ -147,4 +217,5 @@ format:
 
 clean:
 	rm -rf build build-tsan build-debug3 build-asan build-bench build-vg \
-	  build-fuzz
+	  build-fuzz build-pages build-pages-asan \
+	  build-aarch64 build-windows

@@ -135,6 +135,24 @@ typedef struct fa_memory_source_s {
   void *user;
 } fa_memory_source_t;
 
+/* Fills *src with a source that serves every reservation from the caller's
+ * range [base, base + size) and makes no OS call: the allocator (its own
+ * struct and page map too) lives inside the range. The first 64 bytes
+ * (after base is rounded up to 64) hold the source's bookkeeping; blocks
+ * are multiples of 64 bytes at any power-of-two alignment, first fit;
+ * released ranges are merged with their free neighbours and reused. A
+ * request the free ranges cannot hold gets NULL (the allocator reports it
+ * as out of memory). Thread-safe; any number of allocators may share one
+ * region. The range must outlive every allocator using it; one allocator
+ * needs about 600 KiB before its first block (the page map's top level).
+ * 0, or FA_EINVAL when src or base is NULL or the range holds less than
+ * 128 bytes. */
+FA_EXTERN int fa_memory_source_fixed(fa_memory_source_t *src, void *base,
+                                     size_t size);
+/* Bytes of the region of a source from fa_memory_source_fixed free now; 0
+ * for any other source and for NULL. */
+FA_EXTERN size_t fa_memory_source_fixed_free(const fa_memory_source_t *src);
+
 /* Zero means default for every field: `fa_config_t cfg = {0};`. */
 typedef struct fa_config_s {
   size_t frame_chunk_size;  /* first frame chunk per thread; 0: 64 KiB.

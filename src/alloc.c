@@ -18,7 +18,7 @@ __thread fa__tls_t fa__tls __attribute__((tls_model("initial-exec"))) = {
     FA__TLS_EMPTY, FA__TLS_EMPTY, NULL, 0};
 
 /* Live allocators, for thread exit: only heaps of live ones are touched. */
-static fa__mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
+static fa__mutex_t reg_lock = FA__MUTEX_INIT;
 static fa_allocator_t *reg_head;
 static uint64_t next_key = 1; /* under reg_lock */
 

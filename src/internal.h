@@ -197,7 +197,7 @@ fa_allocator_t *fa__page_owner(const void *p);
 /* diag.c */
 void fa__diag(fa_allocator_t *a, int code, const char *fmt, ...)
 #if defined(__GNUC__)
-    __attribute__((format(printf, 3, 4)))
+    FA__PRINTF(3, 4)
 #endif
     ;
 void fa__assert_fail(const char *cond, const char *file, int line);

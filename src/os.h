@@ -3,12 +3,27 @@
 #ifndef FA_OS_H
 #define FA_OS_H
 
-#include <pthread.h>
 #include <stddef.h>
 
+#ifdef _WIN32
+#include <windows.h>
+typedef SRWLOCK fa__mutex_t;
+#define FA__MUTEX_INIT SRWLOCK_INIT
+#else
+#include <pthread.h>
 typedef pthread_mutex_t fa__mutex_t;
+#define FA__MUTEX_INIT PTHREAD_MUTEX_INITIALIZER
+#endif
 
-/* os_posix.c */
+/* printf-style checking of the library's own format strings (MinGW builds
+ * use the C99 formats of its ANSI stdio, as %zu needs). */
+#ifdef __MINGW32__
+#define FA__PRINTF(f, a) __attribute__((format(gnu_printf, f, a)))
+#else
+#define FA__PRINTF(f, a) __attribute__((format(printf, f, a)))
+#endif
+
+/* os_posix.c, os_win32.c */
 size_t fa__os_page_size(void);
 void *fa__os_reserve(size_t size, size_t align, void *user);
 void fa__os_release(void *p, size_t size, void *user);

@@ -16,8 +16,9 @@
  * choice depends on the size alone so that release can make it again. */
 #define OS_MAP_MIN ((size_t)64 << 10)
 
-size_t fa__os_page_size(void) {
-  static size_t page;
+/* The page size of the system. */
+static size_t real_page_size(void) {
+  static size_t page; /* benign race: every thread stores the same value */
   if (page == 0) {
     long v = sysconf(_SC_PAGESIZE);
     page = v > 0 ? (size_t)v : 4096;
@@ -25,12 +26,39 @@ size_t fa__os_page_size(void) {
   return page;
 }
 
+/* The page size the library believes in: the system's, or, in a build with
+ * FA_PAGE_SIZE_OVERRIDE (tests only), FA_TEST_PAGE_SIZE from the
+ * environment when it is a power of two from the system's page size up to
+ * 1 MiB, so that 16 KiB and 64 KiB pages (AArch64) are tested on any host.
+ * The mappings below then honour it: sizes are multiples of it and
+ * reservations aligned to it are aligned to it. */
+size_t fa__os_page_size(void) {
+#ifdef FA_PAGE_SIZE_OVERRIDE
+  static size_t believed;
+  if (believed == 0) {
+    size_t page = real_page_size();
+    const char *env = getenv("FA_TEST_PAGE_SIZE");
+    if (env && *env) {
+      char *end;
+      unsigned long v = strtoul(env, &end, 0);
+      if (*end == '\0' && v >= page && v <= ((size_t)1 << 20) &&
+          (v & (v - 1)) == 0)
+        page = (size_t)v;
+    }
+    believed = page;
+  }
+  return believed;
+#else
+  return real_page_size();
+#endif
+}
+
 /* Maps size bytes aligned to align by mapping more and unmapping the
  * misaligned head and tail. */
 static void *map_aligned(size_t size, size_t align) {
   size_t page = fa__os_page_size();
   size = (size + page - 1) & ~(page - 1);
-  if (align <= page) {
+  if (align <= real_page_size()) {
     void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     return p == MAP_FAILED ? NULL : p;

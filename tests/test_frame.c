@@ -109,9 +109,41 @@ TEST(frame_align_zero_is_max_align) {
   done(a, &log);
 }
 
+/* The page size is the largest frame alignment: it is served and twice it
+ * is refused. FA_EXPECT_PAGE_SIZE, when set, names the page size this run
+ * must see (the page-size runs under qemu and the override set it). */
+TEST(frame_align_page_size) {
+  size_t page = test_page_size();
+  const char *expect = getenv("FA_EXPECT_PAGE_SIZE");
+  if (expect && *expect)
+    ASSERT_EQ(page, strtoul(expect, NULL, 0));
+  diag_log_t log;
+  fa_allocator_t *a = make(&log, 0, 0);
+  fa_begin_frame(a);
+  char *p = fa_frame_alloc(a, 100, page);
+  ASSERT_NOT_NULL(p);
+  ASSERT(test_aligned(p, page));
+  memset(p, 1, 100);
+  ASSERT_NULL(fa_frame_alloc(a, 100, 2 * page));
+  ASSERT_EQ(diag_log_count(&log, 6), 1);
+  diag_log_clear(&log);
+  fa_end_frame(a);
+  done(a, &log);
+}
+
 TEST(frame_invalid_align_fa006) {
-  static const size_t bad[] = {
-      3, 5, 6, 7, 12, 4095, 4097, 8192, 1 << 20, SIZE_MAX, SIZE_MAX / 2 + 1};
+  /* Past the page size (the largest alignment there is): 2 and 16 pages. */
+  const size_t bad[] = {3,
+                        5,
+                        6,
+                        7,
+                        12,
+                        4095,
+                        4097,
+                        2 * test_page_size(),
+                        16 * test_page_size(),
+                        SIZE_MAX,
+                        SIZE_MAX / 2 + 1};
   diag_log_t log;
   fa_allocator_t *a = make(&log, 0, 0);
   size_t i, n = sizeof(bad) / sizeof(bad[0]);
@@ -1192,6 +1224,7 @@ static const test_case_t tests[] = {
     TEST_ENTRY(frame_alignment),
     TEST_ENTRY(frame_alignment_beyond_chunk),
     TEST_ENTRY(frame_align_zero_is_max_align),
+    TEST_ENTRY(frame_align_page_size),
     TEST_ENTRY(frame_invalid_align_fa006),
     TEST_ENTRY(frame_size_zero_unique),
     TEST_ENTRY(frame_huge_sizes),

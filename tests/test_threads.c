@@ -345,8 +345,8 @@ static void *recycle_reserve(size_t size, size_t align, void *user) {
     }
   }
   pthread_mutex_unlock(&r->lock);
-  if (!p && posix_memalign(&p, align < sizeof(void *) ? sizeof(void *) : align,
-                           size) != 0)
+  if (!p && test_block_alloc(
+                &p, align < sizeof(void *) ? sizeof(void *) : align, size) != 0)
     return NULL;
   return p;
 }
@@ -360,7 +360,7 @@ static void recycle_release(void *p, size_t size, void *user) {
     p = NULL;
   }
   pthread_mutex_unlock(&r->lock);
-  free(p);
+  test_block_free(p);
 }
 
 typedef struct reuse_s {
@@ -417,7 +417,7 @@ TEST(new_allocator_at_released_address) {
   fa_release(s.a);
   pthread_barrier_destroy(&s.step);
   while (r.count > 0)
-    free(r.block[--r.count]);
+    test_block_free(r.block[--r.count]);
   pthread_mutex_destroy(&r.lock);
 }
 

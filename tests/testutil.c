@@ -5,6 +5,30 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#ifdef _WIN32
+#include <malloc.h>
+#include <windows.h>
+#endif
+
+/* Windows has no posix_memalign; its aligned blocks need _aligned_free. */
+int test_block_alloc(void **p, size_t align, size_t size) {
+#ifdef _WIN32
+  *p = _aligned_malloc(size, align);
+  return *p ? 0 : -1;
+#else
+  return posix_memalign(p, align, size);
+#endif
+}
+
+void test_block_free(void *p) {
+#ifdef _WIN32
+  _aligned_free(p);
+#else
+  free(p);
+#endif
+}
 
 /* ---- Diagnostics ------------------------------------------------------ */
 
@@ -124,11 +148,11 @@ static void *source_reserve(size_t size, size_t align, void *user) {
     pthread_mutex_unlock(&s->lock);
     return NULL;
   }
-  if (posix_memalign(&p, align < sizeof(void *) ? sizeof(void *) : align,
-                     size) != 0)
+  if (test_block_alloc(&p, align < sizeof(void *) ? sizeof(void *) : align,
+                       size) != 0)
     p = NULL;
   if (p && add_block(s, p, size) != 0) {
-    free(p);
+    test_block_free(p);
     p = NULL;
   }
   if (p) {
@@ -162,7 +186,7 @@ static void source_release(void *p, size_t size, void *user) {
   s->outstanding -= size;
   s->blocks[i] = s->blocks[--s->nblocks];
   pthread_mutex_unlock(&s->lock);
-  free(p);
+  test_block_free(p);
 }
 
 void test_source_init(test_source_t *s) {
@@ -177,7 +201,7 @@ void test_source_init(test_source_t *s) {
 void test_source_destroy(test_source_t *s) {
   size_t i;
   for (i = 0; i < s->nblocks; i++)
-    free(s->blocks[i].p);
+    test_block_free(s->blocks[i].p);
   free(s->blocks);
   s->blocks = NULL;
   s->nblocks = s->cap = 0;
@@ -252,4 +276,26 @@ size_t test_check(const void *p, size_t n, uint64_t key) {
 
 int test_aligned(const void *p, size_t align) {
   return align != 0 && ((uintptr_t)p & (align - 1)) == 0;
+}
+
+size_t test_page_size(void) {
+#ifdef _WIN32
+  SYSTEM_INFO si;
+  GetSystemInfo(&si);
+  size_t page = si.dwPageSize ? (size_t)si.dwPageSize : 4096;
+#else
+  long v = sysconf(_SC_PAGESIZE);
+  size_t page = v > 0 ? (size_t)v : 4096;
+#endif
+#ifdef FA_PAGE_SIZE_OVERRIDE
+  const char *env = getenv("FA_TEST_PAGE_SIZE");
+  if (env && *env) {
+    char *end;
+    unsigned long want = strtoul(env, &end, 0);
+    if (*end == '\0' && want >= page && want <= ((size_t)1 << 20) &&
+        (want & (want - 1)) == 0)
+      page = (size_t)want;
+  }
+#endif
+  return page;
 }

@@ -113,6 +113,15 @@ size_t test_check(const void *p, size_t n, uint64_t key);
 extern void *volatile test_sink;
 /* Whether p is a multiple of align. */
 int test_aligned(const void *p, size_t align);
+/* The page size the library believes in (frame alignments and chunk sizes
+ * follow it): FA_TEST_PAGE_SIZE when the library honours it (a build with
+ * FA_PAGE_SIZE_OVERRIDE; the same checks as src/os_posix.c), otherwise the
+ * system's. */
+size_t test_page_size(void);
+/* posix_memalign and free, or their Windows equivalents: align is a power
+ * of two, a multiple of sizeof(void *); 0 on success. */
+int test_block_alloc(void **p, size_t align, size_t size);
+void test_block_free(void *p);
 
 /* ---- Checked setup and teardown --------------------------------------- */
 
