@@ -18,8 +18,11 @@ fuzzer's replayed inputs. Left out: fa-check's tests (libclang is slow
 under memcheck and keeps memory until exit; they run under ASan), the
 libuv integration's tests (test_uv*: libuv's event loop and sockets, and
 a load test of a minute under memcheck; they run under ASan and TSan),
-the installed-package and documentation tests (other builds), and
-test_uaf (ASan only: it expects an ASan report)."""
+the installed-package and documentation tests (other builds),
+test_uaf (ASan only: it expects an ASan report), and test_hostile (its
+free races spin two threads against each other thousands of times;
+Valgrind runs one thread at a time, so a run takes from 20 s to several
+minutes; it runs in every other build, TSan included)."""
 import json
 import os
 import subprocess
@@ -27,7 +30,7 @@ import sys
 import time
 
 CORE = ("test_", "fuzz_alloc_")
-SKIP = ("test_uaf", "test_uv")
+SKIP = ("test_uaf", "test_uv", "test_hostile")
 VALGRIND = ["valgrind", "--error-exitcode=99", "--leak-check=full",
             "--errors-for-leak-kinds=definite,indirect", "--quiet",
             "--child-silent-after-fork=yes"]
