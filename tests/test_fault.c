@@ -222,15 +222,19 @@ static int run_armed(scenario_fn fn, int64_t n, uint64_t count) {
   return hit;
 }
 
+/* The two runs of one n need not reach the same number of reserve calls:
+ * the page map takes a leaf for each 4 GiB region that holds a page, so
+ * where the source places blocks (a sanitizer's quarantine moves them on
+ * from run to run) adds or removes a call. The sweep ends once neither
+ * run reaches call n. */
 static void run_all_faults(scenario_fn fn) {
   int64_t n;
   int runs = 0;
   for (n = 0; n < 100000; n++) {
     int single = run_armed(fn, n, 1);
     int from_here = run_armed(fn, n, UINT64_MAX);
-    ASSERT_EQ(single, from_here);
     runs++;
-    if (!single)
+    if (!single && !from_here)
       break;
   }
   ASSERT_LT(n, 100000);
