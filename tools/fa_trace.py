@@ -102,18 +102,27 @@ def loads(text, name="<trace>"):
             "before the first write)" % name)
     lines = text.split("\n")
     first = next(i for i, ln in enumerate(lines) if ln.strip())
+    bad_line = None
     if lines[first].strip() == "[":
         trace = _loads_lines(lines, first, name)
-        if trace is not None:
+        if isinstance(trace, Trace):
             return trace
-    return _loads_whole(text, name)
+        bad_line = trace
+    try:
+        return _loads_whole(text, name)
+    except TraceError:
+        if bad_line is None:
+            raise
+        # One event per line, but a line in the middle is not JSON.
+        raise TraceError("%s:%d: not JSON: %s" % ((name,) + bad_line))
 
 
 def _loads_lines(lines, first, name):
     """The writer's layout: "[", then one "{...}," per line, then "]".
 
-    Returns None when the file does not have that layout, so that it is
-    parsed as one JSON document instead."""
+    Returns a Trace, or when the file does not have that layout (it is
+    then parsed as one JSON document) the first line that is not an event
+    and what is wrong with it, (line, message), or None."""
     events, where = [], []
     closed, cut_line = False, None
     body = [(i + 1, ln.strip()) for i, ln in enumerate(lines)
@@ -126,11 +135,11 @@ def _loads_lines(lines, first, name):
             break
         try:
             ev = json.loads(s[:-1] if s.endswith(",") else s)
-        except ValueError:
+        except ValueError as e:
             if k == len(body) - 1:
                 cut_line = line  # killed while writing: the last line only
                 break
-            return None
+            return line, e.msg
         events.append(ev)
         where.append(line)
     return Trace(name, events, where, closed, cut_line)
@@ -380,6 +389,8 @@ def validate(trace, complete=False):
         kind = kind_of(ev)
         if kind is None:
             continue
+        if kind == "thread_name":
+            named.add(ev.get("tid"))  # even when its args are wrong
         before = len(errors)
         args = _check_event(ev, kind, _Checker(ev, kind, report))
         if len(errors) > before or args is None:
@@ -392,8 +403,6 @@ def validate(trace, complete=False):
             config_at = i
         elif kind == "trace_end":
             end_at = i
-        elif kind == "thread_name":
-            named.add(tid)
         elif kind == "frame":
             if tid not in named:
                 report("frame slice of thread %d before its thread_name "

@@ -1,0 +1,23 @@
+# The trace tools: tools/fa_trace.py (reading, checking and summarising a
+# trace) and tools/fa-plot (a trace as an SVG), on the recorded fixtures of
+# tests/trace/fixtures and on variants made by the test: killed traces,
+# each schema violation, the summary against what the fixtures were made to
+# show. One CTest test per group of test_trace.py, labelled "trace"; they
+# need only python3, and trace_plot also matplotlib (python3-matplotlib,
+# installed by scripts/deps.sh): without it the test is skipped.
+find_package(Python3 COMPONENTS Interpreter)
+if(NOT Python3_Interpreter_FOUND)
+  return()
+endif()
+set(fa_trace_tests)
+foreach(group fixtures reader schema summary plot)
+  add_test(NAME trace_${group} COMMAND ${Python3_EXECUTABLE}
+    ${CMAKE_CURRENT_LIST_DIR}/test_trace.py
+    --tools ${PROJECT_SOURCE_DIR}/tools
+    --fixtures ${CMAKE_CURRENT_LIST_DIR}/fixtures ${group})
+  list(APPEND fa_trace_tests trace_${group})
+endforeach()
+set_tests_properties(${fa_trace_tests} PROPERTIES LABELS trace
+  TIMEOUT ${FA_TEST_TIMEOUT} SKIP_RETURN_CODE 77)
+# Each plot starts matplotlib (a second of CPU, much more on a busy host).
+set_tests_properties(trace_plot PROPERTIES TIMEOUT 600)
