@@ -500,40 +500,46 @@ def summarise(trace):
     for ev in events_of(trace, "os_counter"):
         seen("os", ev["args"]["os"], ev)
 
+    # A tag budget bounds what one thread attributes to the tag in one
+    # frame (frame, pool and task bytes together): each frame slice is
+    # compared with it. Bytes never pass a hard budget (the allocation is
+    # refused: the slice's budget is "hard" and FA003 is raised), so only
+    # the soft one is counted here, and the headroom left below the hard.
     budgets = tag_budgets(trace)
     tags = {}
+
+    def tag_entry(tag):
+        return tags.setdefault(tag, {
+            "frames": 0, "total": dict.fromkeys(TAG_TIERS, 0),
+            "peak": dict.fromkeys(TAG_TIERS + ("sum",), 0),
+            "peak_at": None, "soft": 0, "hard": 0, "over_soft": 0})
     for ev in frames:
         for tag, t in ev["args"].get("tags", {}).items():
-            s = tags.setdefault(tag, {
-                "frames": 0, "total": dict.fromkeys(TAG_TIERS, 0),
-                "peak": dict.fromkeys(TAG_TIERS + ("sum",), 0),
-                "over_soft": 0, "over_hard": 0})
+            s = tag_entry(tag)
             s["frames"] += 1
             for k in TAG_TIERS:
                 s["total"][k] += t.get(k, 0)
                 s["peak"][k] = max(s["peak"][k], t.get(k, 0))
             total = tag_total(t)
-            s["peak"]["sum"] = max(s["peak"]["sum"], total)
-            soft, hard = budgets.get(tag, (0, 0))
+            if total > s["peak"]["sum"]:
+                s["peak"]["sum"] = total
+                s["peak_at"] = {"tid": ev["tid"],
+                                "frame": ev["args"]["frame"]}
+            soft = budgets.get(tag, (0, 0))[0]
             s["over_soft"] += bool(soft and total > soft)
-            s["over_hard"] += bool(hard and total > hard)
     for tag, (soft, hard) in budgets.items():
-        tags.setdefault(tag, {
-            "frames": 0, "total": dict.fromkeys(TAG_TIERS, 0),
-            "peak": dict.fromkeys(TAG_TIERS + ("sum",), 0),
-            "over_soft": 0, "over_hard": 0})
-        tags[tag].update(soft=soft, hard=hard)
+        tag_entry(tag).update(soft=soft, hard=hard)
 
     diags = events_of(trace, "diagnostic")
     by_code = {}
     for ev in diags:
         a = ev["args"]
-        d = by_code.setdefault(a["code"], {"count": 0, "severity":
-                                           a["severity"], "first": None})
+        d = by_code.setdefault(a["code"], {"count": 0})
         d["count"] += 1
-        if d["first"] is None:
-            d["first"] = {"tid": ev["tid"], "ts": ev["ts"],
-                          "message": a["message"], "site": a["site"]}
+        sev = d.setdefault(a["severity"], {"count": 0, "first": {
+            "tid": ev["tid"], "ts": ev["ts"], "message": a["message"],
+            "site": a["site"]}})
+        sev["count"] += 1
     ends = events_of(trace, "trace_end")
     errors, notes = validate(trace)
     return {
@@ -620,7 +626,8 @@ def format_summary(s):
             out.append("  thread %d: soft %d, hard %d"
                        % (t["tid"], t["budget_soft"], t["budget_hard"]))
     out.append("")
-    out.append("tags (bytes attributed: frame + pool + task, per frame):")
+    out.append("tags (bytes one thread attributed in one frame: frame + "
+               "pool + task):")
     if not s["tags"]:
         out.append("  none")
     for tag, t in s["tags"].items():
@@ -628,22 +635,33 @@ def format_summary(s):
             tag, t["frames"], human_bytes(t["peak"]["sum"]),
             human_bytes(t["peak"]["frame"]), human_bytes(t["peak"]["pool"]),
             human_bytes(t["peak"]["task"]))
-        if t.get("soft") or t.get("hard"):
-            line += "; budget soft %s, hard %s: over soft in %d, over hard " \
-                "in %d" % (human_bytes(t["soft"]) if t["soft"] else "none",
-                           human_bytes(t["hard"]) if t["hard"] else "none",
-                           t["over_soft"], t["over_hard"])
+        if t["peak_at"] is not None:
+            line += " at thread %d, frame %d" % (t["peak_at"]["tid"],
+                                                 t["peak_at"]["frame"])
         out.append(line)
+        if t["soft"] or t["hard"]:
+            budget = []
+            if t["soft"]:
+                budget.append("soft %s: over it in %d frames"
+                              % (human_bytes(t["soft"]), t["over_soft"]))
+            if t["hard"]:
+                budget.append("hard %s: peak at %d%% of it"
+                              % (human_bytes(t["hard"]),
+                                 100 * t["peak"]["sum"] // t["hard"]))
+            out.append("  %-12s budget %s" % ("", "; ".join(budget)))
     out.append("")
     d = s["diagnostics"]
     out.append("diagnostics: %d events (frames count %d)"
                % (d["events"], d["counted_by_frames"]))
     for code, c in d["by_code"].items():
-        f = c["first"]
-        site = (" at %s" % f["site"]) if f["site"] else ""
-        out.append("  %s %s x%d, first on thread %d at %s%s: %s"
-                   % (code, c["severity"], c["count"], f["tid"],
-                      human_time(f["ts"]), site, f["message"]))
+        for severity in reversed(SEVERITIES):
+            if severity not in c:
+                continue
+            f = c[severity]["first"]
+            site = (" (%s)" % f["site"]) if f["site"] else ""
+            out.append("  %s %s x%d, first on thread %d at %s%s: %s"
+                       % (code, severity, c[severity]["count"], f["tid"],
+                          human_time(f["ts"]), site, f["message"]))
     for n in s["notes"]:
         out.append("note: %s" % n)
     return "\n".join(out)

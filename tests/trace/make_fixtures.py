@@ -5,9 +5,11 @@
 
 A made-up run of a game, written the way framealloc's trace writer writes
 (docs/profiling.md, "The trace format"): two threads with their own frame
-rates, tags with budgets, a soft overrun, a hard one with its FA003
-diagnostic, a frame that rewinds (its peak above its bytes at the end), and
-counters written only when their value changes. Files:
+rates, frames numbered from 1, tags with budgets, two frames over a soft
+tag budget (FA003 warnings), one with an allocation refused at the hard
+budget (FA003 error, its site escaped), a frame that rewinds (its peak above
+its bytes at the end), and counters written only when their value changes.
+Files:
 
   two_threads.trace.json  closed by fa_trace_close (trace_end, then "]");
   killed.trace.json       the same run killed during a write: no "]", the
@@ -38,12 +40,14 @@ KILLED_AFTER_BATCHES = 50         # batches written before the kill
 # What the run shows, for the tests.
 PLANTED = {
     "frames": {0: MAIN_FRAMES, 1: WORKER_FRAMES},
-    "frame_peak": 60 * 1024 + 4096,       # thread 0, HARD_FRAME
+    "frame_peak": 60 * 1024,              # thread 0, HARD_FRAME
     "frame_peak_at": (0, HARD_FRAME),
     "budget_soft": 2, "budget_hard": 1,   # the writer's budget field
-    "diagnostics": {"FA003": 1},
-    "physics_peak": 36 * 1024,            # over hard (32 KiB) once
-    "physics_over_soft": 3, "physics_over_hard": 1,
+    "diagnostics": {"FA003": 4},          # 3 warnings, 1 error
+    "diagnostic_errors": 1,
+    "physics_peak": 30 * 1024,            # HARD_FRAME: the next 4 KiB
+    "physics_peak_at": (0, HARD_FRAME),   # would pass the hard 32 KiB
+    "physics_over_soft": 3,
     "render_over_soft": 0,
     "tags": ["audio", "physics", "render"],
     "pool_peak": 40960 + 24 * 2048,       # every sprite loaded
@@ -83,7 +87,7 @@ def main_thread_frame(f, rng):
     if f == SOFT_FRAME + 1:
         physics = 18 * 1024
     if f == HARD_FRAME:
-        physics = 36 * 1024                  # over the hard 32 KiB
+        physics = 30 * 1024                  # then 4 KiB more is refused
     if f % 8 == 0:
         audio = 2048
     used = physics + render + audio + 4096   # 4 KiB untagged
@@ -91,7 +95,7 @@ def main_thread_frame(f, rng):
     if f == REWIND_FRAME:
         peak = used + 12 * 1024
     if f == HARD_FRAME:
-        peak = PLANTED["frame_peak"]         # the request that failed
+        peak = PLANTED["frame_peak"]
     tags = {}
     if physics:
         tags["physics"] = {"frame": physics, "pool": 0, "task": 0}
@@ -100,6 +104,13 @@ def main_thread_frame(f, rng):
     if audio:
         tags["audio"] = {"frame": audio, "pool": 0, "task": 0}
     return used, peak, 40 + rng.below(20), tags
+
+
+def diagnostic(ts, severity, message, site):
+    return {"ph": "i", "s": "t", "name": "FA003", "cat": "diagnostic",
+            "pid": PID, "tid": 0, "ts": us(ts),
+            "args": {"code": "FA003", "severity": severity,
+                     "message": message, "site": site}}
 
 
 def build():
@@ -118,14 +129,14 @@ def build():
     # Frames of both threads, written in the order they end.
     frames = []
     t = 150.0
-    for f in range(MAIN_FRAMES):
+    for f in range(1, MAIN_FRAMES + 1):
         dur = MAIN_US - 2000 + rng.below(3000)
         if f == HARD_FRAME:
             dur += 9000                      # the frame that stalled
         frames.append((us(t + dur), 0, f, us(t), us(dur)))
         t += MAIN_US
     t = 410.5
-    for f in range(WORKER_FRAMES):
+    for f in range(1, WORKER_FRAMES + 1):
         dur = WORKER_US - 5000 + rng.below(4000)
         frames.append((us(t + dur), 1, f, us(t), us(dur)))
         t += WORKER_US
@@ -148,18 +159,20 @@ def build():
         if tid == 0:
             used, peak, allocs, tags = main_thread_frame(f, rng)
             budget = "ok"
-            if f in (SOFT_FRAME, SOFT_FRAME + 1):
-                budget = "soft"
+            if f in (SOFT_FRAME, SOFT_FRAME + 1, HARD_FRAME):
+                budget, diagnostics = "soft", 1
+                physics = tags["physics"]["frame"]
+                batch.append(diagnostic(
+                    begin + dur / 3, "warning",
+                    "tag \"physics\" over its soft budget: %d bytes in the "
+                    "frame, 16384 allowed" % physics, ""))
             if f == HARD_FRAME:
-                budget, diagnostics = "hard", 1
-                batch.append({
-                    "ph": "i", "s": "t", "name": "FA003",
-                    "cat": "diagnostic", "pid": PID, "tid": 0,
-                    "ts": us(begin + dur - 1234.5),
-                    "args": {"code": "FA003", "severity": "error",
-                             "message": "frame budget exceeded: 4096 bytes "
-                             "asked, 65536 allowed (tag \"physics\")",
-                             "site": "game\\physics.c:212"}})
+                budget, diagnostics = "hard", 2
+                batch.append(diagnostic(
+                    begin + dur - 1234.5, "error",
+                    "tag \"physics\" over its hard budget: 4096 bytes "
+                    "asked, %d in use, 32768 allowed" % physics,
+                    "game\\physics.c:212"))
             chunks = 1 + peak // (32 * 1024)
         else:
             # The worker decodes one sprite a frame into pool memory,

@@ -138,7 +138,7 @@ def test_fixtures_check(c):
     rc, out, err = c.check(c.fixture("two_threads.trace.json"),
                            c.fixture("killed.trace.json"))
     expect_eq(rc, 0, "check of both fixtures (stderr: %s)" % err)
-    expect("two_threads.trace.json: ok, 177 events, 72 frame slices" in out,
+    expect("two_threads.trace.json: ok, 180 events, 72 frame slices" in out,
            "the closed fixture's counts:\n" + out)
     expect("killed.trace.json: ok" in out, out)
 
@@ -147,11 +147,11 @@ def test_fixtures_check(c):
 
 def test_read_closed(c):
     t = fa_trace.load(c.fixture("two_threads.trace.json"))
-    expect_eq(len(t.events), 177, "events")
+    expect_eq(len(t.events), 180, "events")
     expect(t.closed, "closed")
     expect_eq(t.cut_line, None, "cut line")
     expect_eq(t.lines[0], 2, "the first event's line")
-    expect_eq(t.lines[-1], 178, "the last event's line")
+    expect_eq(t.lines[-1], 181, "the last event's line")
     expect_eq(t.events[-1]["name"], "trace_end", "last event")
 
 
@@ -311,7 +311,7 @@ SCHEMA_CASES = [
      "frame slice: args.frame_bytes must be a non-negative integer, got -1"),
     ("float count", is_frame(1, 2), setter(["args", "chunks"], 1.5),
      "frame slice: args.chunks must be a non-negative integer, got 1.5"),
-    ("bool count", is_frame(0, 0), setter(["args", "allocs"], True),
+    ("bool count", is_frame(0, 1), setter(["args", "allocs"], True),
      "frame slice: args.allocs must be a non-negative integer, got true"),
     ("missing dur", is_frame(0, 5), setter(["dur"], DEL),
      "frame slice: dur is missing"),
@@ -589,22 +589,25 @@ def test_summary_planted(c):
     expect_eq(peak["os"]["bytes"], P["os_peak"], "os peak")
     expect_eq((s["budget_soft"], s["budget_hard"]),
               (P["budget_soft"], P["budget_hard"]), "budget overruns")
-    expect_eq({k: v["count"] for k, v in
-               s["diagnostics"]["by_code"].items()}, P["diagnostics"],
-              "diagnostics")
-    expect_eq(s["diagnostics"]["counted_by_frames"], 1, "frames' count")
+    by_code = s["diagnostics"]["by_code"]
+    expect_eq({k: v["count"] for k, v in by_code.items()},
+              P["diagnostics"], "diagnostics")
+    expect_eq(by_code["FA003"]["error"]["count"], P["diagnostic_errors"],
+              "FA003 errors")
+    expect_eq(s["diagnostics"]["counted_by_frames"],
+              sum(P["diagnostics"].values()), "frames' count")
     expect_eq(sorted(s["tags"]), P["tags"], "tags")
     phys = s["tags"]["physics"]
     expect_eq(phys["peak"]["sum"], P["physics_peak"], "physics peak")
-    expect_eq((phys["over_soft"], phys["over_hard"]),
-              (P["physics_over_soft"], P["physics_over_hard"]),
-              "physics overruns")
+    expect_eq((phys["peak_at"]["tid"], phys["peak_at"]["frame"]),
+              P["physics_peak_at"], "where the physics peak is")
+    expect_eq(phys["over_soft"], P["physics_over_soft"], "physics overruns")
     expect_eq((phys["soft"], phys["hard"]), (16384, 32768), "its budget")
     expect_eq(s["tags"]["render"]["over_soft"], P["render_over_soft"],
               "render overruns")
     expect_eq(s["frame_budget"], make_fixtures.FRAME_BUDGET, "frame budget")
     expect_eq(s["end"], {"frames": 72, "dropped": 0}, "trace_end")
-    diag = s["diagnostics"]["by_code"]["FA003"]["first"]
+    diag = by_code["FA003"]["error"]["first"]
     expect_eq(diag["site"], "game\\physics.c:212", "escaped site")
     expect('"physics"' in diag["message"], "escaped quotes in the message")
 
@@ -613,14 +616,17 @@ def test_summary_text(c):
     rc, out, err = c.run("fa_trace.py", "summary",
                          c.fixture("two_threads.trace.json"))
     expect_eq(rc, 0, "exit status: " + err)
-    for want in ("(177 events, closed)",
+    for want in ("(180 events, closed)",
                  "framealloc 0.1.0, frame budget 64.0 KiB, history 120",
-                 '0 "thread 0"      48 frames (0..47)',
-                 "frame      64.0 KiB  (thread 0, frame 40)",
+                 '0 "thread 0"      48 frames (1..48)',
+                 "frame      60.0 KiB  (thread 0, frame 40)",
                  "budget overruns (frames): soft 2, hard 1",
-                 "physics         72 frames, peak 36.0 KiB",
-                 "over soft in 3, over hard in 1",
-                 "FA003 error x1, first on thread 0"):
+                 "physics         72 frames, peak 30.0 KiB",
+                 "budget soft 16.0 KiB: over it in 3 frames; hard 32.0 KiB: "
+                 "peak at 93% of it",
+                 "FA003 error x1, first on thread 0 at 672.777 ms "
+                 "(game\\physics.c:212): tag \"physics\" over its hard",
+                 "FA003 warning x3"):
         expect(want in out, "%r not in the summary:\n%s" % (want, out))
     rc, out, _ = c.run("fa_trace.py", "summary",
                        c.fixture("killed.trace.json"))
@@ -634,7 +640,7 @@ def test_summary_percentiles(c):
     frames is absent; an empty trace summarises to no frames."""
     events = copy.deepcopy(good_lines())
     head = events[:2] + [events[find(events, is_meta("thread_name"))]]
-    frame = copy.deepcopy(events[find(events, is_frame(0, 0))])
+    frame = copy.deepcopy(events[find(events, is_frame(0, 1))])
     frames = []
     for k, dur in enumerate([7, 1, 100, 3] + list(range(4, 100)) + [2]):
         ev = copy.deepcopy(frame)
