@@ -3,6 +3,7 @@
 
     fa_trace.py check [--complete] FILE...
     fa_trace.py summary [--json] FILE
+    fa_trace.py repair FILE OUT
 
 A trace is what fa_trace_open (or the FA_TRACE environment variable) writes:
 the Chrome Trace Event Format as a JSON array, one event per line, which
@@ -24,6 +25,10 @@ Exit status: 0 valid, 1 a problem (or a file that cannot be read), 2 usage.
 `summary` prints frames per thread, frame time percentiles, peak bytes per
 tier, budget overruns, diagnostics and bytes per tag; --json prints the same
 as one JSON object. It validates first and exits 1 on an invalid trace.
+
+`repair` writes the events of a valid trace to OUT as strict JSON, one
+event per line, closed: for viewers that do not read a killed trace (a
+trace_end event is not made up: none is added).
 
 As a module: load(path) or loads(text) give a Trace, validate(trace) its
 problems, summarise(trace) the summary as a dict.
@@ -693,6 +698,9 @@ def main(argv=None):
     s = sub.add_parser("summary", help="summarise a trace")
     s.add_argument("--json", action="store_true", help="print JSON")
     s.add_argument("file", metavar="FILE")
+    r = sub.add_parser("repair", help="write a killed trace closed")
+    r.add_argument("file", metavar="FILE")
+    r.add_argument("out", metavar="OUT")
     args = p.parse_args(argv)
 
     if args.command == "check":
@@ -711,6 +719,21 @@ def main(argv=None):
     trace, _ = _load_valid(args.file)
     if trace is None:
         return 1
+    if args.command == "repair":
+        text = "[\n" + ",\n".join(json.dumps(ev, separators=(",", ":"))
+                                  for ev in trace.events) + "\n]\n"
+        try:
+            with open(args.out, "w", encoding="utf-8") as f:
+                f.write(text)
+        except OSError as e:
+            print("%s: cannot write: %s" % (args.out, e.strerror),
+                  file=sys.stderr)
+            return 1
+        print("%s: %d events%s" % (args.out, len(trace.events),
+                                   "" if trace.cut_line is None else
+                                   " (the cut line %d left out)"
+                                   % trace.cut_line))
+        return 0
     summary = summarise(trace)
     if args.json:
         print(json.dumps(summary, indent=2))

@@ -215,8 +215,10 @@ def build():
                           "tid": tid, "ts": end,
                           "args": {"os": state["os"]}})
         lines += [line(ev) for ev in batch]
+    # The last event has no comma: a closed trace is strict JSON.
     lines.append(line({"ph": "M", "name": "trace_end", "pid": PID, "tid": 0,
-                       "args": {"frames": len(frames), "dropped": 0}}))
+                       "args": {"frames": len(frames), "dropped": 0}})[:-2]
+                 + "\n")
     lines.append("]\n")
     return lines, batch_starts
 

@@ -81,7 +81,7 @@ class Ctx:
 def good_lines():
     """The closed fixture's events, one per element, in file order."""
     lines, _ = make_fixtures.build()
-    return [json.loads(ln.rstrip(",\n")) for ln in lines[1:-1]]
+    return [json.loads(ln.rstrip("\n").rstrip(",")) for ln in lines[1:-1]]
 
 
 def as_trace(events, closed=True):
@@ -146,6 +146,9 @@ def test_fixtures_check(c):
 # -------------------------------------------------------------- reader
 
 def test_read_closed(c):
+    """The closed fixture, as the writer closes a trace: strict JSON."""
+    with open(c.fixture("two_threads.trace.json"), encoding="utf-8") as f:
+        expect_eq(len(json.load(f)), 180, "events read as strict JSON")
     t = fa_trace.load(c.fixture("two_threads.trace.json"))
     expect_eq(len(t.events), 180, "events")
     expect(t.closed, "closed")
@@ -542,6 +545,29 @@ def test_complete(c):
     expect_eq(err.strip(), "%s: no trace_end event" % path, "message")
 
 
+def test_repair(c):
+    """repair: a killed trace written closed, strict JSON, same events."""
+    out = os.path.join(c.tmp, "repaired.json")
+    rc, stdout, err = c.run("fa_trace.py", "repair",
+                            c.fixture("killed.trace.json"), out)
+    expect_eq(rc, 0, "exit status: " + err)
+    killed = fa_trace.load(c.fixture("killed.trace.json"))
+    expect("%s: %d events (the cut line %d left out)"
+           % (out, len(killed.events), killed.cut_line) in stdout, stdout)
+    with open(out, encoding="utf-8") as f:
+        expect_eq(json.load(f), killed.events, "the repaired events")
+    rc, _, err = c.check("--complete", out)
+    expect_eq(rc, 1, "no trace_end is made up")
+    expect("no trace_end event" in err, err)
+    rc, _, err = c.run("fa_trace.py", "repair", c.write("e.json", ""), out)
+    expect_eq(rc, 1, "repair of an empty file")
+    rc, _, err = c.run("fa_trace.py", "repair",
+                       c.fixture("killed.trace.json"),
+                       os.path.join(c.tmp, "no", "dir.json"))
+    expect_eq(rc, 1, "unwritable output")
+    expect("no%sdir.json: cannot write" % os.sep in err, err)
+
+
 def test_cli(c):
     good = c.fixture("two_threads.trace.json")
     bad = c.write("bad.json", "[\n{\"ph\":\n{}\n")
@@ -785,7 +811,7 @@ GROUPS = {
                test_read_errors, test_read_only_open_bracket],
     "schema": [test_schema_violations, test_schema_structure,
                test_schema_all_reported, test_schema_tolerated,
-               test_complete, test_cli],
+               test_complete, test_repair, test_cli],
     "summary": [test_summary_planted, test_summary_text,
                 test_summary_percentiles],
     "plot": [test_plot_fixture,
