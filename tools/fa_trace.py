@@ -102,9 +102,9 @@ def loads(text, name="<trace>"):
     """Parses the text of a trace; raises TraceError if it is unreadable."""
     if not text.strip():
         raise TraceError(
-            "%s: empty: the trace was opened but nothing was written to it "
-            "(the program ended before its first frame, or was killed "
-            "before the first write)" % name)
+            "%s: empty: not even the trace's first lines were written (a "
+            "write that failed, reported as FA008, or a program killed as "
+            "it opened the trace)" % name)
     lines = text.split("\n")
     first = next(i for i, ln in enumerate(lines) if ln.strip())
     bad_line = None
@@ -408,6 +408,10 @@ def validate(trace, complete=False):
             config_at = i
         elif kind == "trace_end":
             end_at = i
+            written = sum(kind_of(e) == "frame" for e in trace.events[:i])
+            if args["frames"] != written:
+                report("trace_end counts %d frame slices, the trace holds %d"
+                       % (args["frames"], written))
         elif kind == "frame":
             if tid not in named:
                 report("frame slice of thread %d before its thread_name "

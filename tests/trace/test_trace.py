@@ -241,7 +241,7 @@ def test_read_errors(c):
     lines = as_trace(events).split("\n")
     broken_middle = "\n".join(lines[:3] + ['{"ph":"X",,}'] + lines[3:])
     cases = [
-        ("empty.json", "", "empty: the trace was opened but nothing"),
+        ("empty.json", "", "empty: not even the trace's first lines"),
         ("blank.json", "\n\n  \n", "empty"),
         ("middle.json", broken_middle, "middle.json:4: not JSON"),
         ("object.json", '{"ph":"M"}', "not a trace: the document is a JSON "
@@ -475,6 +475,12 @@ def test_schema_structure(c):
     check_one(c, "after_end.json", events, end + 1,
               "an event after trace_end (event %d): trace_end must be the "
               "last" % end)
+    # trace_end counts other frames than the trace holds.
+    events = copy.deepcopy(base)
+    end = find(events, is_meta("trace_end"))
+    del events[find(events, is_frame(1, 7))]
+    check_one(c, "count.json", events, end - 1,
+              "trace_end counts 72 frame slices, the trace holds 71")
     # A frame before its thread's name.
     events = copy.deepcopy(base)
     named = find(events, lambda ev: is_meta("thread_name")(ev)
@@ -770,7 +776,7 @@ def test_plot_errors(c):
            in err, err)
     rc, _, err = plot(c, c.write("empty.json", ""))
     expect_eq(rc, 1, "empty trace")
-    expect("empty: the trace was opened" in err, err)
+    expect("empty: not even the trace's first lines" in err, err)
     no_frames = c.write("meta.json", as_trace(good_lines()[:2]))
     rc, _, err = plot(c, no_frames)
     expect_eq(rc, 1, "no frames")
