@@ -17,12 +17,12 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import xml.etree.ElementTree as ET
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
+sys.path[:0] = [HERE, os.path.dirname(HERE)]
 import make_fixtures  # noqa: E402
+import pyharness  # noqa: E402
 
 SKIP = 77
 fa_trace = None  # tools/fa_trace.py, imported in main()
@@ -856,20 +856,9 @@ def main():
             return SKIP
         if py != "/usr/bin/python3":
             tests = [t for t in tests if t is not test_plot_reexec]
-    passed = failed = 0
-    for test in tests:
-        tmp = tempfile.mkdtemp(prefix="fa_trace_test_")
-        try:
-            test(Ctx(args.tools, args.fixtures, tmp))
-            passed += 1
-            print("ok   %s" % test.__name__)
-        except Failure as e:
-            failed += 1
-            print("FAIL %s: %s" % (test.__name__, e))
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return pyharness.run(
+        tests, lambda tmp: Ctx(args.tools, args.fixtures, tmp),
+        "fa_trace_test_", Failure)
 
 
 if __name__ == "__main__":
