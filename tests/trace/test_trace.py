@@ -767,6 +767,30 @@ def test_plot_killed_and_default_name(c):
     svg_ids(svg)
 
 
+def test_plot_untagged(c):
+    """No tags and no budgets: three charts; OS bytes close to the rest
+    share the left scale."""
+    events = copy.deepcopy(good_lines())
+    events[find(events, is_meta("framealloc"))]["args"]["budgets"] = []
+    for ev in events:
+        if is_frame()(ev):
+            del ev["args"]["tags"]
+            ev["args"]["os_bytes"] = 512 * 1024
+        if is_counter("os bytes")(ev):
+            ev["args"]["os"] = 512 * 1024
+    out = os.path.join(c.tmp, "plain.svg")
+    rc, _, err = plot(c, c.write("plain.json", as_trace(events)), "-o", out)
+    expect_eq(rc, 0, err)
+    ids = svg_ids(out)
+    expect(not [i for i in ids if i.startswith(("fa-tag", "fa-budget-p",
+                                                "fa-budget-r"))],
+           "no tag series")
+    expect("fa-os-bytes" in ids and "fa-budget-frame" in ids, "the rest")
+    text = open(out, encoding="utf-8").read()
+    expect("Bytes per tag" not in text and "right scale" not in text,
+           "three charts, one scale")
+
+
 def test_plot_errors(c):
     events, _ = mutate(good_lines(), is_frame(0, 1),
                        setter(["args", "budget"], "x"))
@@ -821,7 +845,8 @@ GROUPS = {
     "summary": [test_summary_planted, test_summary_text,
                 test_summary_percentiles],
     "plot": [test_plot_fixture,
-             test_plot_killed_and_default_name, test_plot_errors,
+             test_plot_killed_and_default_name, test_plot_untagged,
+             test_plot_errors,
              test_plot_reexec],
 }
 
