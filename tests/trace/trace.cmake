@@ -5,8 +5,11 @@
 # show. One CTest test per group of test_trace.py, labelled "trace"; they
 # need only python3, and trace_plot also matplotlib (python3-matplotlib,
 # installed by scripts/deps.sh): without it the test is skipped.
+# They test Python scripts, the same in every build of the library, so
+# only the builds without sanitizers or debug levels register them (in
+# `make test`: the Release build).
 find_package(Python3 COMPONENTS Interpreter)
-if(NOT Python3_Interpreter_FOUND)
+if(NOT Python3_Interpreter_FOUND OR FA_SANITIZE OR FA_DEBUG GREATER 0)
   return()
 endif()
 set(fa_trace_tests)
