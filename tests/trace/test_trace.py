@@ -769,9 +769,12 @@ def test_plot_killed_and_default_name(c):
 
 def test_plot_untagged(c):
     """No tags and no budgets: three charts; OS bytes close to the rest
-    share the left scale."""
+    share the left scale; a frame budget far above the data is left above
+    the chart."""
     events = copy.deepcopy(good_lines())
-    events[find(events, is_meta("framealloc"))]["args"]["budgets"] = []
+    cfg = events[find(events, is_meta("framealloc"))]["args"]
+    cfg["budgets"] = []
+    cfg["frame_budget"] = 64 << 20
     for ev in events:
         if is_frame()(ev):
             del ev["args"]["tags"]
@@ -789,6 +792,7 @@ def test_plot_untagged(c):
     text = open(out, encoding="utf-8").read()
     expect("Bytes per tag" not in text and "right scale" not in text,
            "three charts, one scale")
+    expect("frame budget 64 MiB (above the chart)" in text, "budget label")
 
 
 def test_plot_errors(c):
