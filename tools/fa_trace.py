@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Reads, checks and summarises framealloc traces.
 
-    fa_trace.py check [--complete] FILE...
+    fa_trace.py check [--complete | --killed] [--min-frames N]
+                      [--threads N] [--tag NAME]... [--diag CODE]... FILE...
     fa_trace.py summary [--json] FILE
     fa_trace.py repair FILE OUT
 
@@ -19,8 +20,11 @@ thread names, the "framealloc" configuration, frame slices, counters,
 diagnostics, "trace_end") and a few rules across events; each problem is
 printed as FILE:LINE: event N: what is wrong (N counts the array's
 elements from 0). Events and args keys of other kinds are ignored. A trace
-that was not closed is accepted with a note, unless --complete is given.
-Exit status: 0 valid, 1 a problem (or a file that cannot be read), 2 usage.
+that was not closed is accepted with a note. --complete asks for a trace as
+fa_trace_close leaves it (one event per line, strict JSON, trace_end last),
+--killed for one that was never closed; --min-frames, --threads, --tag and
+--diag for what a test expects it to show. Exit status: 0 valid, 1 a
+problem (or a file that cannot be read), 2 usage.
 
 `summary` prints frames per thread, frame time percentiles, peak bytes per
 tier, budget overruns, diagnostics and bytes per tag; --json prints the same
@@ -61,15 +65,19 @@ class Trace:
     lines: the line of each event (None when the file was not one event
       per line and had to be parsed as a whole);
     closed: the file ended with "]";
-    cut_line: the line dropped because it was cut short, or None.
+    cut_line: the line dropped because it was cut short, or None;
+    last_comma: the line of the last event ended with a comma (a closed
+      trace is then not strict JSON; fa_trace_close writes none).
     """
 
-    def __init__(self, name, events, lines, closed, cut_line):
+    def __init__(self, name, events, lines, closed, cut_line,
+                 last_comma=False):
         self.name = name
         self.events = events
         self.lines = lines
         self.closed = closed
         self.cut_line = cut_line
+        self.last_comma = last_comma
 
     def where(self, index):
         line = self.lines[index] if self.lines else None
@@ -129,7 +137,7 @@ def _loads_lines(lines, first, name):
     then parsed as one JSON document) the first line that is not an event
     and what is wrong with it, (line, message), or None."""
     events, where = [], []
-    closed, cut_line = False, None
+    closed, cut_line, last_comma = False, None, False
     body = [(i + 1, ln.strip()) for i, ln in enumerate(lines)
             if i > first and ln.strip()]
     for k, (line, s) in enumerate(body):
@@ -147,7 +155,8 @@ def _loads_lines(lines, first, name):
             return line, e.msg
         events.append(ev)
         where.append(line)
-    return Trace(name, events, where, closed, cut_line)
+        last_comma = s.endswith(",")
+    return Trace(name, events, where, closed, cut_line, last_comma)
 
 
 def _loads_whole(text, name):
@@ -370,14 +379,18 @@ def _check_event(ev, kind, c):
     return args
 
 
-def validate(trace, complete=False):
+def validate(trace, complete=False, killed=False):
     """(errors, notes): lists of Problem. A trace is valid without errors;
-    notes say how it ended (not closed, a cut line). With complete, a trace
-    that was not closed by fa_trace_close is an error."""
+    notes say how it ended (not closed, a cut line). With complete, the
+    trace must be as fa_trace_close leaves it: one event per line, closed,
+    strict JSON, trace_end last. With killed, it must be a trace that was
+    never closed: no "]", no trace_end."""
     errors, notes = [], []
     config_at = end_at = None
+    pid = None             # (pid, event) of the first of our events
     named = set()          # tids with a thread_name event
     last_start = {}        # tid -> ts of its last frame slice
+    last_frame = {}        # tid -> number of its last frame slice
     for i, ev in enumerate(trace.events):
         def report(msg, i=i):
             errors.append(Problem(trace.where(i), msg))
@@ -401,6 +414,11 @@ def validate(trace, complete=False):
         if len(errors) > before or args is None:
             continue
         tid = ev["tid"]
+        if pid is None:
+            pid = (ev["pid"], i)
+        elif ev["pid"] != pid[0]:
+            report("pid %d differs from the trace's, %d (event %d)"
+                   % (ev["pid"], pid[0], pid[1]))
         if kind == "config":
             if config_at is not None:
                 report("a second framealloc metadata event (the first is "
@@ -422,6 +440,19 @@ def validate(trace, complete=False):
                        "the previous one (at %s us)"
                        % (tid, ev["ts"], last_start[tid]))
             last_start[tid] = ev["ts"]
+            f = args["frame"]
+            if tid in last_frame and f <= last_frame[tid]:
+                report("frame slice of thread %d is frame %d, after frame "
+                       "%d: a thread's frame numbers increase"
+                       % (tid, f, last_frame[tid]))
+            last_frame[tid] = f
+    if killed:
+        if trace.closed:
+            errors.append(Problem(trace.name, 'closed with "]": not the '
+                                  "trace of a killed program"))
+        if end_at is not None:
+            errors.append(Problem(trace.where(end_at), "trace_end: not the "
+                                  "trace of a killed program"))
     status = errors if complete else notes
     if not trace.closed:
         status.append(Problem(trace.name, 'no closing "]": the program '
@@ -432,7 +463,38 @@ def validate(trace, complete=False):
                               "the last line was cut short and is left out"))
     if complete and trace.closed and end_at is None:
         errors.append(Problem(trace.name, "no trace_end event"))
+    if complete and trace.lines is None:
+        errors.append(Problem(trace.name, "not one event per line, as "
+                              "framealloc writes a trace"))
+    if complete and trace.closed and trace.last_comma:
+        errors.append(Problem(trace.where(len(trace.events) - 1),
+                              'a comma after the last event, before "]": '
+                              "not strict JSON, as fa_trace_close leaves a "
+                              "trace"))
     return errors, notes
+
+
+def expect(trace, min_frames=0, threads=0, tags=(), diags=()):
+    """What a test asks of a valid trace: at least min_frames frame
+    slices, frames of at least `threads` threads, bytes of each tag in
+    tags, a diagnostic event of each code in diags. Returns the problems
+    (strings)."""
+    frames = events_of(trace, "frame")
+    out = []
+    if len(frames) < min_frames:
+        out.append("%d frame slices, at least %d expected"
+                   % (len(frames), min_frames))
+    tids = {ev["tid"] for ev in frames}
+    if len(tids) < threads:
+        out.append("frames of %d threads, at least %d expected"
+                   % (len(tids), threads))
+    seen = {tag for ev in frames for tag, t in ev["args"].get(
+        "tags", {}).items() if tag_total(t)}
+    out += ["no bytes of tag %s" % json.dumps(t) for t in tags
+            if t not in seen]
+    codes = {ev["args"]["code"] for ev in events_of(trace, "diagnostic")}
+    out += ["no %s event" % d for d in diags if d not in codes]
+    return out
 
 
 # -------------------------------------------------------------- summary
@@ -678,14 +740,14 @@ def format_summary(s):
 
 # ------------------------------------------------------------------ CLI
 
-def _load_valid(path, complete=False):
+def _load_valid(path, complete=False, killed=False):
     """The trace at path, or None after printing why it is not valid."""
     try:
         trace = load(path)
     except TraceError as e:
         print(e, file=sys.stderr)
         return None, []
-    errors, notes = validate(trace, complete)
+    errors, notes = validate(trace, complete, killed)
     for p in errors:
         print(p, file=sys.stderr)
     return (None if errors else trace), notes
@@ -696,8 +758,19 @@ def main(argv=None):
         prog="fa_trace.py", description=__doc__.split("\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
     c = sub.add_parser("check", help="validate traces (exit 0 or 1)")
-    c.add_argument("--complete", action="store_true",
-                   help="the trace must have been closed (trace_end, ])")
+    how = c.add_mutually_exclusive_group()
+    how.add_argument("--complete", action="store_true",
+                     help="the trace must be as fa_trace_close leaves it")
+    how.add_argument("--killed", action="store_true",
+                     help="the trace must be one that was never closed")
+    c.add_argument("--min-frames", type=int, default=0, metavar="N",
+                   help="at least N frame slices")
+    c.add_argument("--threads", type=int, default=0, metavar="N",
+                   help="frames of at least N threads")
+    c.add_argument("--tag", action="append", default=[], metavar="NAME",
+                   help="bytes attributed to tag NAME (repeatable)")
+    c.add_argument("--diag", action="append", default=[], metavar="CODE",
+                   help="a diagnostic event CODE, FA003 (repeatable)")
     c.add_argument("files", nargs="+", metavar="FILE")
     s = sub.add_parser("summary", help="summarise a trace")
     s.add_argument("--json", action="store_true", help="print JSON")
@@ -710,8 +783,15 @@ def main(argv=None):
     if args.command == "check":
         status = 0
         for path in args.files:
-            trace, notes = _load_valid(path, args.complete)
+            trace, notes = _load_valid(path, args.complete, args.killed)
             if trace is None:
+                status = 1
+                continue
+            missing = expect(trace, args.min_frames, args.threads,
+                             args.tag, args.diag)
+            for m in missing:
+                print("%s: %s" % (path, m), file=sys.stderr)
+            if missing:
                 status = 1
                 continue
             for n in notes:

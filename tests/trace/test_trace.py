@@ -85,9 +85,12 @@ def good_lines():
 
 
 def as_trace(events, closed=True):
-    """Events in the writer's layout (each line "{...},")."""
+    """Events in the writer's layout (each line "{...},", the last one
+    without its comma when the trace is closed)."""
     text = "[\n" + "".join(json.dumps(ev, separators=(",", ":")) + ",\n"
                            for ev in events)
+    if closed and events:
+        text = text[:-2] + "\n"
     return text + ("]\n" if closed else "")
 
 
@@ -353,6 +356,11 @@ SCHEMA_CASES = [
      "frame slice: pid is missing"),
     ("negative tid", is_frame(1, 6), setter(["tid"], -1),
      "frame slice: tid must be a non-negative integer, got -1"),
+    ("other pid", is_counter("os bytes"), setter(["pid"], 77),
+     "pid 77 differs from the trace's, 4242 (event 0)"),
+    ("frame number repeated", is_frame(1, 8), setter(["args", "frame"], 7),
+     "frame slice of thread 1 is frame 7, after frame 7: a thread's frame "
+     "numbers increase"),
     ("version", is_meta("framealloc"), setter(["args", "version"], "1.0"),
      'framealloc metadata: args.version must look like \\d+\\.\\d+\\.\\d+, '
      'got "1.0"'),
@@ -549,6 +557,69 @@ def test_complete(c):
     rc, _, err = c.check("--complete", path)
     expect_eq(rc, 1, "closed without trace_end")
     expect_eq(err.strip(), "%s: no trace_end event" % path, "message")
+    # A comma before "]"; another layout: fine, except with --complete.
+    events = good_lines()
+    for name, text, message in (
+            ("comma.json", as_trace(events, closed=False) + "]\n",
+             ':181: event 179: a comma after the last event, before "]": '
+             "not strict JSON, as fa_trace_close leaves a trace"),
+            ("pretty.json", json.dumps(events, indent=1),
+             ": not one event per line, as framealloc writes a trace")):
+        path = c.write(name, text)
+        rc, _, err = c.check(path)
+        expect_eq(rc, 0, name + " without --complete: " + err)
+        rc, _, err = c.check("--complete", path)
+        expect_eq(rc, 1, name + " with --complete")
+        expect_eq(err.strip(), path + message, name + ": message")
+
+
+def test_killed_option(c):
+    """--killed: never closed (no "]", no trace_end), else exit 1."""
+    rc, out, err = c.check("--killed", c.fixture("killed.trace.json"))
+    expect_eq(rc, 0, "the killed fixture: " + err)
+    path = c.fixture("two_threads.trace.json")
+    rc, _, err = c.check("--killed", path)
+    expect_eq(rc, 1, "the closed fixture")
+    expect('%s: closed with "]": not the trace of a killed program' % path
+           in err and "%s:181: event 179: trace_end: not the trace of a "
+           "killed program" % path in err, err)
+    # trace_end written, then killed before "]".
+    events = good_lines()
+    path = c.write("end_open.json", as_trace(events, closed=False))
+    rc, _, err = c.check("--killed", path)
+    expect_eq(rc, 1, "trace_end without ]")
+    expect_eq(err.strip(), "%s:181: event 179: trace_end: not the trace of "
+              "a killed program" % path, "message")
+    rc, _, err = c.check("--killed", "--complete", path)
+    expect_eq(rc, 2, "--killed with --complete")
+
+
+def test_expectations(c):
+    """--min-frames, --threads, --tag, --diag: what a test asks a trace
+    to show; each one missed is named, exit 1."""
+    path = c.fixture("two_threads.trace.json")
+    rc, out, err = c.check("--complete", "--min-frames", "72", "--threads",
+                           "2", "--tag", "physics", "--tag", "audio",
+                           "--diag", "FA003", path)
+    expect_eq(rc, 0, "what the fixture shows: " + err)
+    rc, out, err = c.check("--min-frames", "73", "--threads", "3", "--tag",
+                           "physics", "--tag", 'ai "x"', "--diag", "FA003",
+                           "--diag", "FA001", path)
+    expect_eq(rc, 1, "what it does not")
+    expect_eq(err.splitlines(), [
+        "%s: 72 frame slices, at least 73 expected" % path,
+        "%s: frames of 2 threads, at least 3 expected" % path,
+        '%s: no bytes of tag "ai \\"x\\""' % path,
+        "%s: no FA001 event" % path], "messages")
+    expect_eq(out, "", "no ok line")
+    # A tag whose bytes are all 0 was not used.
+    events = copy.deepcopy(good_lines())
+    for ev in events:
+        if is_frame()(ev):
+            ev["args"]["tags"]["zero"] = {"frame": 0, "pool": 0, "task": 0}
+    rc, _, err = c.check("--tag", "zero", c.write("z.json", as_trace(events)))
+    expect_eq(rc, 1, "a tag with 0 bytes")
+    expect('no bytes of tag "zero"' in err, err)
 
 
 def test_repair(c):
@@ -845,7 +916,8 @@ GROUPS = {
                test_read_errors, test_read_only_open_bracket],
     "schema": [test_schema_violations, test_schema_structure,
                test_schema_all_reported, test_schema_tolerated,
-               test_complete, test_repair, test_cli],
+               test_complete, test_killed_option, test_expectations,
+               test_repair, test_cli],
     "summary": [test_summary_planted, test_summary_text,
                 test_summary_percentiles],
     "plot": [test_plot_fixture,
