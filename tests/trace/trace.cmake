@@ -20,7 +20,7 @@ foreach(group fixtures reader schema summary plot)
     --fixtures ${CMAKE_CURRENT_LIST_DIR}/fixtures ${group})
   list(APPEND fa_trace_tests trace_${group})
 endforeach()
+# Each runs Python a few dozen times, trace_plot matplotlib five times: a
+# few seconds of CPU, minutes on a busy host.
 set_tests_properties(${fa_trace_tests} PROPERTIES LABELS trace
-  TIMEOUT ${FA_TEST_TIMEOUT} SKIP_RETURN_CODE 77)
-# Each plot starts matplotlib (a second of CPU, much more on a busy host).
-set_tests_properties(trace_plot PROPERTIES TIMEOUT 600)
+  TIMEOUT 600 SKIP_RETURN_CODE 77)
