@@ -146,16 +146,25 @@ def _loads_lines(lines, first, name):
                 return None
             closed = True
             break
-        try:
-            ev = json.loads(s[:-1] if s.endswith(",") else s)
-        except ValueError as e:
-            if k == len(body) - 1:
-                cut_line = line  # killed while writing: the last line only
-                break
-            return line, e.msg
+        last = k == len(body) - 1
+        if last and s.endswith("]") and not closed:
+            # "]" at the end of the last event's line.
+            try:
+                ev = json.loads(s[:-1].rstrip().rstrip(","))
+                closed = True
+            except ValueError:
+                pass
+        if not closed:
+            try:
+                ev = json.loads(s[:-1] if s.endswith(",") else s)
+            except ValueError as e:
+                if last:
+                    cut_line = line  # killed while writing: the last line
+                    break
+                return line, e.msg
         events.append(ev)
         where.append(line)
-        last_comma = s.endswith(",")
+        last_comma = s.rstrip("]").rstrip().endswith(",")
     return Trace(name, events, where, closed, cut_line, last_comma)
 
 

@@ -201,6 +201,24 @@ def test_read_trailing_comma_and_no_bracket(c):
         expect_eq(t.closed, name == "closed", name + ": closed")
 
 
+def test_read_bracket_on_last_line(c):
+    """ "]" after the last event on its line closes the trace; a line cut
+    just after a "]" inside an event is still a cut line."""
+    events = good_lines()[:6]
+    text = as_trace(events)
+    t = fa_trace.loads(text.replace("}\n]\n", "}]\n"), "inline")
+    expect_eq(t.events, events, "events")
+    expect(t.closed and t.cut_line is None and not t.last_comma, "closed")
+    t = fa_trace.loads(text.replace("}\n]\n", "},]\n"), "comma")
+    expect(t.closed and t.last_comma, "closed after a comma")
+    config = json.dumps(events[1], separators=(",", ":"))
+    cut = "[\n" + json.dumps(events[0]) + ",\n" + config[:config.index(
+        "]") + 1]
+    t = fa_trace.loads(cut, "cut")
+    expect_eq(t.events, events[:1], "the events before the cut")
+    expect(not t.closed and t.cut_line == 3, "cut, not closed")
+
+
 def test_read_crlf(c):
     events = good_lines()[:5]
     t = fa_trace.loads(as_trace(events).replace("\n", "\r\n"), "crlf")
@@ -911,7 +929,8 @@ GROUPS = {
                  test_fixtures_check],
     "reader": [test_read_closed, test_read_killed,
                test_read_killed_everywhere,
-               test_read_trailing_comma_and_no_bracket, test_read_crlf,
+               test_read_trailing_comma_and_no_bracket,
+               test_read_bracket_on_last_line, test_read_crlf,
                test_read_other_layouts, test_read_cut_utf8,
                test_read_errors, test_read_only_open_bracket],
     "schema": [test_schema_violations, test_schema_structure,
