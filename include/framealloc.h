@@ -549,6 +549,7 @@ FA__INLINE void fa_pool_free(fa_allocator_t *a, void *p) {
   if (FA_LIKELY(FA__LOAD(&fa__tls.alloc) == a &&
                 top < ((uintptr_t)1 << FA__MAP_SHIFT))) {
     fa__heap_head_t *h = fa__tls.heap;
+    /* Acquire: the leaf's zeroed contents (map_set's release store). */
     unsigned char *leaf = __atomic_load_n(&h->map[top], __ATOMIC_ACQUIRE);
     uintptr_t idx = ((uintptr_t)p >> FA__PAGE_SHIFT) & 0xffff;
     if (FA_LIKELY(leaf && FA__LOAD(&leaf[idx]))) {
