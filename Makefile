@@ -121,19 +121,24 @@ test-aarch64:
 	bash scripts/page-sizes.sh build-aarch64
 
 # The core and task suites cross-built for 64-bit Windows with MinGW-w64
-# and run under Wine (its prefix in the build directory). test_alloc is not
-# ported yet (its strict-mode tests fork()).
-WIN_TESTS = test_fault test_fixed test_frame test_frame_static test_heap \
-  test_hostile test_pool test_stats test_steady test_task test_threads
+# and run under Wine (its prefix in the build directory), test_alloc's
+# strict-mode aborts in child processes, framealloc inside a DLL
+# (test_dll), and the public headers in MSVC mode, framealloc.hpp included
+# (test_msvc_headers, clang over MinGW's C++ headers).
+WIN_TESTS = test_alloc test_dll test_fault test_fixed test_frame \
+  test_frame_static test_heap test_hostile test_pool test_stats test_steady \
+  test_task test_threads
 test-windows:
-	@bash scripts/ensure-packages.sh gcc-mingw-w64-x86-64 wine64
+	@bash scripts/ensure-packages.sh gcc-mingw-w64-x86-64 \
+	  g++-mingw-w64-x86-64 wine64 clang
 	cmake -S . -B build-windows -DCMAKE_BUILD_TYPE=Release \
 	  -DCMAKE_TOOLCHAIN_FILE=cmake/toolchains/x86_64-w64-mingw32.cmake \
 	  -DFA_WERROR=$(FA_WERROR) -DFA_BUILD_TESTS=ON -DFA_BUILD_EXAMPLES=OFF \
 	  -DFA_BUILD_CHECK=OFF -DFA_BUILD_UV=OFF >/dev/null
 	cmake --build build-windows -j $(JOBS) --target $(WIN_TESTS)
 	cd build-windows && WINEPREFIX=$(CURDIR)/build-windows/wine \
-	  WINEDEBUG=-all $(CTEST) -R '^($(subst $(space),|,$(WIN_TESTS)))$$'
+	  FA_MSVC_HPP=required WINEDEBUG=-all $(CTEST) \
+	  -R '^($(subst $(space),|,$(WIN_TESTS) test_msvc_headers))$$'
 
 # fa-check (Release) on real code, the Debian source packages of libuv,
 # Lua 5.4, SQLite (C), Box2D and fmt (C++) through their compile databases: no crash, no
