@@ -11,7 +11,7 @@ space     := $(subst ,, )
 .PHONY: all deps build demo test test-release test-tsan test-expensive \
         test-asan test-real-code test-memcheck test-fuzz fuzz fuzz-build soak \
         test-game bench bench-check bench-cache bench-game format clean \
-        test-fixed test-pages test-aarch64 test-windows
+        test-fixed test-pages test-aarch64 test-windows bench-windows
 
 all: build
 
@@ -139,6 +139,12 @@ test-windows:
 	cd build-windows && WINEPREFIX=$(CURDIR)/build-windows/wine \
 	  FA_MSVC_HPP=required WINEDEBUG=-all $(CTEST) \
 	  -R '^($(subst $(space),|,$(WIN_TESTS) test_msvc_headers))$$'
+
+# W1 and W2 cross-built with MinGW-w64 and run under Wine against their
+# naive references (bench/windows.sh; not part of make test).
+bench-windows:
+	@bash scripts/ensure-packages.sh gcc-mingw-w64-x86-64 wine64
+	bash bench/windows.sh
 
 # fa-check (Release) on real code, the Debian source packages of libuv,
 # Lua 5.4, SQLite (C), Box2D and fmt (C++) through their compile databases: no crash, no
