@@ -33,7 +33,16 @@ specs=("w1 fa 64" "w1 bump 64" "w1 fa mixed" "w1 bump mixed" "w2 fa"
 for ((r = 1; r <= rounds; r++)); do
   for spec in "${specs[@]}"; do
     read -r -a args <<<"$spec"
-    line=$("$wine" "$build/bin/fa-bench.exe" "${args[@]}" | tr -d '\r')
+    # A run Wine fails to start (it happens on a loaded machine) is tried
+    # again, twice at most.
+    line=
+    for try in 1 2 3; do
+      line=$("$wine" "$build/bin/fa-bench.exe" "${args[@]}" | tr -d '\r') &&
+        break
+      echo "windows.sh: ${args[*]} failed (try $try)" >&2
+      line=
+    done
+    [ -n "$line" ] || exit 1
     awk -F'\t' -v r="$r" '$1 == "result" {
         split($5, n, "="); printf "%s\t%s\t%d\t%s\n", $2, $3, r, n[2] }' \
       <<<"$line" | tee -a "$tsv"
