@@ -117,12 +117,12 @@ typedef struct fa_tag_bytes_s {
 #define FA_BUDGET_SOFT 1 /* a soft tag budget was passed */
 #define FA_BUDGET_HARD 2 /* an allocation was refused (FA003 error) */
 
-/* fa_frame_record_t.flags */
-#define FA_RECORD_ALL_ALLOCS                                                   \
-  1u                           /* allocs counts every allocation: every        \
-                                  one went out of line (hooks, a tag, a        \
-                                  debug or tracking build) */
-#define FA_RECORD_MORE_TAGS 2u /* more tags than FA_RECORD_TAGS */
+/* fa_frame_record_t.flags. FA_RECORD_ALL_ALLOCS: allocs counts every
+ * allocation, because every one went out of line (hooks are set, or a
+ * debug or tracking build); without it, allocs counts the ones that did.
+ * FA_RECORD_MORE_TAGS: the frame had more tags than FA_RECORD_TAGS. */
+#define FA_RECORD_ALL_ALLOCS 1u
+#define FA_RECORD_MORE_TAGS 2u
 
 /* One frame of one (allocator, thread). */
 typedef struct fa_frame_record_s {
@@ -138,7 +138,8 @@ typedef struct fa_frame_record_s {
   uint64_t chunks;      /* arena chunks the frame used */
   uint64_t allocs;      /* allocations of every tier made by the thread in
                            the frame: all of them with FA_RECORD_ALL_ALLOCS,
-                           else those that went out of line */
+                           else those that went out of line (a tag pushed,
+                           a new chunk, the heap tier, ...) */
   /* Allocator-wide live bytes at the frame's end, as fa_get_stats gives
    * them. heap_bytes and os_bytes are exact; pool_bytes and task_bytes
    * are sampled at most once per millisecond per allocator, so they may
