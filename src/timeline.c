@@ -366,15 +366,24 @@ static void sample(fa_allocator_t *a, fa__tl_t *tl, uint64_t now,
   r->task_bytes = FA__LOAD(&tl->task_bytes);
 }
 
+/* The words of a record up to its tags, and those of one tag entry: only
+ * the entries in use are written (a reader clears the others). */
+#define HEAD_WORDS (offsetof(fa_frame_record_t, tags) / sizeof(uint64_t))
+#define TAG_WORDS (sizeof(fa_tag_bytes_t) / sizeof(uint64_t))
+_Static_assert(offsetof(fa_frame_record_t, tags) % sizeof(uint64_t) == 0 &&
+                   sizeof(fa_tag_bytes_t) % sizeof(uint64_t) == 0,
+               "records are copied a word at a time");
+
 static void ring_write(fa__tl_heap_t *t, const fa_frame_record_t *r) {
   uint64_t k = t->written;
   uint64_t *slot = t->ring + (size_t)(k % t->cap) * SLOT_WORDS;
   uint64_t w[REC_WORDS];
-  memcpy(w, r, sizeof(w));
+  size_t words = HEAD_WORDS + r->tag_count * TAG_WORDS;
+  memcpy(w, r, words * sizeof(uint64_t));
   /* Release stores, not fences (which ThreadSanitizer does not model):
    * each word is ordered after the odd sequence word. */
   FA__STORE(&slot[0], 2 * k + 1);
-  for (size_t i = 0; i < REC_WORDS; i++)
+  for (size_t i = 0; i < words; i++)
     __atomic_store_n(&slot[1 + i], w[i], __ATOMIC_RELEASE);
   __atomic_store_n(&slot[0], 2 * k + 2, __ATOMIC_RELEASE);
   __atomic_store_n(&t->written, k + 1, __ATOMIC_RELEASE);
@@ -394,6 +403,10 @@ static int ring_read(const fa__tl_heap_t *t, uint64_t k,
   if (FA__LOAD(&slot[0]) != 2 * k + 2)
     return 0;
   memcpy(out, w, sizeof(w));
+  if (out->tag_count > FA_RECORD_TAGS)
+    return 0;
+  memset(&out->tags[out->tag_count], 0,
+         (FA_RECORD_TAGS - out->tag_count) * sizeof(out->tags[0]));
   return 1;
 }
 
@@ -406,8 +419,8 @@ void fa__tl_frame_end(fa__heap_t *h) {
   struct fa__trace_s *tr = __atomic_load_n(&tl->trace, __ATOMIC_ACQUIRE);
   if (t->ring || tr) {
     uint64_t now = fa__os_now_ns();
-    fa_frame_record_t r;
-    memset(&r, 0, sizeof(r));
+    fa_frame_record_t r; /* the tags beyond tag_count stay unwritten */
+    memset(&r, 0, offsetof(fa_frame_record_t, tags));
     r.frame = h->frames + 1;
     r.thread = h->index;
     r.flags = a->fast ? 0 : FA_RECORD_ALL_ALLOCS;

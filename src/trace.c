@@ -69,14 +69,28 @@ static void put_n(out_t *o, const char *s, size_t n) {
 }
 
 static void put(out_t *o, const char *s) { put_n(o, s, strlen(s)); }
+/* A string literal: its length is known at compile time. */
+#define PUT(o, lit) put_n((o), (lit), sizeof(lit) - 1)
 
 static void put_u64(out_t *o, uint64_t v) {
+  static const char pairs[] =
+      "00010203040506070809101112131415161718192021222324"
+      "25262728293031323334353637383940414243444546474849"
+      "50515253545556575859606162636465666768697071727374"
+      "75767778798081828384858687888990919293949596979899";
   char tmp[24];
   char *q = tmp + sizeof(tmp);
-  do {
-    *--q = (char)('0' + v % 10);
-    v /= 10;
-  } while (v);
+  while (v >= 100) {
+    q -= 2;
+    memcpy(q, pairs + (v % 100) * 2, 2);
+    v /= 100;
+  }
+  if (v >= 10) {
+    q -= 2;
+    memcpy(q, pairs + v * 2, 2);
+  } else {
+    *--q = (char)('0' + v);
+  }
   put_n(o, q, (size_t)(tmp + sizeof(tmp) - q));
 }
 
@@ -88,42 +102,39 @@ static void put_us(out_t *o, uint64_t ns) {
   put_n(o, frac, 4);
 }
 
-/* A JSON string: quotes, backslashes and control characters escaped. */
+/* A JSON string: quotes, backslashes and control characters escaped; the
+ * runs between them copied whole. */
 static void put_str(out_t *o, const char *s) {
   static const char hex[] = "0123456789abcdef";
-  put_n(o, "\"", 1);
-  for (; *s; s++) {
+  PUT(o, "\"");
+  for (;;) {
+    const char *run = s;
+    while (*s && *s != '"' && *s != '\\' && (unsigned char)*s >= 0x20)
+      s++;
+    put_n(o, run, (size_t)(s - run));
     unsigned char c = (unsigned char)*s;
+    if (!c)
+      break;
     if (c == '"' || c == '\\') {
       char e[2] = {'\\', (char)c};
       put_n(o, e, 2);
-    } else if (c < 0x20) {
+    } else {
       char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
       put_n(o, e, 6);
-    } else {
-      put_n(o, (const char *)&c, 1);
     }
+    s++;
   }
-  put_n(o, "\"", 1);
+  PUT(o, "\"");
 }
 
-/* The common head of an event: {"ph":"X","name":...,"pid":P,"tid":T */
-static void head(out_t *o, const char *ph, const char *name, long pid,
-                 unsigned tid) {
-  put(o, "{\"ph\":\"");
-  put(o, ph);
-  put(o, "\",\"name\":");
-  put_str(o, name);
-  put(o, ",\"pid\":");
-  put_u64(o, (uint64_t)pid);
-  put(o, ",\"tid\":");
-  put_u64(o, tid);
-}
+/* The common head of an event, {"ph":PH,"name":NAME,"pid":P,"tid":T, for
+ * a literal PH and NAME that need no escaping. */
+#define HEAD(o, ph, name, pid, tid)                                            \
+  (PUT((o), "{\"ph\":\"" ph "\",\"name\":\"" name "\",\"pid\":"),              \
+   put_u64((o), (uint64_t)(pid)), PUT((o), ",\"tid\":"), put_u64((o), (tid)))
 
-static void key_u64(out_t *o, const char *key, uint64_t v) {
-  put(o, key);
-  put_u64(o, v);
-}
+/* A key (a literal) and a number. */
+#define KEY_U64(o, key, v) (PUT((o), key), put_u64((o), (v)))
 
 /* ---- Writing --------------------------------------------------------- */
 
@@ -222,48 +233,48 @@ void fa__trace_frame(fa__heap_t *h, const fa_frame_record_t *r) {
   if (b->named_gen != b->gen) {
     char name[32];
     snprintf(name, sizeof(name), "thread %u", tid);
-    head(&o, "M", "thread_name", pid, tid);
-    put(&o, ",\"args\":{\"name\":");
+    HEAD(&o, "M", "thread_name", pid, tid);
+    PUT(&o, ",\"args\":{\"name\":");
     put_str(&o, name);
-    put(&o, "}},\n");
+    PUT(&o, "}},\n");
     b->named_gen = b->gen;
   }
   static const char *const budget[] = {"ok", "soft", "hard"};
-  head(&o, "X", "frame", pid, tid);
-  put(&o, ",\"cat\":\"frame\",\"ts\":");
+  HEAD(&o, "X", "frame", pid, tid);
+  PUT(&o, ",\"cat\":\"frame\",\"ts\":");
   put_us(&o, begin);
-  put(&o, ",\"dur\":");
+  PUT(&o, ",\"dur\":");
   put_us(&o, end - begin);
-  key_u64(&o, ",\"args\":{\"frame\":", r->frame);
-  key_u64(&o, ",\"frame_bytes\":", r->frame_bytes);
-  key_u64(&o, ",\"frame_peak\":", r->frame_peak);
-  key_u64(&o, ",\"chunks\":", r->chunks);
-  key_u64(&o, ",\"allocs\":", r->allocs);
-  key_u64(&o, ",\"pool_bytes\":", r->pool_bytes);
-  key_u64(&o, ",\"heap_bytes\":", r->heap_bytes);
-  key_u64(&o, ",\"task_bytes\":", r->task_bytes);
-  key_u64(&o, ",\"os_bytes\":", r->os_bytes);
-  key_u64(&o, ",\"diagnostics\":", r->diagnostics);
-  put(&o, ",\"budget\":\"");
+  KEY_U64(&o, ",\"args\":{\"frame\":", r->frame);
+  KEY_U64(&o, ",\"frame_bytes\":", r->frame_bytes);
+  KEY_U64(&o, ",\"frame_peak\":", r->frame_peak);
+  KEY_U64(&o, ",\"chunks\":", r->chunks);
+  KEY_U64(&o, ",\"allocs\":", r->allocs);
+  KEY_U64(&o, ",\"pool_bytes\":", r->pool_bytes);
+  KEY_U64(&o, ",\"heap_bytes\":", r->heap_bytes);
+  KEY_U64(&o, ",\"task_bytes\":", r->task_bytes);
+  KEY_U64(&o, ",\"os_bytes\":", r->os_bytes);
+  KEY_U64(&o, ",\"diagnostics\":", r->diagnostics);
+  PUT(&o, ",\"budget\":\"");
   put(&o, budget[r->budget <= FA_BUDGET_HARD ? r->budget : FA_BUDGET_HARD]);
-  put(&o, "\",\"tags\":{");
+  PUT(&o, "\",\"tags\":{");
   for (unsigned i = 0; i < t->norder; i++) {
     fa_tag_t tag = t->order[i];
     if (i)
-      put(&o, ",");
+      PUT(&o, ",");
     put_str(&o, tl->names[tag]);
-    key_u64(&o, ":{\"frame\":", t->bytes[tag][0]);
-    key_u64(&o, ",\"pool\":", t->bytes[tag][1]);
-    key_u64(&o, ",\"task\":", t->bytes[tag][2]);
-    put(&o, "}");
+    KEY_U64(&o, ":{\"frame\":", t->bytes[tag][0]);
+    KEY_U64(&o, ",\"pool\":", t->bytes[tag][1]);
+    KEY_U64(&o, ",\"task\":", t->bytes[tag][2]);
+    PUT(&o, "}");
   }
-  put(&o, "}}},\n");
-  head(&o, "C", "frame bytes", pid, tid);
-  key_u64(&o, ",\"id\":", tid);
-  put(&o, ",\"ts\":");
+  PUT(&o, "}}},\n");
+  HEAD(&o, "C", "frame bytes", pid, tid);
+  KEY_U64(&o, ",\"id\":", tid);
+  PUT(&o, ",\"ts\":");
   put_us(&o, end);
-  key_u64(&o, ",\"args\":{\"frame\":", r->frame_bytes);
-  put(&o, "}},\n");
+  KEY_U64(&o, ",\"args\":{\"frame\":", r->frame_bytes);
+  PUT(&o, "}},\n");
   /* Allocator-wide counters, when they changed since the last written. */
   uint64_t tiers[3] = {r->pool_bytes, r->heap_bytes, r->task_bytes};
   int changed = 0;
@@ -273,21 +284,21 @@ void fa__trace_frame(fa__heap_t *h, const fa_frame_record_t *r) {
       changed = 1;
     }
   if (changed) {
-    head(&o, "C", "tier bytes", pid, tid);
-    put(&o, ",\"ts\":");
+    HEAD(&o, "C", "tier bytes", pid, tid);
+    PUT(&o, ",\"ts\":");
     put_us(&o, end);
-    key_u64(&o, ",\"args\":{\"pool\":", tiers[0]);
-    key_u64(&o, ",\"heap\":", tiers[1]);
-    key_u64(&o, ",\"task\":", tiers[2]);
-    put(&o, "}},\n");
+    KEY_U64(&o, ",\"args\":{\"pool\":", tiers[0]);
+    KEY_U64(&o, ",\"heap\":", tiers[1]);
+    KEY_U64(&o, ",\"task\":", tiers[2]);
+    PUT(&o, "}},\n");
   }
   if (__atomic_exchange_n(&tr->last_os, r->os_bytes, __ATOMIC_RELAXED) !=
       r->os_bytes) {
-    head(&o, "C", "os bytes", pid, tid);
-    put(&o, ",\"ts\":");
+    HEAD(&o, "C", "os bytes", pid, tid);
+    PUT(&o, ",\"ts\":");
     put_us(&o, end);
-    key_u64(&o, ",\"args\":{\"os\":", r->os_bytes);
-    put(&o, "}},\n");
+    KEY_U64(&o, ",\"args\":{\"os\":", r->os_bytes);
+    PUT(&o, "}},\n");
   }
   b->len = (size_t)(o.p - b->data);
   b->frames++;
@@ -312,21 +323,21 @@ void fa__trace_diag(fa_allocator_t *a, fa__heap_t *h, const fa_diag_t *d) {
   unsigned tid = h ? h->index : 0;
   if (!name)
     name = "FA000";
-  put(&o, "{\"ph\":\"i\",\"s\":\"t\"");
-  put(&o, ",\"name\":");
+  PUT(&o, "{\"ph\":\"i\",\"s\":\"t\"");
+  PUT(&o, ",\"name\":");
   put_str(&o, name);
-  put(&o, ",\"cat\":\"diagnostic\"");
-  key_u64(&o, ",\"pid\":", (uint64_t)FA__LOAD(&tr->pid));
-  key_u64(&o, ",\"tid\":", tid);
-  put(&o, ",\"ts\":");
+  PUT(&o, ",\"cat\":\"diagnostic\"");
+  KEY_U64(&o, ",\"pid\":", (uint64_t)FA__LOAD(&tr->pid));
+  KEY_U64(&o, ",\"tid\":", tid);
+  PUT(&o, ",\"ts\":");
   put_us(&o, now > start ? now - start : 0);
-  put(&o, ",\"args\":{\"code\":");
+  PUT(&o, ",\"args\":{\"code\":");
   put_str(&o, name);
-  put(&o, ",\"severity\":");
+  PUT(&o, ",\"severity\":");
   put_str(&o, d->level == FA_LEVEL_ERROR ? "error" : "warning");
-  put(&o, ",\"message\":");
+  PUT(&o, ",\"message\":");
   put_str(&o, d->message);
-  put(&o, ",\"site\":\"\"}},\n");
+  PUT(&o, ",\"site\":\"\"}},\n");
   size_t n = (size_t)(o.p - line);
   int failed = 0;
   fa__tl_heap_t *t = h ? FA__LOAD(&h->tl) : NULL;
@@ -382,15 +393,15 @@ static void close_all_at_exit(void);
 static size_t preamble(fa_allocator_t *a, fa__tl_t *tl, long pid, char *buf,
                        size_t size) {
   out_t o = {buf, buf + size};
-  put(&o, "[\n");
-  head(&o, "M", "process_name", pid, 0);
-  put(&o, ",\"args\":{\"name\":\"framealloc\"}},\n");
-  head(&o, "M", "framealloc", pid, 0);
-  put(&o, ",\"args\":{\"version\":");
+  PUT(&o, "[\n");
+  HEAD(&o, "M", "process_name", pid, 0);
+  PUT(&o, ",\"args\":{\"name\":\"framealloc\"}},\n");
+  HEAD(&o, "M", "framealloc", pid, 0);
+  PUT(&o, ",\"args\":{\"version\":");
   put_str(&o, fa_version_string());
-  key_u64(&o, ",\"frame_budget\":", a->frame_budget);
-  key_u64(&o, ",\"history_frames\":", tl->history);
-  put(&o, ",\"budgets\":[");
+  KEY_U64(&o, ",\"frame_budget\":", a->frame_budget);
+  KEY_U64(&o, ",\"history_frames\":", tl->history);
+  PUT(&o, ",\"budgets\":[");
   int first = 1;
   uint32_t n = __atomic_load_n(&tl->tag_count, __ATOMIC_ACQUIRE);
   for (uint32_t i = 1; i <= n; i++) {
@@ -399,11 +410,11 @@ static size_t preamble(fa_allocator_t *a, fa__tl_t *tl, long pid, char *buf,
     put(&o, first ? "{\"tag\":" : ",{\"tag\":");
     first = 0;
     put_str(&o, tl->names[i]);
-    key_u64(&o, ",\"soft\":", tl->soft[i]);
-    key_u64(&o, ",\"hard\":", tl->hard[i]);
-    put(&o, "}");
+    KEY_U64(&o, ",\"soft\":", tl->soft[i]);
+    KEY_U64(&o, ",\"hard\":", tl->hard[i]);
+    PUT(&o, "}");
   }
-  put(&o, "]}},\n");
+  PUT(&o, "]}},\n");
   return (size_t)(o.p - buf);
 }
 
@@ -509,10 +520,10 @@ static int trace_close(trace_t *tr) {
   char end[256];
   out_t o = {end, end + sizeof(end)};
   fa__os_lock(&tr->lock);
-  head(&o, "M", "trace_end", FA__LOAD(&tr->pid), 0);
-  key_u64(&o, ",\"args\":{\"frames\":", tr->frames);
-  key_u64(&o, ",\"dropped\":", tr->dropped);
-  put(&o, "}}\n]\n");
+  HEAD(&o, "M", "trace_end", FA__LOAD(&tr->pid), 0);
+  KEY_U64(&o, ",\"args\":{\"frames\":", tr->frames);
+  KEY_U64(&o, ",\"dropped\":", tr->dropped);
+  PUT(&o, "}}\n]\n");
   int rc = tr->failed ? -1 : write_locked(tr, end, (size_t)(o.p - end));
   int failed_now = rc != 0 && !tr->failed;
   fa__os_file_close(tr->fd);
