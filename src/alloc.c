@@ -393,6 +393,7 @@ static fa__heap_t *heap_make(fa_allocator_t *a) {
     fa__os_unlock(&a->lock);
     if (h) {
       fa__pool_collect(h);
+      fa__tl_heap_adopt(h);
       return h;
     }
   }

@@ -315,6 +315,8 @@ void fa__tl_note(fa_allocator_t *a, fa__heap_t *h, fa_tier_t tier, void *p,
                  size_t size, size_t bytes);
 void fa__tl_free(fa_allocator_t *a, fa_tier_t tier, void *p);
 void fa__tl_diag(fa_allocator_t *a, const fa_diag_t *d);
+/* A new thread adopts h (left by a thread that exited). */
+void fa__tl_heap_adopt(fa__heap_t *h);
 void fa__tl_heap_destroy(fa__heap_t *h);
 void fa__tl_destroy(fa_allocator_t *a);
 /* Whether the thread's inline paths must stay closed (a tag is pushed). */

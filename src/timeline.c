@@ -164,6 +164,23 @@ void fa__tl_destroy(fa_allocator_t *a) {
   a->tl = NULL;
 }
 
+void fa__tl_heap_adopt(fa__heap_t *h) {
+  fa__tl_heap_t *t = h->tl;
+  if (!t)
+    return;
+  /* The exited thread's tags and its unfinished frame end with it. */
+  t->depth = t->overflow = 0;
+  for (unsigned i = 0; i < t->norder; i++) {
+    memset(t->bytes[t->order[i]], 0, sizeof(t->bytes[0]));
+    t->seen[t->order[i]] = 0;
+  }
+  t->norder = 0;
+  t->allocs = 0;
+  t->diags = 0;
+  t->budget = FA_BUDGET_OK;
+  t->open = 0;
+}
+
 int fa__tl_closed(const fa__heap_t *h) {
   const fa__tl_heap_t *t = FA__LOAD(&h->tl);
   return t && (t->depth || t->overflow);

@@ -456,6 +456,34 @@ TEST(tag_budget_bad_names) {
   test_env_close(&e);
 }
 
+static void *push_and_exit(void *arg) {
+  fa_tag_push(arg, "left");
+  return (void *)(intptr_t)fa_thread_index(arg);
+}
+
+static void *tag_after_adopt(void *arg) {
+  fa_allocator_t *a = arg;
+  intptr_t r = fa_tag_current(a) == 0 ? fa_thread_index(a) : -100;
+  fa_tag_pop(a); /* nothing to pop: FA006 */
+  return (void *)r;
+}
+
+/* A thread that exits with a tag pushed does not hand it to the next
+ * thread, which takes over its state and index. */
+TEST(tags_end_with_their_thread) {
+  test_env_t e;
+  pthread_t th;
+  void *first, *second;
+  test_env_open(&e, NULL);
+  ASSERT_EQ(pthread_create(&th, NULL, push_and_exit, e.a), 0);
+  ASSERT_EQ(pthread_join(th, &first), 0);
+  ASSERT_EQ(pthread_create(&th, NULL, tag_after_adopt, e.a), 0);
+  ASSERT_EQ(pthread_join(th, &second), 0);
+  ASSERT_EQ((intptr_t)second, (intptr_t)first);
+  ASSERT_EQ(diag_log_count(&e.log, 6), 1);
+  test_env_close(&e);
+}
+
 /* ---- Hooks ------------------------------------------------------------ */
 
 #define REC_MAX 4096
@@ -675,6 +703,7 @@ static const test_case_t tests[] = {
     TEST_ENTRY(tag_soft_budget_only),
     TEST_ENTRY(tags_bad_input),
     TEST_ENTRY(tag_budget_bad_names),
+    TEST_ENTRY(tags_end_with_their_thread),
     TEST_ENTRY(hooks_every_tier_once),
     TEST_ENTRY(hooks_discard_rewind_and_chunks),
     TEST_ENTRY(hooks_threads),
