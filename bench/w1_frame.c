@@ -13,11 +13,14 @@
 
 #include <framealloc.h>
 #include <framealloc/timeline.h>
+#ifndef _WIN32
 #include <obstack.h>
+#include <unistd.h>
+#define BENCH_HAVE_OBSTACK 1
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #ifdef BENCH_HAVE_APR
 #include <apr_general.h>
@@ -44,8 +47,10 @@ typedef struct w1_ctx_s {
   naive_bump_t bump;
   void *ptrs[W1_ALLOCS]; /* malloc: the frame's blocks, freed at its end */
   int nptrs;
+#ifdef BENCH_HAVE_OBSTACK
   struct obstack ob;
   void *ob_mark;
+#endif
 #ifdef BENCH_HAVE_APR
   apr_pool_t *apr;
 #endif
@@ -94,6 +99,7 @@ static inline void mal_end(mal_h c) {
     free(c->ptrs[i]);
 }
 
+#ifdef BENCH_HAVE_OBSTACK
 typedef w1_ctx_t *obs_h;
 static inline obs_h obs_handle(w1_ctx_t *c) { return c; }
 static inline void obs_begin(obs_h c) { c->ob_mark = obstack_alloc(&c->ob, 0); }
@@ -101,6 +107,7 @@ static inline void *obs_alloc(obs_h c, size_t n) {
   return obstack_alloc(&c->ob, n);
 }
 static inline void obs_end(obs_h c) { obstack_free(&c->ob, c->ob_mark); }
+#endif
 
 #ifdef BENCH_HAVE_APR
 typedef apr_pool_t *aprp_h;
@@ -159,7 +166,9 @@ W1_DEFINE(frame)
 W1_DEFINE(frame0)
 W1_DEFINE(bump)
 W1_DEFINE(mal)
+#ifdef BENCH_HAVE_OBSTACK
 W1_DEFINE(obs)
+#endif
 #ifdef BENCH_HAVE_APR
 W1_DEFINE(aprp)
 #endif
@@ -190,12 +199,19 @@ static void setup_fa_history(w1_ctx_t *c) {
 static void setup_fa_trace(w1_ctx_t *c) {
   const char *dir = getenv("BENCH_TRACE_DIR");
   char path[4096];
+#ifdef _WIN32
+  snprintf(path, sizeof(path), "%s/fa-bench-trace.json",
+           dir && *dir ? dir : ".");
+#else
   snprintf(path, sizeof(path), "%s/fa-bench-trace-%ld.json",
            dir && *dir ? dir : "/tmp", (long)getpid());
+#endif
   setup_fa(c);
   if (fa_trace_open(c->fa, path) != 0)
     bench_fail("fa_trace_open failed");
+#ifndef _WIN32
   unlink(path);
+#endif
 }
 
 static void setup_bump(w1_ctx_t *c) {
@@ -209,10 +225,12 @@ static void setup_bump(w1_ctx_t *c) {
 
 static void setup_none(w1_ctx_t *c) { (void)c; }
 
+#ifdef BENCH_HAVE_OBSTACK
 static void setup_obs(w1_ctx_t *c) {
   if (!obstack_begin(&c->ob, W1_CHUNK_SIZE))
     bench_fail("obstack_begin failed");
 }
+#endif
 
 #ifdef BENCH_HAVE_APR
 static void setup_apr(w1_ctx_t *c) {
@@ -236,7 +254,9 @@ static const w1_variant_t variants[] = {
     {"fa-trace", setup_fa_trace, w1_frame_64, w1_frame_mixed},
     {"bump", setup_bump, w1_bump_64, w1_bump_mixed},
     {"malloc", setup_none, w1_mal_64, w1_mal_mixed},
+#ifdef BENCH_HAVE_OBSTACK
     {"obstack", setup_obs, w1_obs_64, w1_obs_mixed},
+#endif
 #ifdef BENCH_HAVE_APR
     {"apr", setup_apr, w1_aprp_64, w1_aprp_mixed},
 #endif
