@@ -158,6 +158,12 @@ uint32_t lw_cxx_call(lower_t *l, CXCursor c, CXCursor callee, size_t *keep,
                      int *pass_arg0);
 int lw_cxx_arg_flows(lower_t *l, CXCursor c, CXCursor callee, int i);
 void lw_cxx_after_call(lower_t *l, CXCursor c, CXCursor callee, fc_loc_t loc);
+/* A call that assigns its second argument to its first (operator=,
+ * std::swap, which also assigns the first to the second): FC_ASSIGN_* bits,
+ * 0 for other calls. FC_ASSIGN_FLOWS when the destination takes what the
+ * source holds (a view, a plain object, storage that moves along). */
+enum { FC_ASSIGN = 1, FC_ASSIGN_FLOWS = 2, FC_ASSIGN_SWAP = 4 };
+int lw_cxx_assign_kind(lower_t *l, CXCursor c, CXCursor callee);
 /* Expressions and statements only C++ has: 1 when handled. */
 int lw_cxx_expr(lower_t *l, CXCursor c);
 int lw_cxx_stmt(lower_t *l, CXCursor c);

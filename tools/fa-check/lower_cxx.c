@@ -213,6 +213,50 @@ int lw_cxx_arg_flows(lower_t *l, CXCursor c, CXCursor callee, int i) {
   return 1;
 }
 
+/* Whether class type t takes a fa::frame_allocator as a template argument
+ * (a container whose allocator propagates on move and swap). */
+static int has_frame_allocator(CXType t) {
+  t = clang_getCanonicalType(t);
+  if (t.kind == CXType_LValueReference || t.kind == CXType_RValueReference)
+    t = clang_getCanonicalType(clang_getPointeeType(t));
+  int n = clang_Type_getNumTemplateArguments(t);
+  for (int i = 0; i < n; i++) {
+    char cls[256];
+    class_name(clang_Type_getTemplateArgumentAsType(t, (unsigned)i), cls,
+               sizeof(cls));
+    if (!strcmp(cls, "fa::frame_allocator"))
+      return 1;
+  }
+  return 0;
+}
+
+int lw_cxx_assign_kind(lower_t *l, CXCursor c, CXCursor callee) {
+  if (clang_Cursor_getNumArguments(c) != 2)
+    return 0;
+  const char *name = l->u->refs.v[lw_ref_of(l, callee)].name;
+  size_t len = name ? strlen(name) : 0;
+  int swap = name && !strcmp(name, "std::swap");
+  if (!swap && (len < 9 || strcmp(name + len - 9, "operator=") ||
+                clang_getCursorKind(callee) == CXCursor_FunctionDecl))
+    return 0;
+  CXType t = clang_getCursorType(clang_Cursor_getArgument(c, 0));
+  char cls[256];
+  class_name(t, cls, sizeof(cls));
+  int how = FC_ASSIGN | (swap ? FC_ASSIGN_SWAP : 0);
+  if (!cls[0] || is_view(cls) || strncmp(cls, "std::", 5))
+    return strncmp(cls, "fa::", 4) ? how | FC_ASSIGN_FLOWS : how;
+  /* A standard container copies the elements into its own memory, unless
+   * its allocator comes along: a swap exchanges the storage (the
+   * allocators propagate or must be equal), a move assignment takes it
+   * when the allocator propagates on move (fa::frame_allocator does, a
+   * std::pmr::polymorphic_allocator does not). */
+  CXType param = clang_getCursorType(clang_Cursor_getArgument(callee, 0));
+  int move = clang_getCanonicalType(param).kind == CXType_RValueReference;
+  if (swap || (move && has_frame_allocator(t)))
+    how |= FC_ASSIGN_FLOWS;
+  return how;
+}
+
 /* Whether argument a is a frame resource or frame allocator, or made from
  * one (`&res` as a memory_resource *, a polymorphic_allocator of it). */
 static int from_frame(lower_t *l, CXCursor a, int depth) {
@@ -340,16 +384,30 @@ uint32_t lw_cxx_lambda_ref(lower_t *l, CXCursor c) {
 typedef struct capture_scan_s {
   lower_t *l;
   CXCursor at;
+  int this_used;
 } capture_scan_t;
 
 /* Pushes the enclosing function's variables a lambda refers to: what it
- * captures, by copy or by reference. */
+ * captures, by copy or by reference. A use of `this`, written or implicit
+ * (a member under `[=]` or `[&]`), captures the object. */
 static enum CXChildVisitResult capture(CXCursor c, CXCursor parent,
                                        CXClientData data) {
   (void)parent;
   capture_scan_t *cs = data;
   lower_t *l = cs->l;
   enum CXCursorKind k = clang_getCursorKind(c);
+  if (k == CXCursor_CXXThisExpr) {
+    cs->this_used = 1;
+    return CXChildVisit_Continue;
+  }
+  if (k == CXCursor_MemberRefExpr && !cs->this_used &&
+      clang_Cursor_isNull(lw_last_expr(l, c))) {
+    CXCursor m = clang_getCursorReferenced(c);
+    enum CXCursorKind mk = clang_getCursorKind(m);
+    if (mk == CXCursor_FieldDecl ||
+        (mk == CXCursor_CXXMethod && !clang_CXXMethod_isStatic(m)))
+      cs->this_used = 1;
+  }
   if (k == CXCursor_DeclRefExpr || k == CXCursor_VariableRef) {
     uint32_t v = lw_var_of(l, c);
     if (v != FC_NONE) {
@@ -383,9 +441,9 @@ static int captures_this(lower_t *l, CXCursor c) {
 }
 
 static void read_lambda(lower_t *l, CXCursor c) {
-  capture_scan_t cs = {l, c};
+  capture_scan_t cs = {l, c, 0};
   clang_visitChildren(c, capture, &cs);
-  if (captures_this(l, c))
+  if (cs.this_used || captures_this(l, c))
     l->this_captured = 1;
   lw_cxx_lambda_ref(l, c);
 }
