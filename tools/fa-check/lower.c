@@ -663,6 +663,7 @@ static void lower_fn(lower_t *l, CXCursor c, CXCursor body, uint32_t ref) {
   l->weak = 0;
   l->depth = l->loop_depth = 0;
   l->scopes.n = 0;
+  l->handler = FC_NONE;
   l->ret_tracked = lw_type_tracked(clang_getCursorResultType(c), NULL);
   lw_new_block(l); /* 0: entry */
   lw_new_block(l); /* 1: exit */

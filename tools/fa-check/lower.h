@@ -80,6 +80,9 @@ typedef struct lower_s {
   FC_VEC(CXCursor) lambdas;
   FC_VEC(uint32_t) lambda_refs;
   int this_captured; /* a lambda read since this was cleared took `this` */
+  /* Inside a try block: the block its handlers start from (FC_NONE
+   * outside one) and the depth of the try statement. */
+  uint32_t handler, try_depth;
 } lower_t;
 
 static inline fc_fn_t *lw_cur_fn(lower_t *l) { return &l->u->fns.v[l->fni]; }
@@ -164,6 +167,10 @@ void lw_cxx_after_call(lower_t *l, CXCursor c, CXCursor callee, fc_loc_t loc);
  * source holds (a view, a plain object, storage that moves along). */
 enum { FC_ASSIGN = 1, FC_ASSIGN_FLOWS = 2, FC_ASSIGN_SWAP = 4 };
 int lw_cxx_assign_kind(lower_t *l, CXCursor c, CXCursor callee);
+/* Before a call of callee (null cursor: through a pointer, or a throw)
+ * inside a try block: unless it cannot throw, the state before it (with
+ * the frame scopes inside the try block ended) reaches the handlers. */
+void lw_cxx_may_throw(lower_t *l, CXCursor callee, fc_loc_t loc);
 /* Expressions and statements only C++ has: 1 when handled. */
 int lw_cxx_expr(lower_t *l, CXCursor c);
 int lw_cxx_stmt(lower_t *l, CXCursor c);

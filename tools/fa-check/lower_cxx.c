@@ -573,10 +573,98 @@ static void lower_range_for(lower_t *l, CXCursor c) {
   lw_start_block(l, exit);
 }
 
+/* Whether a call of callee (null: through a pointer) may throw: not when
+ * it is declared noexcept or throw(), or in an extern "C" block. */
+static int may_throw(CXCursor callee) {
+  if (clang_Cursor_isNull(callee))
+    return 1;
+  switch (clang_getCursorExceptionSpecificationType(callee)) {
+  case CXCursor_ExceptionSpecificationKind_DynamicNone:
+  case CXCursor_ExceptionSpecificationKind_BasicNoexcept:
+  case CXCursor_ExceptionSpecificationKind_NoThrow:
+    return 0;
+  default:
+    break;
+  }
+  /* an extern "C" block (older libclang shows it as an unexposed one) */
+  enum CXCursorKind k = clang_getCursorKind(
+      clang_getCursorLexicalParent(clang_getCanonicalCursor(callee)));
+  return k != CXCursor_LinkageSpec && k != CXCursor_UnexposedDecl;
+}
+
+void lw_cxx_may_throw(lower_t *l, CXCursor callee, fc_loc_t loc) {
+  if (!may_throw(callee))
+    return;
+  uint32_t next = lw_new_block(l);
+  lw_edge(l, l->cur, next);
+  size_t n = l->scopes.n;
+  if (n >= 2 && l->scopes.v[n - 1] > l->try_depth) {
+    /* unwinding ends the frame scopes opened inside the try block */
+    uint32_t unwind = lw_new_block(l);
+    lw_edge(l, l->cur, unwind);
+    lw_start_block(l, unwind);
+    lw_cxx_end_scopes(l, l->try_depth, loc, 1);
+  }
+  lw_edge(l, l->cur, l->handler);
+  lw_start_block(l, next);
+}
+
+/* try { body } catch (...) { handler } ...: each handler starts from the
+ * states before the calls of the body (any of them may throw) and from
+ * its throw expressions; the body's end skips the handlers. */
+static void lower_try(lower_t *l, CXCursor c) {
+  size_t base = lw_kids_push(l, c);
+  size_t n = l->kids.n - base;
+  if (n < 1) {
+    l->kids.n = base;
+    return;
+  }
+  uint32_t handler = l->handler, try_depth = l->try_depth;
+  uint32_t handlers = lw_new_block(l), after = lw_new_block(l);
+  l->handler = handlers;
+  l->try_depth = l->depth;
+  lw_lower_stmt(l, l->kids.v[base]);
+  l->handler = handler;
+  l->try_depth = try_depth;
+  lw_edge(l, l->cur, after);
+  for (size_t i = base + 1; i < base + n; i++) {
+    uint32_t start = lw_new_block(l);
+    lw_edge(l, handlers, start);
+    lw_start_block(l, start);
+    /* the handler's statement (its exception declaration holds nothing
+     * the frame rules follow) */
+    size_t hb = lw_kids_push(l, l->kids.v[i]);
+    if (l->kids.n > hb)
+      lw_lower_stmt(l, l->kids.v[l->kids.n - 1]);
+    l->kids.n = hb;
+    lw_edge(l, l->cur, after);
+  }
+  l->kids.n = base;
+  lw_start_block(l, after);
+}
+
+/* throw x: x is evaluated, then control goes to the handlers of the
+ * enclosing try block, or leaves the function like a call that does not
+ * return. */
+static void lower_throw(lower_t *l, CXCursor c) {
+  lw_read_discard(l, c);
+  if (l->handler != FC_NONE)
+    lw_cxx_may_throw(l, clang_getNullCursor(), lw_cursor_loc(l, c));
+  lw_jump(l, FC_NONE);
+}
+
 int lw_cxx_stmt(lower_t *l, CXCursor c) {
   enum CXCursorKind k = clang_getCursorKind(c);
   if (k == CXCursor_CXXForRangeStmt) {
     lower_range_for(l, c);
+    return 1;
+  }
+  if (k == CXCursor_CXXTryStmt) {
+    lower_try(l, c);
+    return 1;
+  }
+  if (k == CXCursor_CXXThrowExpr) {
+    lower_throw(l, c);
     return 1;
   }
   if (k == CXCursor_UnexposedStmt && co_keyword(l, c) == 'r') {

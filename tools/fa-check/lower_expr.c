@@ -476,6 +476,9 @@ static void lower_call(lower_t *l, CXCursor c) {
     else
       l->vals.n = mark;
   }
+  if (l->handler != FC_NONE)
+    lw_cxx_may_throw(l, ref == FC_NONE ? clang_getNullCursor() : callee,
+                     lw_cursor_loc(l, c));
   fc_fn_t *fn = lw_cur_fn(l);
   uint32_t call = fn->ncall++;
   fc_ev_t *e = lw_emit(l, FC_EV_CALL, ref, lw_cursor_loc(l, c));
