@@ -663,7 +663,9 @@ int lw_cxx_stmt(lower_t *l, CXCursor c) {
     lower_try(l, c);
     return 1;
   }
-  if (k == CXCursor_CXXThrowExpr) {
+  if (k == CXCursor_CXXThrowExpr ||
+      (k == CXCursor_UnexposedExpr &&
+       clang_getCursorKind(lw_strip(l, c)) == CXCursor_CXXThrowExpr)) {
     lower_throw(l, c);
     return 1;
   }
