@@ -386,6 +386,11 @@ uint32_t lw_var_add(lower_t *l, CXCursor decl) {
   return id;
 }
 
+int lw_var_known(lower_t *l, CXCursor decl) {
+  uintptr_t v;
+  return map_get(&l->varmap, (uintptr_t)decl.data[0], &v);
+}
+
 /* The local variable a DeclRefExpr names, FC_NONE otherwise. */
 uint32_t lw_var_of(lower_t *l, CXCursor ref) {
   CXCursor d = clang_getCursorReferenced(ref);

@@ -104,6 +104,9 @@ uint32_t lw_ref_of(lower_t *l, CXCursor decl);
 uint32_t lw_path_get(lower_t *l, uint32_t var, const char *field);
 uint32_t lw_var_add(lower_t *l, CXCursor decl);
 uint32_t lw_var_of(lower_t *l, CXCursor ref);
+/* Whether decl is a variable of the function being lowered (tracked or
+ * not). */
+int lw_var_known(lower_t *l, CXCursor decl);
 const char *lw_field_of(lower_t *l, CXCursor member);
 int lw_is_allocator(lower_t *l, CXType t);
 int lw_key_text(lower_t *l, CXCursor c, char *buf, size_t size, size_t *len,

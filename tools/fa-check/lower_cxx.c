@@ -385,11 +385,20 @@ typedef struct capture_scan_s {
   lower_t *l;
   CXCursor at;
   int this_used;
+  unsigned body_off; /* where the lambda's body starts */
 } capture_scan_t;
 
+static unsigned offset_of(CXCursor c) {
+  unsigned off;
+  clang_getExpansionLocation(clang_getCursorLocation(c), NULL, NULL, NULL,
+                             &off);
+  return off;
+}
+
 /* Pushes the enclosing function's variables a lambda refers to: what it
- * captures, by copy or by reference. A use of `this`, written or implicit
- * (a member under `[=]` or `[&]`), captures the object. */
+ * captures, by copy or by reference, and the values of its init-captures
+ * (the capture list names each, its initializers are skipped). A use of `this`,
+ * written or implicit (a member under `[=]` or `[&]`), captures the object. */
 static enum CXChildVisitResult capture(CXCursor c, CXCursor parent,
                                        CXClientData data) {
   (void)parent;
@@ -407,6 +416,21 @@ static enum CXChildVisitResult capture(CXCursor c, CXCursor parent,
     if (mk == CXCursor_FieldDecl ||
         (mk == CXCursor_CXXMethod && !clang_CXXMethod_isStatic(m)))
       cs->this_used = 1;
+  }
+  if (k != CXCursor_VariableRef && lw_is_expr(c) && offset_of(c) < cs->body_off)
+    return CXChildVisit_Continue; /* an initializer of a capture, below */
+  if (k == CXCursor_VariableRef && lw_var_of(l, c) == FC_NONE) {
+    /* an init-capture ([q = p]): the value of its initializer */
+    CXCursor d = clang_getCursorReferenced(c);
+    CXCursor init = clang_Cursor_getVarDeclInitializer(d);
+    if (clang_getCursorKind(d) != CXCursor_VarDecl || lw_var_known(l, d) ||
+        clang_Cursor_isNull(init))
+      return CXChildVisit_Continue;
+    if (lw_type_tracked(clang_getCursorType(d), NULL))
+      lw_read_expr(l, init);
+    else
+      lw_read_discard(l, init); /* a number or a flag computed from it */
+    return CXChildVisit_Continue;
   }
   if (k == CXCursor_DeclRefExpr || k == CXCursor_VariableRef) {
     uint32_t v = lw_var_of(l, c);
@@ -441,7 +465,12 @@ static int captures_this(lower_t *l, CXCursor c) {
 }
 
 static void read_lambda(lower_t *l, CXCursor c) {
-  capture_scan_t cs = {l, c, 0};
+  capture_scan_t cs = {l, c, 0, 0};
+  size_t base = lw_kids_push(l, c);
+  for (size_t i = base; i < l->kids.n; i++)
+    if (clang_getCursorKind(l->kids.v[i]) == CXCursor_CompoundStmt)
+      cs.body_off = offset_of(l->kids.v[i]);
+  l->kids.n = base;
   clang_visitChildren(c, capture, &cs);
   if (cs.this_used || captures_this(l, c))
     l->this_captured = 1;
