@@ -5,7 +5,9 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#ifndef _WIN32
 #include <sys/resource.h>
+#endif
 #include <time.h>
 
 #ifdef BENCH_HAVE_CALLGRIND
@@ -45,10 +47,14 @@ uint64_t bench_now_ns(void) {
 }
 
 long bench_maxrss_kib(void) {
+#ifdef _WIN32
+  return -1; /* not measured on Windows */
+#else
   struct rusage ru;
   if (getrusage(RUSAGE_SELF, &ru) != 0)
     return -1;
   return ru.ru_maxrss; /* KiB on Linux */
+#endif
 }
 
 _Noreturn void bench_fail(const char *msg) {

@@ -77,6 +77,7 @@ int main(int argc, char **argv) {
     rc = bench_w1(&o, pos[1], pos[2]);
   else if (strcmp(pos[0], "w2") == 0 && npos == 2)
     rc = bench_w2(&o, pos[1]);
+#ifndef BENCH_W1_W2_ONLY /* Windows: W1 and W2 only (bench/windows.sh) */
   else if (strcmp(pos[0], "w3") == 0 && npos == 2 && !o.callgrind)
     rc = bench_w3(&o, pos[1]);
   else if (strcmp(pos[0], "w4") == 0 && npos == 2)
@@ -85,6 +86,7 @@ int main(int argc, char **argv) {
     rc = bench_w5(&o, pos[1]);
   else if (strcmp(pos[0], "guard") == 0 && npos == 3 && !o.callgrind)
     rc = bench_guard(&o, pos[1], pos[2]);
+#endif
   else
     return usage();
   return rc == 2 ? usage() : rc;

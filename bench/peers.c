@@ -2,7 +2,9 @@
  * mallctl, tc_version), found with dlsym over the whole process. */
 #include "peers.h"
 
+#ifndef _WIN32
 #include <dlfcn.h>
+#endif
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -16,7 +18,14 @@ typedef const char *(*libc_version_fn)(void);
 
 /* dlsym returns void *; the cast to a function pointer goes through an
  * integer so that -Wpedantic accepts it (POSIX guarantees it works). */
+#ifdef _WIN32
+static void *lookup(const char *sym) { /* the C runtime's malloc only */
+  (void)sym;
+  return NULL;
+}
+#else
 static void *lookup(const char *sym) { return dlsym(RTLD_DEFAULT, sym); }
+#endif
 #define LOOKUP(T, sym) ((T)(uintptr_t)lookup(sym))
 
 const char *bench_malloc_name(void) {
@@ -26,7 +35,11 @@ const char *bench_malloc_name(void) {
     return "jemalloc";
   if (lookup("tc_version"))
     return "tcmalloc";
+#ifdef _WIN32
+  return "msvcrt";
+#else
   return "glibc";
+#endif
 }
 
 void bench_malloc_version(char *buf, size_t len) {

@@ -468,6 +468,11 @@ if [ -s "$out/check/cache.md" ]; then
   printf '\n' >>"$md"
   cat "$out/check/cache.md" >>"$md"
 fi
+# The Windows figures (bench/windows.sh), when measured.
+if [ -s "$here/windows.md" ]; then
+  printf '\n' >>"$md"
+  cat "$here/windows.md" >>"$md"
+fi
 
 # ---- Plot -----------------------------------------------------------------
 if command -v gnuplot >/dev/null; then

@@ -11,7 +11,10 @@
 #include "peers.h"
 
 #include <framealloc.h>
+#ifndef _WIN32
 #include <obstack.h>
+#define BENCH_HAVE_OBSTACK 1
+#endif
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,8 +43,10 @@ typedef struct w1_ctx_s {
   naive_bump_t bump;
   void *ptrs[W1_ALLOCS]; /* malloc: the frame's blocks, freed at its end */
   int nptrs;
+#ifdef BENCH_HAVE_OBSTACK
   struct obstack ob;
   void *ob_mark;
+#endif
 #ifdef BENCH_HAVE_APR
   apr_pool_t *apr;
 #endif
@@ -90,6 +95,7 @@ static inline void mal_end(mal_h c) {
     free(c->ptrs[i]);
 }
 
+#ifdef BENCH_HAVE_OBSTACK
 typedef w1_ctx_t *obs_h;
 static inline obs_h obs_handle(w1_ctx_t *c) { return c; }
 static inline void obs_begin(obs_h c) { c->ob_mark = obstack_alloc(&c->ob, 0); }
@@ -97,6 +103,7 @@ static inline void *obs_alloc(obs_h c, size_t n) {
   return obstack_alloc(&c->ob, n);
 }
 static inline void obs_end(obs_h c) { obstack_free(&c->ob, c->ob_mark); }
+#endif
 
 #ifdef BENCH_HAVE_APR
 typedef apr_pool_t *aprp_h;
@@ -155,7 +162,9 @@ W1_DEFINE(frame)
 W1_DEFINE(frame0)
 W1_DEFINE(bump)
 W1_DEFINE(mal)
+#ifdef BENCH_HAVE_OBSTACK
 W1_DEFINE(obs)
+#endif
 #ifdef BENCH_HAVE_APR
 W1_DEFINE(aprp)
 #endif
@@ -182,10 +191,12 @@ static void setup_bump(w1_ctx_t *c) {
 
 static void setup_none(w1_ctx_t *c) { (void)c; }
 
+#ifdef BENCH_HAVE_OBSTACK
 static void setup_obs(w1_ctx_t *c) {
   if (!obstack_begin(&c->ob, W1_CHUNK_SIZE))
     bench_fail("obstack_begin failed");
 }
+#endif
 
 #ifdef BENCH_HAVE_APR
 static void setup_apr(w1_ctx_t *c) {
@@ -207,7 +218,9 @@ static const w1_variant_t variants[] = {
     {"fa-align0", setup_fa, w1_frame0_64, w1_frame0_mixed},
     {"bump", setup_bump, w1_bump_64, w1_bump_mixed},
     {"malloc", setup_none, w1_mal_64, w1_mal_mixed},
+#ifdef BENCH_HAVE_OBSTACK
     {"obstack", setup_obs, w1_obs_64, w1_obs_mixed},
+#endif
 #ifdef BENCH_HAVE_APR
     {"apr", setup_apr, w1_aprp_64, w1_aprp_mixed},
 #endif

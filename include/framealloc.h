@@ -42,11 +42,19 @@ extern "C" {
 #define FA_EXTERN
 #endif
 
+/* GCC and Clang (MinGW included) get the inlined fast paths below; MSVC
+ * gets __forceinline functions that call into the library (the fast paths
+ * need __thread and __atomic builtins); other compilers plain inline ones. */
 #if defined(__GNUC__)
 #define FA_LIKELY(x) __builtin_expect(!!(x), 1)
 #define FA_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define FA__INLINE static inline __attribute__((always_inline))
 #define FA__MALLOC __attribute__((malloc, warn_unused_result))
+#elif defined(_MSC_VER)
+#define FA_LIKELY(x) (x)
+#define FA_UNLIKELY(x) (x)
+#define FA__INLINE static __forceinline
+#define FA__MALLOC __declspec(restrict)
 #else
 #define FA_LIKELY(x) (x)
 #define FA_UNLIKELY(x) (x)
@@ -331,7 +339,7 @@ FA__INLINE void *fa__copy(void *p, const void *src, size_t n) {
 #define FA__BOX(T, p, ...) ((T *)fa__copy((p), &(T)__VA_ARGS__, sizeof(T)))
 #endif
 
-/* A growable vector in frame memory (Rust frame_vec); needs GCC or Clang:
+/* A growable vector in frame memory (Rust frame_vec):
  *   fa_frame_vec(float) v = {0};
  *   fa_frame_vec_push(a, &v, 1.5f);   // 0, or FA_ENOMEM (v unchanged)
  *   v.data[0], v.len
@@ -345,7 +353,18 @@ FA__INLINE void *fa__copy(void *p, const void *src, size_t n) {
 /* Makes room for n more elements: 0 or FA_ENOMEM. */
 #define fa_frame_vec_reserve(a, v, n)                                          \
   fa__frame_vec_reserve((a), (void *)(v), (n), sizeof(*(v)->data),             \
-                        FA__ALIGNOF(__typeof__(*(v)->data)))
+                        FA__ELEM_ALIGN(*(v)->data))
+/* The alignment of the type of expression e. C without __typeof__ (MSVC)
+ * takes the largest power of two dividing sizeof(e), at most 4096: a
+ * multiple of its alignment, since a type's size is, and so valid. */
+#if defined(__cplusplus)
+#define FA__ELEM_ALIGN(e) alignof(decltype(e))
+#elif defined(__GNUC__)
+#define FA__ELEM_ALIGN(e) _Alignof(__typeof__(e))
+#else
+#define FA__ELEM_ALIGN(e)                                                      \
+  ((sizeof(e) & (0 - sizeof(e))) < 4096 ? (sizeof(e) & (0 - sizeof(e))) : 4096)
+#endif
 /* Appends one element: 0, or FA_ENOMEM (v unchanged). v is evaluated more
  * than once, and the element expression must not read v->len. */
 #define fa_frame_vec_push(a, v, ...)                                           \
@@ -474,8 +493,10 @@ FA_EXTERN void fa__pool_free_slow(fa_allocator_t *a, void *p);
 FA_EXTERN void fa__pool_free_page(fa__heap_head_t *h, fa__page_head_t *pg,
                                   void *p);
 
+#if defined(__GNUC__)
 #define FA__LOAD(p) __atomic_load_n((p), __ATOMIC_RELAXED)
 #define FA__STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
+#endif
 
 FA__INLINE void *fa_frame_alloc(fa_allocator_t *a, size_t size, size_t align) {
 #ifdef FA__HAVE_TLS
@@ -528,6 +549,7 @@ FA__INLINE void fa_pool_free(fa_allocator_t *a, void *p) {
   if (FA_LIKELY(FA__LOAD(&fa__tls.alloc) == a &&
                 top < ((uintptr_t)1 << FA__MAP_SHIFT))) {
     fa__heap_head_t *h = fa__tls.heap;
+    /* Acquire: the leaf's zeroed contents (map_set's release store). */
     unsigned char *leaf = __atomic_load_n(&h->map[top], __ATOMIC_ACQUIRE);
     uintptr_t idx = ((uintptr_t)p >> FA__PAGE_SHIFT) & 0xffff;
     if (FA_LIKELY(leaf && FA__LOAD(&leaf[idx]))) {

@@ -48,7 +48,7 @@
 #include "framealloc.h"
 #include "framealloc/task.h"
 
-#if !defined(_MSVC_LANG) && __cplusplus < 201703L
+#if defined(_MSVC_LANG) ? _MSVC_LANG < 201703L : __cplusplus < 201703L
 #error "<framealloc.hpp> needs C++17 or later"
 #endif
 
@@ -65,20 +65,22 @@
 #include <type_traits>
 #include <utility>
 
-#if defined(__cpp_exceptions) || defined(__EXCEPTIONS)
+#if defined(__cpp_exceptions) || defined(__EXCEPTIONS) || defined(_CPPUNWIND)
 #define FA_CXX_EXCEPTIONS 1
 #else
 #define FA_CXX_EXCEPTIONS 0
 #endif
 
-#if defined(__cpp_rtti) || defined(__GXX_RTTI)
+#if defined(__cpp_rtti) || defined(__GXX_RTTI) || defined(_CPPRTTI)
 #define FA_CXX_RTTI 1
 #else
 #define FA_CXX_RTTI 0
 #endif
 
-// The caller's file and line as default arguments (GCC and Clang).
-#if defined(__GNUC__) || defined(__clang__)
+// The caller's file and line as default arguments (GCC, Clang, MSVC 19.26
+// and later).
+#if defined(__GNUC__) || defined(__clang__) ||                                 \
+    (defined(_MSC_VER) && _MSC_VER >= 1926)
 #define FA_CXX_FILE __builtin_FILE()
 #define FA_CXX_LINE __builtin_LINE()
 #else

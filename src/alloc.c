@@ -118,7 +118,10 @@ static void fork_child(void) {
  * memory for them) fork() is as unsafe as before; nothing else changes. */
 static void fork_register(void) {
   static int done; /* atomic */
-  if (!__atomic_exchange_n(&done, 1, __ATOMIC_ACQ_REL))
+  /* Relaxed: the exchange picks the one caller that registers; nothing is
+   * published through done (a loser may run ahead of the registration,
+   * whatever the order). */
+  if (!__atomic_exchange_n(&done, 1, __ATOMIC_RELAXED))
     (void)fa__os_at_fork(fork_prepare, fork_parent, fork_child);
 }
 
@@ -198,6 +201,9 @@ out_release_self:
   return NULL;
 }
 
+/* Reference counts: increments are relaxed (the caller already holds a
+ * reference, so the allocator is alive and nothing is published); the
+ * decrements are acq_rel (release_ref, fa_release). */
 fa_allocator_t *fa_retain(fa_allocator_t *a) {
   if (a) {
     __atomic_fetch_add(&a->refs, 1, __ATOMIC_RELAXED);
@@ -233,13 +239,20 @@ static void destroy(fa_allocator_t *a) {
   for (fa__heap_t *h = a->heaps; h; h = h->next_in_alloc) {
     if (!h->owner_tls)
       continue;
+    /* A CAS, not a store, so as not to undo a store of the owner thread
+     * to its own entry. Publishing the cleared entries needs no release:
+     * fa_create takes reg_lock, so whoever gets a new allocator at this
+     * address, and the threads it hands it to, see them cleared. But both
+     * are seq_cst: with fa__tls_frame_reopen's CAS and load they form a
+     * store-buffering pattern (see there), which acquire and release do
+     * not order. */
     fa_allocator_t *expected = a;
     __atomic_compare_exchange_n(&h->owner_tls->alloc, &expected, FA__TLS_EMPTY,
-                                0, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+                                0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
     expected = a;
     __atomic_compare_exchange_n(&h->owner_tls->frame_alloc, &expected,
-                                FA__TLS_EMPTY, 0, __ATOMIC_RELAXED,
-                                __ATOMIC_RELAXED);
+                                FA__TLS_EMPTY, 0, __ATOMIC_SEQ_CST,
+                                __ATOMIC_SEQ_CST);
   }
   fa__os_unlock(&a->lock);
   fa__os_unlock(&reg_lock);
@@ -274,6 +287,9 @@ static void destroy(fa_allocator_t *a) {
 }
 
 static void release_ref(fa_allocator_t *a) {
+  /* Release: each holder's last writes to the allocator come before its
+   * decrement; acquire: the last decrement sees all of them (they form one
+   * release sequence on refs) before destroy reads and frees the state. */
   if (__atomic_sub_fetch(&a->refs, 1, __ATOMIC_ACQ_REL) == 0)
     destroy(a);
 }
@@ -286,8 +302,11 @@ void fa__unhold(fa_allocator_t *a) {
 void fa_release(fa_allocator_t *a) {
   if (!a)
     return;
+  /* acq_rel as for refs: the last user's diagnostic below reads state the
+   * other users wrote. holds is only counted for the message (its RMWs are
+   * relaxed and publish nothing), so it is read relaxed. */
   if (__atomic_sub_fetch(&a->users, 1, __ATOMIC_ACQ_REL) == 0) {
-    int holds = __atomic_load_n(&a->holds, __ATOMIC_ACQUIRE);
+    int holds = __atomic_load_n(&a->holds, __ATOMIC_RELAXED);
     if (holds > 0) {
       fa_stats_t st;
       fa_get_stats(a, &st);
@@ -314,22 +333,27 @@ static void abandon(fa__heap_t *h) {
   fa__os_lock(&a->lock);
   h->owner_tls = NULL;
   h->abandoned = 1;
-  __atomic_fetch_add(&a->abandoned, 1, __ATOMIC_RELAXED);
+  __atomic_fetch_add(&a->abandoned, 1, __ATOMIC_RELAXED); /* a hint */
   fa__os_unlock(&a->lock);
 }
 
 /* Lets frame calls inline again once the thread leaves its last task
  * scope. An allocator destroyed meanwhile clears alloc and then
  * frame_alloc; re-reading alloc after the store catches the one order in
- * which that clearing would be undone here. */
+ * which that clearing would be undone here. That is store buffering:
+ * destroy writes alloc then reads frame_alloc (its CAS), this writes
+ * frame_alloc then reads alloc, and one of the two must see the other's
+ * write. Only seq_cst on all four guarantees it (relaxed, both could read
+ * the old values on a weakly ordered CPU and leave frame_alloc naming a
+ * destroyed allocator); on x86-64 the CASes are full barriers anyway. */
 void fa__tls_frame_reopen(void) {
   fa_allocator_t *a = FA__LOAD(&fa__tls.alloc);
   fa_allocator_t *expected = FA__TLS_EMPTY;
   if (a == FA__TLS_EMPTY ||
       !__atomic_compare_exchange_n(&fa__tls.frame_alloc, &expected, a, 0,
-                                   __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+                                   __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
     return;
-  if (FA__LOAD(&fa__tls.alloc) != a)
+  if (__atomic_load_n(&fa__tls.alloc, __ATOMIC_SEQ_CST) != a)
     __atomic_compare_exchange_n(&fa__tls.frame_alloc, &a, FA__TLS_EMPTY, 0,
                                 __ATOMIC_RELAXED, __ATOMIC_RELAXED);
 }
@@ -365,12 +389,14 @@ void fa__on_thread_exit(void) {
  * marks of one heap are never valid in another, whatever the allocator. */
 static uint64_t next_epoch_base(void) {
   static uint64_t serial;
+  /* Relaxed: only uniqueness is needed. */
   return __atomic_add_fetch(&serial, 1, __ATOMIC_RELAXED) << 32;
 }
 
 /* A heap for the calling thread: an abandoned one, or a new one. */
 static fa__heap_t *heap_make(fa_allocator_t *a) {
   fa__heap_t *h = NULL;
+  /* abandoned is a relaxed hint: the heaps are read under a->lock. */
   if (__atomic_load_n(&a->abandoned, __ATOMIC_RELAXED)) {
     fa__os_lock(&a->lock);
     for (h = a->heaps; h && h->abandoned != 1; h = h->next_in_alloc)
@@ -488,6 +514,7 @@ fa__heap_t *fa__heap_get(fa_allocator_t *a) {
  * again. With all set, every one is visited and gives back all its empty
  * pages, the only page of a size class included (fa_trim). */
 void fa__reclaim_abandoned(fa_allocator_t *a, int all) {
+  /* Relaxed peeks at hints; the heaps are read under a->lock. */
   if (!__atomic_load_n(&a->abandoned, __ATOMIC_RELAXED))
     return;
   fa__os_lock(&a->lock);

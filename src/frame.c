@@ -349,6 +349,7 @@ void fa_end_frame(fa_allocator_t *a) {
   /* Pool upkeep at a boundary: send gathered remote frees, take back the
    * blocks other threads returned. */
   fa__pool_flush(h);
+  /* A relaxed peek; fa__pool_collect acquires the list. */
   if (__atomic_load_n(&h->remote, __ATOMIC_RELAXED))
     fa__pool_collect(h);
 }

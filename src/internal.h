@@ -34,6 +34,8 @@
 #define FA__BATCH_MAX 64    /* remote frees gathered before one push */
 #define FA__MARKS_INLINE 16 /* live marks kept in the heap itself */
 
+/* Counters (statistics, hints): relaxed, they publish nothing. Every
+ * other atomic says its order, and each acquire names its release. */
 #define FA__ATOMIC_ADD(p, v) __atomic_fetch_add((p), (v), __ATOMIC_RELAXED)
 #define FA__ATOMIC_SUB(p, v) __atomic_fetch_sub((p), (v), __ATOMIC_RELAXED)
 

@@ -1,7 +1,8 @@
 /* The Windows OS layer: VirtualAlloc for large reservations (64 KiB
  * allocation granularity, so pages come aligned), the C runtime's aligned
  * allocator for small ones, SRW locks, and a fiber-local slot whose
- * callback runs when a thread exits. There is no fork(). */
+ * callback runs when a thread exits (freed when a DLL holding the library
+ * is unloaded). There is no fork(). */
 #include "os.h"
 
 #include <malloc.h>
@@ -85,10 +86,28 @@ void fa__os_unlock(fa__mutex_t *m) { ReleaseSRWLockExclusive(m); }
  * harmless: its state is given back as for any other thread). */
 static DWORD exit_slot = FLS_OUT_OF_INDEXES;
 static INIT_ONCE exit_once = INIT_ONCE_STATIC_INIT;
+static int unloading; /* atomic: set once the slot is being freed */
 
 static void WINAPI on_exit_slot(void *value) {
-  if (value)
+  if (value && !__atomic_load_n(&unloading, __ATOMIC_RELAXED))
     fa__on_thread_exit();
+}
+
+/* The library linked into a DLL that is unloaded (FreeLibrary) while
+ * threads that used it live on: at their exit Windows would call
+ * on_exit_slot, unmapped by then, and crash. So the slot goes with the
+ * DLL. FlsFree may call the callback for every thread that set the slot,
+ * here on the unloading thread: unloading makes those calls do nothing
+ * (the states of live threads are not given back; the DLL's allocators
+ * must be released before it goes, as any memory it owns). In an
+ * executable the slot stays to the end. */
+extern IMAGE_DOS_HEADER __ImageBase;
+__attribute__((destructor)) static void free_exit_slot(void) {
+  if ((HMODULE)&__ImageBase == GetModuleHandleW(NULL) ||
+      exit_slot == FLS_OUT_OF_INDEXES)
+    return;
+  __atomic_store_n(&unloading, 1, __ATOMIC_RELAXED);
+  FlsFree(exit_slot);
 }
 
 static BOOL CALLBACK make_exit_slot(PINIT_ONCE once, void *param, void **ctx) {

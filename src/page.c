@@ -15,6 +15,7 @@ fa__page_t *fa__page_lookup(fa_allocator_t *a, const void *p) {
   uintptr_t pn = (uintptr_t)p >> FA__PAGE_SHIFT;
   if (pn >> (2 * FA__MAP_SHIFT))
     return NULL;
+  /* Acquire: pairs with the release store of map_set (the zeroed leaf). */
   unsigned char *leaf =
       __atomic_load_n(&a->map[pn >> FA__MAP_SHIFT], __ATOMIC_ACQUIRE);
   if (!leaf || !FA__LOAD(&leaf[pn & (MAP_ENTRIES - 1)]))
@@ -35,6 +36,11 @@ static int map_set(fa_allocator_t *a, fa__page_t *pg, unsigned char value) {
       return FA_ENOMEM;
     if (!a->src_zeroed)
       memset(leaf, 0, MAP_ENTRIES);
+    /* Release: publishes the zeroed leaf to the lock-free readers, the
+     * acquire loads of fa__page_lookup and of fa_pool_free's inline path.
+     * Its entries are relaxed bytes: a reader learns from one that p's
+     * page is a pool page, and reads the header only for a block it was
+     * handed (see page_init in pool.c). */
     __atomic_store_n(slot, leaf, __ATOMIC_RELEASE);
   }
   FA__STORE(&leaf[pn & (MAP_ENTRIES - 1)], value);
@@ -94,6 +100,8 @@ uint64_t fa__page_task_bytes(fa_allocator_t *a) {
   uint64_t t = 0;
   for (size_t i = 0; i < a->page_count; i++) {
     const fa__page_t *pg = a->pages[i];
+    /* Acquire: pairs with the release store of arena_new in task.c
+     * (the region's fields). */
     fa__arena_t *ar = __atomic_load_n(&pg->arena, __ATOMIC_ACQUIRE);
     if (ar)
       t += FA__LOAD(&ar->settled) + FA__LOAD(&ar->h.ptr) - FA__LOAD(&ar->base);
@@ -137,6 +145,7 @@ fa__page_t *fa__page_acquire(fa_allocator_t *a) {
 }
 
 void fa__page_retire(fa_allocator_t *a, fa__page_t *pg) {
+  /* Relaxed: a free of a block of this page now is already invalid. */
   __atomic_store_n(&pg->heap, NULL, __ATOMIC_RELAXED);
   FA__STORE(&pg->h.fast_owner, NULL);
   fa__os_lock(&a->lock);

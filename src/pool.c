@@ -132,6 +132,8 @@ static void page_init(fa__heap_t *h, fa__page_t *pg, unsigned c) {
   pg->capacity = cap;
   pg->full = 0;
   pg->prev = pg->next = NULL;
+  /* Relaxed: a thread reads pg->heap (free_in_page) only for a block it
+   * was handed through its own synchronization, after this store. */
   __atomic_store_n(&pg->heap, h, __ATOMIC_RELAXED);
   set_fast_owner(h, pg);
 }
@@ -256,6 +258,7 @@ void *fa__pool_alloc_slow(fa_allocator_t *a, size_t size) {
       continue;
     }
     fa__pool_flush(h);
+    /* A relaxed peek; fa__pool_collect acquires the list. */
     if (__atomic_load_n(&h->remote, __ATOMIC_RELAXED))
       fa__pool_collect(h);
     if (unfull(h, c))
@@ -301,6 +304,9 @@ static void free_local(fa__heap_t *h, fa__page_t *pg, fa__block_t *b) {
 
 static void push_remote(fa__heap_t *owner, fa__block_t *head,
                         fa__block_t *tail) {
+  /* Release: publishes the blocks' next links, and whatever the freeing
+   * threads wrote in the blocks, to the acquire exchange of
+   * fa__pool_collect. A failed CAS publishes nothing: relaxed. */
   fa__block_t *old = __atomic_load_n(&owner->remote, __ATOMIC_RELAXED);
   do {
     tail->next = old;
@@ -325,6 +331,9 @@ void fa__pool_flush(fa__heap_t *h) {
  * their bits cleared by one atomic AND; they go back on their page after
  * it, since the last one back may retire the page. */
 void fa__pool_collect(fa__heap_t *h) {
+  /* Acquire: pairs with the release CAS of push_remote (the links). The
+   * release fetch_and below pairs with the acquire fetch_or of
+   * claim_remote. */
   fa__block_t *b = __atomic_exchange_n(&h->remote, NULL, __ATOMIC_ACQUIRE);
   fa__block_t *group[64];
   while (b) {
@@ -367,7 +376,10 @@ static void free_remote(fa__heap_t *h, fa__heap_t *owner, fa__page_t *pg,
 static int claim_remote(const fa__page_t *pg, const void *b) {
   uint64_t bit = bit_of(b);
   uint64_t *rw = remote_word(pg, b);
-  if (__atomic_fetch_or(rw, bit, __ATOMIC_ACQ_REL) & bit)
+  /* Acquire only: nothing reads data through a REMOTE bit this sets (the
+   * block reaches its owner through push_remote's release). Undoing the
+   * claim publishes nothing either: relaxed. */
+  if (__atomic_fetch_or(rw, bit, __ATOMIC_ACQUIRE) & bit)
     return 0;
   if (FA__LOAD(live_word(pg, b)) & bit)
     return 1;
@@ -384,6 +396,7 @@ static void refuse(fa_allocator_t *a, const void *p, const char *why) {
  * a refused free changes nothing. */
 static void free_in_page(fa_allocator_t *a, fa__heap_t *h, fa__page_t *pg,
                          void *p) {
+  /* Relaxed: see page_init. */
   fa__heap_t *owner = __atomic_load_n(&pg->heap, __ATOMIC_RELAXED);
   uintptr_t off = (uintptr_t)p - (uintptr_t)pg;
   if (!owner || off < FA__POOL_FIRST || (off & 15) != 0) {

@@ -17,6 +17,9 @@ int fa_get_stats(fa_allocator_t *a, fa_stats_t *out) {
   fa__os_lock(&a->lock);
   for (const fa__heap_t *h = a->heaps; h; h = h->next_in_alloc)
     for (unsigned c = 1; c <= FA__CLASSES; c++) {
+      /* Acquire, though the owner's stores are relaxed (no pair): it keeps
+       * the loads of the free counts below from moving above this one, on
+       * every CPU the library targets. */
       uint64_t n = __atomic_load_n(&h->h.pool_allocs[c], __ATOMIC_ACQUIRE);
       blocks += (int64_t)n;
       bytes += (int64_t)(n * fa__class_size[c]);

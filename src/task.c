@@ -72,6 +72,8 @@ void fa__task_thread_exit(void) {
     scope_top = t->scope_prev;
     t->scope_prev = NULL;
     t->scope_depth = 0;
+    /* Release: hands the task, and what this thread wrote in it, to the
+     * next claim (acquire CAS of fa_task_enter or use_begin). */
     __atomic_store_n(&t->user, 0, __ATOMIC_RELEASE);
   }
 }
@@ -169,7 +171,8 @@ static void *arena_new(fa_allocator_t *a, size_t size) {
   ar->next = NULL;
   ar->tag = 0;
   FA__STORE(&ar->owner, 0);
-  /* Published last: fa_get_stats reads the fields once it sees it. */
+  /* Published last (release): fa_get_stats (fa__page_task_bytes) and
+   * region_claim read the fields once their acquire load sees it. */
   __atomic_store_n(&pg->arena, ar, __ATOMIC_RELEASE);
   return ar;
 }
@@ -264,6 +267,11 @@ static int align_ok(fa_allocator_t *a, const char *fn, size_t align) {
  * its whole length in every build. Returns 1 if this call claimed it. */
 static int use_begin(fa_task_t *t, const char *fn) {
 #if FA_DEBUG >= 1
+  /* t->user works as a lock: the acquire CAS here and in fa_task_enter
+   * pairs with the release stores that give the task up (use_end,
+   * fa_task_leave, fa_task_destroy, fa__task_thread_exit), so each user
+   * sees what the previous one wrote. A failed CAS reads nothing:
+   * relaxed. */
   uintptr_t expected = 0;
   if (__atomic_compare_exchange_n(&t->user, &expected, SELF, 0,
                                   __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
@@ -358,6 +366,9 @@ static int region_claim(fa__arena_t *ar, uintptr_t live, fa_task_t *t,
   if (!a)
     return 6;
   fa__os_lock(&a->lock);
+  /* Acquire: the arena's fields (arena_new's release store), and the
+   * task's last user's writes (the release stores of t->user), before
+   * the region is claimed for destruction. */
   if (__atomic_load_n(&pg->arena, __ATOMIC_ACQUIRE) == ar &&
       ar->tag == (live ^ (uintptr_t)ar)) {
     uintptr_t user = t ? __atomic_load_n(&t->user, __ATOMIC_ACQUIRE) : 0;
@@ -388,7 +399,8 @@ void fa_task_destroy(fa_task_t *t) {
              (void *)t);
     return;
   }
-  if (__atomic_load_n(&t->user, __ATOMIC_ACQUIRE) == SELF) {
+  /* Relaxed: only this thread stores SELF, and region_claim acquired. */
+  if (__atomic_load_n(&t->user, __ATOMIC_RELAXED) == SELF) {
     scope_unlink(t);
     t->scope_depth = 0;
     __atomic_store_n(&t->user, 0, __ATOMIC_RELEASE);

@@ -77,6 +77,11 @@ static binding_t **registry_find(uv_loop_t *loop) {
   return pp;
 }
 
+/* Under the lock. The generation is written only there; binding_get reads
+ * it without the lock, to trust its thread's cached binding. Release here
+ * and acquire there: a thread that sees a generation also sees the
+ * registry as it was when that generation was made (it takes the lock
+ * before reading the registry all the same). */
 static void registry_changed(void) {
   __atomic_store_n(&registry_gen, registry_gen + 1, __ATOMIC_RELEASE);
 }

@@ -9,7 +9,13 @@
 #include <limits.h>
 #include <signal.h>
 #include <sys/types.h>
+#ifdef _WIN32
+#include <fcntl.h>
+#include <io.h>
+#include <windows.h>
+#else
 #include <sys/wait.h>
+#endif
 
 /* Uses every tier once and frees what it took. */
 static void use_allocator(fa_allocator_t *a) {
@@ -486,12 +492,23 @@ static void write_code(const fa_diag_t *d, void *user) {
 }
 
 /* Runs a program in a child with stderr and the diagnostic callback going
- * to pipes; returns the wait status and what they received. */
+ * to pipes; returns how it ended and what they received. POSIX forks; on
+ * Windows the test binary runs again as `--child NAME HANDLE` (see main),
+ * where a SIGABRT handler turns abort() into exit status CHILD_ABORT. */
 typedef struct child_out_s {
-  int status;
+  int status; /* the wait status; on Windows, the exit code */
   char diag[256];
   char err[1024];
 } child_out_t;
+
+#define CHILD_ABORT 134 /* 128 + SIGABRT, as a shell reports it */
+#ifdef _WIN32
+#define CHILD_ABORTED(st) ((st) == CHILD_ABORT)
+#define CHILD_EXIT_CODE(st) (st)
+#else
+#define CHILD_ABORTED(st) (WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT)
+#define CHILD_EXIT_CODE(st) (WIFEXITED(st) ? WEXITSTATUS(st) : -1)
+#endif
 
 static void read_all(int fd, char *buf, size_t n) {
   size_t len = 0;
@@ -501,7 +518,63 @@ static void read_all(int fd, char *buf, size_t n) {
   buf[len] = '\0';
 }
 
-static void run_child(void (*body)(int diag_fd), child_out_t *out) {
+typedef void (*child_body_t)(int diag_fd);
+
+#ifdef _WIN32
+/* The child's end of a pipe, inherited; the parent's end, not inherited. */
+static void child_pipe(HANDLE *parent_read, HANDLE *child_write) {
+  SECURITY_ATTRIBUTES sa = {sizeof(sa), NULL, TRUE};
+  ASSERT(CreatePipe(parent_read, child_write, &sa, 0));
+  ASSERT(SetHandleInformation(*parent_read, HANDLE_FLAG_INHERIT, 0));
+}
+
+static void run_child_named(const char *name, child_out_t *out) {
+  HANDLE dr, dw, er, ew;
+  char exe[MAX_PATH], cmd[MAX_PATH + 128];
+  STARTUPINFOA si;
+  PROCESS_INFORMATION pi;
+  DWORD code;
+  DWORD len = GetModuleFileNameA(NULL, exe, sizeof(exe));
+  ASSERT(len > 0 && len < sizeof(exe));
+  child_pipe(&dr, &dw);
+  child_pipe(&er, &ew);
+  snprintf(cmd, sizeof(cmd), "\"%s\" --child %s %llu", exe, name,
+           (unsigned long long)(uintptr_t)dw);
+  memset(&si, 0, sizeof(si));
+  si.cb = sizeof(si);
+  si.dwFlags = STARTF_USESTDHANDLES;
+  si.hStdInput = GetStdHandle(STD_INPUT_HANDLE);
+  si.hStdOutput = ew;
+  si.hStdError = ew;
+  fflush(stdout);
+  fflush(stderr);
+  ASSERT(CreateProcessA(exe, cmd, NULL, NULL, TRUE, 0, NULL, NULL, &si, &pi));
+  CloseHandle(dw); /* the child holds the write ends now */
+  CloseHandle(ew);
+  int dfd = _open_osfhandle((intptr_t)dr, _O_RDONLY);
+  int efd = _open_osfhandle((intptr_t)er, _O_RDONLY);
+  ASSERT(dfd >= 0 && efd >= 0);
+  read_all(dfd, out->diag, sizeof(out->diag));
+  read_all(efd, out->err, sizeof(out->err));
+  close(dfd);
+  close(efd);
+  ASSERT_EQ(WaitForSingleObject(pi.hProcess, INFINITE), WAIT_OBJECT_0);
+  ASSERT(GetExitCodeProcess(pi.hProcess, &code));
+  CloseHandle(pi.hProcess);
+  CloseHandle(pi.hThread);
+  out->status = (int)code;
+}
+
+static void on_abort(int sig) {
+  (void)sig;
+  _exit(CHILD_ABORT);
+}
+
+/* `--child NAME HANDLE`: runs the body NAME with the diagnostic pipe
+ * HANDLE, in the process run_child_named started. */
+static int child_main(const char *name, const char *handle);
+#else
+static void run_child_body(child_body_t body, child_out_t *out) {
   int dp[2], ep[2];
   pid_t pid;
   ASSERT_EQ(pipe(dp), 0);
@@ -525,6 +598,7 @@ static void run_child(void (*body)(int diag_fd), child_out_t *out) {
   close(ep[0]);
   ASSERT_EQ(waitpid(pid, &out->status, 0), pid);
 }
+#endif
 
 /* In a child: a strict allocator with this frame budget (0: none) whose
  * diagnostics are written to diag_fd as codes (diag_fd < 0: printed by the
@@ -592,37 +666,65 @@ static void strict_warning_only(int fd) {
   _exit(0);
 }
 
+/* The bodies a child may run, by name. */
+static const struct {
+  const char *name;
+  child_body_t body;
+} child_bodies[] = {
+    {"strict_budget_with_callback", strict_budget_with_callback},
+    {"strict_budget_default_printer", strict_budget_default_printer},
+    {"strict_bad_align", strict_bad_align},
+    {"strict_frame_in_task", strict_frame_in_task},
+    {"strict_warning_only", strict_warning_only},
+};
+
+#ifdef _WIN32
+#define run_child(body, out) run_child_named(#body, (out))
+
+static int child_main(const char *name, const char *handle) {
+  char *end;
+  unsigned long long h = strtoull(handle, &end, 10);
+  int fd = *end ? -1 : _open_osfhandle((intptr_t)h, _O_WRONLY);
+  if (fd < 0)
+    return 5;
+  signal(SIGABRT, on_abort);
+  for (size_t i = 0; i < sizeof(child_bodies) / sizeof(child_bodies[0]); i++)
+    if (strcmp(child_bodies[i].name, name) == 0) {
+      child_bodies[i].body(fd);
+      return 0;
+    }
+  return 6;
+}
+#else
+#define run_child(body, out) ((void)child_bodies, run_child_body(body, (out)))
+#endif
+
 TEST(strict_aborts_on_error) {
   child_out_t out;
   run_child(strict_budget_with_callback, &out);
-  ASSERT(WIFSIGNALED(out.status));
-  ASSERT_EQ(WTERMSIG(out.status), SIGABRT);
+  ASSERT(CHILD_ABORTED(out.status));
   ASSERT_STR_EQ(out.diag, "3\n"); /* reported before the abort */
 
   run_child(strict_bad_align, &out);
-  ASSERT(WIFSIGNALED(out.status));
-  ASSERT_EQ(WTERMSIG(out.status), SIGABRT);
+  ASSERT(CHILD_ABORTED(out.status));
   ASSERT_STR_EQ(out.diag, "6\n");
 
   run_child(strict_frame_in_task, &out);
-  ASSERT(WIFSIGNALED(out.status));
-  ASSERT_EQ(WTERMSIG(out.status), SIGABRT);
+  ASSERT(CHILD_ABORTED(out.status));
   ASSERT_STR_EQ(out.diag, "701\n");
 }
 
 TEST(strict_aborts_with_default_printer) {
   child_out_t out;
   run_child(strict_budget_default_printer, &out);
-  ASSERT(WIFSIGNALED(out.status));
-  ASSERT_EQ(WTERMSIG(out.status), SIGABRT);
+  ASSERT(CHILD_ABORTED(out.status));
   ASSERT_NOT_NULL(strstr(out.err, "FA003"));
 }
 
 TEST(strict_warnings_do_not_abort) {
   child_out_t out;
   run_child(strict_warning_only, &out);
-  ASSERT(WIFEXITED(out.status));
-  ASSERT_EQ(WEXITSTATUS(out.status), 0);
+  ASSERT_EQ(CHILD_EXIT_CODE(out.status), 0);
   ASSERT_STR_EQ(out.diag, "1\n2\n");
 }
 
@@ -653,4 +755,10 @@ static const test_case_t tests[] = {
     TEST_ENTRY(strict_warnings_do_not_abort),
 };
 
-int main(int argc, char **argv) { return TEST_MAIN(tests, argc, argv); }
+int main(int argc, char **argv) {
+#ifdef _WIN32
+  if (argc == 4 && strcmp(argv[1], "--child") == 0)
+    return child_main(argv[2], argv[3]);
+#endif
+  return TEST_MAIN(tests, argc, argv);
+}

@@ -133,6 +133,7 @@ typedef struct fa__task_head_s {
 FA_EXTERN void *fa__task_alloc_slow(fa_task_t *t, size_t size, size_t align);
 
 FA__INLINE void *fa_task_alloc(fa_task_t *t, size_t size, size_t align) {
+#ifdef FA__STORE /* GCC and Clang: the bump is inlined */
   if (align == 0)
     align = FA__DEFAULT_ALIGNMENT;
   if (FA_LIKELY(t != NULL && align - 1 < 4096 && (align & (align - 1)) == 0 &&
@@ -145,6 +146,7 @@ FA__INLINE void *fa_task_alloc(fa_task_t *t, size_t size, size_t align) {
       return (void *)p;
     }
   }
+#endif
   return fa__task_alloc_slow(t, size, align);
 }
 

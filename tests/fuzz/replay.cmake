@@ -13,11 +13,16 @@ add_executable(fa_replay_alloc ${FA_FUZZ_DIR}/replay.c
 target_link_libraries(fa_replay_alloc PRIVATE framealloc::framealloc
   Threads::Threads)
 target_compile_definitions(fa_replay_alloc PRIVATE FA_DEBUG=${FA_DEBUG})
+# The corpus replays some 600 inputs: two and a half test timeouts.
+set(fa_replay_timeout 300)
+if(DEFINED FA_TEST_TIMEOUT)
+  math(EXPR fa_replay_timeout "${FA_TEST_TIMEOUT} * 5 / 2")
+endif()
 foreach(fa_set regress corpus)
   add_test(NAME fuzz_alloc_${fa_set}
     COMMAND fa_replay_alloc ${FA_FUZZ_DIR}/${fa_set}/alloc)
   # The inputs start threads: the TSan build runs them too (-L threads).
   set_tests_properties(fuzz_alloc_${fa_set} PROPERTIES LABELS "threads;fuzz"
-    TIMEOUT 300 FAIL_REGULAR_EXPRESSION
+    TIMEOUT ${fa_replay_timeout} FAIL_REGULAR_EXPRESSION
     "ERROR: (Address|Thread|Leak)Sanitizer|WARNING: ThreadSanitizer|runtime error:")
 endforeach()
