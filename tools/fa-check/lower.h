@@ -165,11 +165,21 @@ uint32_t lw_cxx_call(lower_t *l, CXCursor c, CXCursor callee, size_t *keep,
 int lw_cxx_arg_flows(lower_t *l, CXCursor c, CXCursor callee, int i);
 void lw_cxx_after_call(lower_t *l, CXCursor c, CXCursor callee, fc_loc_t loc);
 /* A call that assigns its second argument to its first (operator=,
- * std::swap, which also assigns the first to the second): FC_ASSIGN_* bits,
- * 0 for other calls. FC_ASSIGN_FLOWS when the destination takes what the
- * source holds (a view, a plain object, storage that moves along). */
-enum { FC_ASSIGN = 1, FC_ASSIGN_FLOWS = 2, FC_ASSIGN_SWAP = 4 };
+ * std::swap, which also assigns the first to the second; with
+ * FC_ASSIGN_METHOD, `a.swap(b)` of a standard class, the object and the
+ * argument): FC_ASSIGN_* bits, 0 for other calls. FC_ASSIGN_FLOWS when the
+ * destination takes what the source holds (a view, a plain object,
+ * storage that moves along). */
+enum {
+  FC_ASSIGN = 1,
+  FC_ASSIGN_FLOWS = 2,
+  FC_ASSIGN_SWAP = 4,
+  FC_ASSIGN_METHOD = 8
+};
 int lw_cxx_assign_kind(lower_t *l, CXCursor c, CXCursor callee);
+/* The object of a method call `obj.f()` / `p->f()`, null for a call on
+ * *this or anything else. */
+CXCursor lw_cxx_object(lower_t *l, CXCursor c);
 /* Before a call of callee (null cursor: through a pointer, or a throw)
  * inside a try block: unless it cannot throw, the state before it (with
  * the frame scopes inside the try block ended) reaches the handlers. */

@@ -230,11 +230,26 @@ static int has_frame_allocator(CXType t) {
   return 0;
 }
 
+CXCursor lw_cxx_object(lower_t *l, CXCursor c) {
+  size_t base = lw_kids_push(l, c);
+  CXCursor first = l->kids.n > base ? l->kids.v[base] : clang_getNullCursor();
+  l->kids.n = base;
+  if (clang_getCursorKind(first) != CXCursor_MemberRefExpr)
+    return clang_getNullCursor();
+  return lw_last_expr(l, first);
+}
+
 int lw_cxx_assign_kind(lower_t *l, CXCursor c, CXCursor callee) {
-  if (clang_Cursor_getNumArguments(c) != 2)
-    return 0;
   const char *name = l->u->refs.v[lw_ref_of(l, callee)].name;
   size_t len = name ? strlen(name) : 0;
+  int nargs = clang_Cursor_getNumArguments(c);
+  if (nargs == 1 && len > 11 && !strncmp(name, "std::", 5) &&
+      !strcmp(name + len - 6, "::swap") &&
+      clang_getCursorKind(callee) == CXCursor_CXXMethod &&
+      !clang_Cursor_isNull(lw_cxx_object(l, c)))
+    return FC_ASSIGN | FC_ASSIGN_FLOWS | FC_ASSIGN_SWAP | FC_ASSIGN_METHOD;
+  if (nargs != 2)
+    return 0;
   int swap = name && !strcmp(name, "std::swap");
   if (!swap && (len < 9 || strcmp(name + len - 9, "operator=") ||
                 clang_getCursorKind(callee) == CXCursor_FunctionDecl))

@@ -306,12 +306,17 @@ static void assign_to(lower_t *l, CXCursor lhs, size_t mark, int strong,
     emit_store(l, lhs, mark, loc);
 }
 
-/* C++ `a = b` through operator=, and std::swap(a, b) (kind: FC_ASSIGN_*).
+/* C++ `a = b` through operator=, std::swap(a, b) and a.swap(b) (kind:
+ * FC_ASSIGN_*).
  * A swap adds each side's values to the other's without killing any (the
  * values are read before either side changes). */
 static void lower_assign_call(lower_t *l, CXCursor c, int kind) {
   CXCursor lhs = clang_Cursor_getArgument(c, 0),
            rhs = clang_Cursor_getArgument(c, 1);
+  if (kind & FC_ASSIGN_METHOD) {
+    rhs = lhs;
+    lhs = lw_cxx_object(l, c);
+  }
   fc_loc_t loc = lw_cursor_loc(l, c);
   size_t mark = l->vals.n;
   if (!(kind & FC_ASSIGN_FLOWS)) {
