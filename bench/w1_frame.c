@@ -2,7 +2,8 @@
  * mixed between 16 and 256 B), each block touched with one word, the whole
  * frame released at once. Opening and releasing the frame are timed.
  *
- * Variants: framealloc (align 16, and align 0 as the docs allow), the naive
+ * Variants: framealloc (align 16, and align 0 as the docs allow; with a
+ * history of 256 frames, "fa-history"; writing a trace, "fa-trace"), the naive
  * bump pointer, malloc/free of every block (whichever malloc is loaded),
  * APR pools (apr_pool_clear), talloc (talloc_new/talloc_free) and obstack
  * (obstack_free back to a mark). */
@@ -11,10 +12,13 @@
 #include "peers.h"
 
 #include <framealloc.h>
+#include <framealloc/timeline.h>
 #ifndef _WIN32
 #include <obstack.h>
+#include <unistd.h>
 #define BENCH_HAVE_OBSTACK 1
 #endif
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -180,6 +184,36 @@ static void setup_fa(w1_ctx_t *c) {
     bench_fail("fa_create failed");
 }
 
+/* History of 256 frames per thread (<framealloc/timeline.h>). */
+static void setup_fa_history(w1_ctx_t *c) {
+  fa_config_t cfg = {0};
+  cfg.history_frames = 256;
+  c->fa = fa_create(&cfg);
+  if (c->fa == NULL)
+    bench_fail("fa_create failed");
+}
+
+/* A trace written to a file: BENCH_TRACE_DIR (default /tmp), unlinked at
+ * once (the writes still go to the disk's page cache, as a kept file's
+ * would). */
+static void setup_fa_trace(w1_ctx_t *c) {
+  const char *dir = getenv("BENCH_TRACE_DIR");
+  char path[4096];
+#ifdef _WIN32
+  snprintf(path, sizeof(path), "%s/fa-bench-trace.json",
+           dir && *dir ? dir : ".");
+#else
+  snprintf(path, sizeof(path), "%s/fa-bench-trace-%ld.json",
+           dir && *dir ? dir : "/tmp", (long)getpid());
+#endif
+  setup_fa(c);
+  if (fa_trace_open(c->fa, path) != 0)
+    bench_fail("fa_trace_open failed");
+#ifndef _WIN32
+  unlink(path);
+#endif
+}
+
 static void setup_bump(w1_ctx_t *c) {
   void *buf = aligned_alloc(64, W1_BUMP_SIZE);
   if (buf == NULL)
@@ -216,6 +250,8 @@ typedef struct w1_variant_s {
 static const w1_variant_t variants[] = {
     {"fa", setup_fa, w1_frame_64, w1_frame_mixed},
     {"fa-align0", setup_fa, w1_frame0_64, w1_frame0_mixed},
+    {"fa-history", setup_fa_history, w1_frame_64, w1_frame_mixed},
+    {"fa-trace", setup_fa_trace, w1_frame_64, w1_frame_mixed},
     {"bump", setup_bump, w1_bump_64, w1_bump_mixed},
     {"malloc", setup_none, w1_mal_64, w1_mal_mixed},
 #ifdef BENCH_HAVE_OBSTACK

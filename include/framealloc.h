@@ -80,7 +80,8 @@ FA_EXTERN const char *fa_version_string(void);
   XX(EINVAL, -1, "invalid argument")                                           \
   XX(ENOMEM, -2, "out of memory")                                              \
   XX(ESTATE, -3, "operation not valid in the current state")                   \
-  XX(EBUSY, -4, "resource still in use")
+  XX(EBUSY, -4, "resource still in use")                                       \
+  XX(EIO, -5, "input/output error")
 
 typedef enum {
 #define FA__ERR_ENUM(name, val, msg) FA_##name = (val),
@@ -107,6 +108,7 @@ FA_EXTERN const char *fa_strerror(int code);
   XX(5, ERROR, LIBRARY, "allocator released while memory is still held")       \
   XX(6, ERROR, LIBRARY, "invalid argument")                                    \
   XX(7, ERROR, LIBRARY, "task used by two threads at once")                    \
+  XX(8, WARNING, LIBRARY, "trace file cannot be written")                      \
   XX(701, ERROR, BOTH, "frame allocation in an async context")                 \
   XX(702, ERROR, CHECKER, "frame pointer used across a suspension point")      \
   XX(703, ERROR, CHECKER, "frame data captured by a spawned task")             \
@@ -161,6 +163,10 @@ FA_EXTERN int fa_memory_source_fixed(fa_memory_source_t *src, void *base,
  * for any other source and for NULL. */
 FA_EXTERN size_t fa_memory_source_fixed_free(const fa_memory_source_t *src);
 
+/* <framealloc/timeline.h> */
+struct fa_hooks_s;
+struct fa_tag_budget_s;
+
 /* Zero means default for every field: `fa_config_t cfg = {0};`. */
 typedef struct fa_config_s {
   size_t frame_chunk_size;  /* first frame chunk per thread; 0: 64 KiB.
@@ -179,6 +185,13 @@ typedef struct fa_config_s {
   unsigned frame_trim_frames; /* nonzero: when this many frames in a row
                                  used at most half of a thread's arena, the
                                  arena shrinks to what they used; 0: never */
+  /* <framealloc/timeline.h>: */
+  size_t history_frames;          /* frame records kept per thread; 0: none */
+  const struct fa_hooks_s *hooks; /* profiler hooks (copied); NULL: none.
+                                     Set, they close the inline paths. */
+  const struct fa_tag_budget_s *tag_budgets; /* per-tag frame budgets
+                                                (copied); NULL: none */
+  size_t tag_budget_count;                   /* entries of tag_budgets */
 } fa_config_t;
 
 #define FA_POOL_MAX_LIMIT 8192

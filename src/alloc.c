@@ -180,11 +180,18 @@ fa_allocator_t *fa_create(const fa_config_t *cfg) {
   /* Debug checks and ASan/Valgrind annotations live on the out-of-line
    * paths, so they keep the inline ones closed. */
   a->fast = !fa__track_always() && FA_DEBUG == 0;
+  if (cfg->hooks) { /* every allocation must reach them */
+    a->hooks = *cfg->hooks;
+    a->fast = 0;
+    a->observe = 1;
+  }
   a->pool_fast_max = a->pool_max < FA__SMALL_MAX ? a->pool_max : FA__SMALL_MAX;
   if (fa__os_mutex_init(&a->lock) != 0)
     goto out_release_self;
   if (fa__os_mutex_init(&a->heap_lock) != 0)
     goto out_destroy_lock;
+  if (fa__tl_create(a, cfg) != 0)
+    goto out_destroy_heap_lock;
 
   fork_register();
   fa__os_lock(&reg_lock);
@@ -192,8 +199,11 @@ fa_allocator_t *fa_create(const fa_config_t *cfg) {
   a->reg_next = reg_head;
   reg_head = a;
   fa__os_unlock(&reg_lock);
+  fa__trace_from_env(a);
   return a;
 
+out_destroy_heap_lock:
+  fa__os_mutex_destroy(&a->heap_lock);
 out_destroy_lock:
   fa__os_mutex_destroy(&a->lock);
 out_release_self:
@@ -267,6 +277,7 @@ static void destroy(fa_allocator_t *a) {
              (unsigned long long)st.heap_count,
              (unsigned long long)st.task_bytes);
 
+  fa__tl_destroy(a); /* the trace is closed while the heaps are there */
   fa__heap_t *h = a->heaps;
   while (h) {
     fa__heap_t *next = h->next_in_alloc;
@@ -408,6 +419,7 @@ static fa__heap_t *heap_make(fa_allocator_t *a) {
     fa__os_unlock(&a->lock);
     if (h) {
       fa__pool_collect(h);
+      fa__tl_heap_adopt(h);
       return h;
     }
   }
@@ -421,6 +433,7 @@ static fa__heap_t *heap_make(fa_allocator_t *a) {
   fa__pool_init(h);
   fa__os_lock(&a->lock);
   h->epoch = next_epoch_base(); /* marks of other heaps never match */
+  h->index = a->heap_serial++;
   h->next_in_alloc = a->heaps;
   a->heaps = h;
   fa__os_unlock(&a->lock);
@@ -474,17 +487,25 @@ int fa__watch_thread(void) {
   return 0;
 }
 
+/* The calling thread's heap of a, or NULL: none is made. */
+fa__heap_t *fa__heap_find(fa_allocator_t *a) {
+  if (FA__LOAD(&fa__tls.alloc) == a)
+    return (fa__heap_t *)fa__tls.heap;
+  uint64_t key = a->key;
+  for (size_t i = 0; i < ENTRIES_INLINE; i++)
+    if (entries[i].key == key && entries[i].alloc == a)
+      return entries[i].heap;
+  for (size_t i = 0; i < more_len; i++)
+    if (more[i].key == key && more[i].alloc == a)
+      return more[i].heap;
+  return NULL;
+}
+
 fa__heap_t *fa__heap_get(fa_allocator_t *a) {
   if (FA__LOAD(&fa__tls.alloc) == a)
     return (fa__heap_t *)fa__tls.heap;
   uint64_t key = a->key;
-  fa__heap_t *h = NULL;
-  for (size_t i = 0; i < ENTRIES_INLINE && !h; i++)
-    if (entries[i].key == key && entries[i].alloc == a)
-      h = entries[i].heap;
-  for (size_t i = 0; i < more_len && !h; i++)
-    if (more[i].key == key && more[i].alloc == a)
-      h = more[i].heap;
+  fa__heap_t *h = fa__heap_find(a);
   if (!h) {
     if (fa__watch_thread() != 0)
       return NULL;
@@ -499,7 +520,8 @@ fa__heap_t *fa__heap_get(fa_allocator_t *a) {
     h->owner_tls = &fa__tls;
     fa__os_unlock(&a->lock);
   }
-  if (a->fast) {
+  /* While a tag is pushed the thread's calls stay out of line. */
+  if (a->fast && !fa__tl_closed(h)) {
     fa__tls.heap = &h->h;
     fa__tls.pool_fast_max = a->pool_fast_max;
     FA__STORE(&fa__tls.alloc, a);

@@ -61,13 +61,11 @@ int fa_diag_level(int code) {
   return d ? d->level : 0;
 }
 
-void fa__diag(fa_allocator_t *a, int code, const char *fmt, ...) {
+static void diag_v(fa_allocator_t *a, int code, int level, const char *fmt,
+                   va_list ap) {
   char msg[256];
-  va_list ap;
-  va_start(ap, fmt);
   vsnprintf(msg, sizeof(msg), fmt, ap);
-  va_end(ap);
-  fa_diag_t d = {code, fa_diag_level(code), msg};
+  fa_diag_t d = {code, level, msg};
   if (a && a->on_diag) {
     a->on_diag(&d, a->diag_user);
   } else {
@@ -77,8 +75,24 @@ void fa__diag(fa_allocator_t *a, int code, const char *fmt, ...) {
              fa_diag_name(code), msg);
     fa__os_print_line(line);
   }
+  if (a && __atomic_load_n(&a->tl, __ATOMIC_ACQUIRE))
+    fa__tl_diag(a, &d); /* history and trace */
   if (a && a->strict && d.level == FA_LEVEL_ERROR)
     fa__os_abort();
+}
+
+void fa__diag(fa_allocator_t *a, int code, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  diag_v(a, code, fa_diag_level(code), fmt, ap);
+  va_end(ap);
+}
+
+void fa__diag_at(fa_allocator_t *a, int code, int level, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  diag_v(a, code, level, fmt, ap);
+  va_end(ap);
 }
 
 void fa__assert_fail(const char *cond, const char *file, int line) {

@@ -46,6 +46,16 @@ uint64_t fa__frame_in_use(const fa__heap_t *h) {
   return base + (p - start);
 }
 
+uint64_t fa__frame_chunks(const fa__heap_t *h) {
+  uint64_t n = 0;
+  for (const fa__chunk_t *c = h->chunks; h->cur && c; c = c->next) {
+    n++;
+    if (c == h->cur)
+      break;
+  }
+  return n;
+}
+
 #if FA_DEBUG >= 3
 /* The arena's invariants: cur is in the chunk list, every chunk before it
  * has its top inside it, the bump pointer is inside cur, and the frame
@@ -112,11 +122,16 @@ static void kill(uintptr_t from, uintptr_t to) {
   fa__track_dead((void *)from, to - from);
 }
 
-/* Kills everything from position pos in chunk c up to the bump pointer. */
+/* Kills everything from position pos in chunk c up to the bump pointer,
+ * and tells the discard hook, one range per chunk. */
 static void kill_from(fa__heap_t *h, fa__chunk_t *c, uintptr_t pos) {
+  const fa_hooks_t *hk = &h->alloc->hooks;
   for (; c; c = c->next) {
     int last = c == h->cur;
-    kill(pos, last ? h->h.frame_ptr : *top_of(c));
+    uintptr_t end = last ? h->h.frame_ptr : *top_of(c);
+    if (FA_UNLIKELY(hk->on_frame_discard != NULL) && end > pos)
+      hk->on_frame_discard((void *)pos, end - pos, hk->user);
+    kill(pos, end);
     if (last)
       break;
     if (c->next)
@@ -234,6 +249,8 @@ void *fa__frame_alloc_slow(fa_allocator_t *a, size_t size, size_t align) {
              "fa_frame_alloc inside a task scope: frame memory must not be "
              "used by async work; use task, pool or heap memory");
   if (h->in_frame == FRAME_NONE) {
+    if (FA__LOAD(&a->tl))
+      fa__tl_frame_begin(h);
     fa__diag(a, 1,
              "fa_frame_alloc outside fa_begin_frame/fa_end_frame; the "
              "memory lives until the next fa_end_frame");
@@ -255,9 +272,17 @@ void *fa__frame_alloc_slow(fa_allocator_t *a, size_t size, size_t align) {
     set_window(h);
     return NULL;
   }
+  size_t bytes = (size_t)(p + n - h->h.frame_ptr); /* padding included */
+  int observe = FA__LOAD(&a->observe);
+  if (FA_UNLIKELY(observe) && fa__tl_admit(a, h, bytes) != 0) {
+    set_window(h);
+    return NULL;
+  }
   FA__STORE(&h->h.frame_ptr, p + n);
   fa__track_live((void *)p, size);
   set_window(h);
+  if (FA_UNLIKELY(observe))
+    fa__tl_note(a, h, FA_TIER_FRAME, (void *)p, size, bytes);
   return (void *)p;
 }
 
@@ -271,6 +296,8 @@ void fa_begin_frame(fa_allocator_t *a) {
     fa__diag(a, 2, "fa_begin_frame inside a frame; the frame goes on");
   FA__STORE(&h->in_frame, FRAME_OPEN);
   set_window(h);
+  if (FA_UNLIKELY(FA__LOAD(&a->tl) != NULL))
+    fa__tl_frame_begin(h);
 }
 
 /* Replaces the chunk list by one chunk of at least `size` bytes; keeps the
@@ -345,6 +372,8 @@ void fa_end_frame(fa_allocator_t *a) {
     fa__diag(a, 2,
              "fa_end_frame without fa_begin_frame; frame memory is "
              "reset all the same");
+  if (FA_UNLIKELY(FA__LOAD(&a->tl) != NULL))
+    fa__tl_frame_end(h); /* its record, before the reset */
   reset(h, 1);
   /* Pool upkeep at a boundary: send gathered remote frees, take back the
    * blocks other threads returned. */
@@ -500,6 +529,7 @@ int fa__frame_vec_reserve(fa_allocator_t *a, void *vec, size_t n,
   uintptr_t d = (uintptr_t)v.data;
   uintptr_t old_end = d + v.cap * elem_size;
   if (v.data && h->cur && h->in_frame != FRAME_NONE &&
+      !FA__LOAD(&a->observe) && /* hooks and tags see every block */
       old_end == h->h.frame_ptr && d >= h->chunk_base &&
       bytes <= h->chunk_end - d &&
       (!a->frame_budget || h->frame_base + (d + bytes - h->chunk_base) <=

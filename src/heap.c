@@ -111,6 +111,11 @@ void *fa__heap_alloc_tier(fa_allocator_t *a, size_t size, size_t align,
   size_t lead = align > sizeof(hdr_t) ? align : sizeof(hdr_t);
   if (size > ((size_t)1 << 46))
     return NULL;
+  /* Tag budgets cover pool requests only (fallbacks). */
+  int observe = FA__LOAD(&a->observe);
+  if (FA_UNLIKELY(observe) && fallback &&
+      fa__tl_admit(a, fa__heap_find(a), size) != 0)
+    return NULL;
   size_t total = lead + size;
   char *base = fa__reserve(a, total, align);
   if (!base)
@@ -130,6 +135,9 @@ void *fa__heap_alloc_tier(fa_allocator_t *a, size_t size, size_t align,
     return NULL;
   }
   account(a, h, 1);
+  if (FA_UNLIKELY(observe))
+    fa__tl_note(a, NULL, fallback ? FA_TIER_POOL : FA_TIER_HEAP, p, size,
+                fallback ? size : 0);
   return p;
 }
 
@@ -167,6 +175,8 @@ void fa__heap_free_tier(fa_allocator_t *a, void *p, int fallback) {
              fallback ? "pool" : "heap");
     return;
   }
+  if (FA_UNLIKELY(a->hooks.on_free != NULL))
+    fa__tl_free(a, fallback ? FA_TIER_POOL : FA_TIER_HEAP, p);
   account(a, h, -1);
   h->magic = 0;
   fa__release(a, (char *)p - h->offset, h->total);

@@ -9,6 +9,7 @@
 
 #include "framealloc.h"
 #include "framealloc/task.h"
+#include "framealloc/timeline.h"
 #include "os.h"
 #include "track.h"
 
@@ -27,8 +28,8 @@
 #define fa__assert_expensive(c) ((void)0)
 #endif
 
-#define FA__CHUNK_HDR 64    /* frame chunk header, a cache line */
-#define FA__PAGE_HDR 128    /* page header; task regions start after it */
+#define FA__CHUNK_HDR 64 /* frame chunk header, a cache line */
+#define FA__PAGE_HDR 128 /* page header; task regions start after it */
 /* Pool blocks start after the header and its two bitmaps (framealloc.h). */
 #define FA__POOL_FIRST (FA__PAGE_REMOTE + (FA__PAGE_SIZE >> 7))
 #define FA__BATCH_MAX 64    /* remote frees gathered before one push */
@@ -111,6 +112,9 @@ typedef struct fa__heap_s {
   struct fa__heap_s *batch_owner; /* remote frees gathered for one heap */
   fa__block_t *batch_head, *batch_tail;
   unsigned batch_count;
+
+  unsigned index;           /* fa_thread_index; under alloc->lock */
+  struct fa__tl_heap_s *tl; /* timeline state, NULL until used (atomic) */
 } fa__heap_t;
 
 enum { FRAME_NONE = 0, FRAME_OPEN = 1, FRAME_IMPLICIT = 2 };
@@ -139,6 +143,8 @@ typedef struct fa__arena_s {
   uintptr_t tag; /* a live task or guard: TASK_LIVE or GUARD_LIVE ^ its
                     address, 0 once its destroy began (under the
                     allocator's lock); other regions: 0 (task.c) */
+  struct fa__hooked_s *hooked; /* with hooks: the allocations to report
+                                  freed at the destroy, newest first */
 } fa__arena_t;
 
 struct fa_allocator_s {
@@ -180,9 +186,57 @@ struct fa_allocator_s {
   void **live_set;                 /* open addressing, tombstones */
   size_t live_cap, live_used, live_dead;
   unsigned char **map; /* page map top level, right after this struct */
+
+  /* <framealloc/timeline.h> (timeline.c, trace.c) */
+  fa_hooks_t hooks;     /* copied from the config; all NULL: none */
+  int observe;          /* out-of-line paths report to timeline.c: hooks
+                           set or timeline state present (atomic) */
+  int tagged;           /* a tag was pushed once: task allocations go out
+                           of line (atomic) */
+  unsigned heap_serial; /* thread indexes given so far; under lock */
+  struct fa__tl_s *tl;  /* timeline state, NULL until used (atomic) */
 };
 
+/* The timeline state of an allocator (timeline.c), made by fa_create when
+ * the config asks for history or tag budgets, else by the first tag push
+ * or trace. */
+typedef struct fa__tl_s {
+  size_t history;     /* records kept per thread */
+  fa__mutex_t lock;   /* tag names, the trace's creation */
+  uint32_t tag_count; /* names interned (atomic) */
+  char names[FA_TAG_MAX + 1][FA_TAG_NAME_MAX + 1];
+  uint64_t soft[FA_TAG_MAX + 1], hard[FA_TAG_MAX + 1];
+  uint64_t sample_ns;              /* when the two below were read (atomic) */
+  uint64_t pool_bytes, task_bytes; /* the last sample (atomic) */
+  int sampling;                    /* a thread is sampling (atomic) */
+  struct fa__trace_s *trace; /* made by the first fa_trace_open (atomic) */
+} fa__tl_t;
+
+/* The timeline state of one (allocator, thread); the thread's own, except
+ * the ring (read by fa_frame_history) and the trace buffer (locked). */
+typedef struct fa__tl_heap_s {
+  uint64_t *ring;   /* per record: a sequence word, then the record */
+  size_t cap;       /* records in the ring */
+  uint64_t written; /* records written so far (atomic) */
+  int open;         /* the frame's begin was seen */
+  uint64_t begin_ns, last_end_ns;
+  uint64_t allocs; /* out-of-line allocations this frame */
+  uint32_t diags, budget;
+  fa_tag_t stack[FA_TAG_DEPTH];
+  unsigned depth;    /* tags on the stack (0 for a refused name) */
+  unsigned overflow; /* pushes beyond FA_TAG_DEPTH, popped first */
+  uint64_t bytes[FA_TAG_MAX + 1][3];  /* this frame: frame, pool, task */
+  unsigned char seen[FA_TAG_MAX + 1]; /* 1: in order; 2: soft warned */
+  fa_tag_t order[FA_TAG_MAX];         /* tags with bytes, first use first */
+  unsigned norder;
+  struct fa__trace_buf_s *tbuf; /* trace.c; NULL until traced */
+} fa__tl_heap_t;
+
+/* Task and guard allocations may take the inline path of task.h. */
+#define fa__task_inline(a) ((a)->fast && !FA__LOAD(&(a)->tagged))
+
 /* alloc.c */
+fa__heap_t *fa__heap_find(fa_allocator_t *a);
 void *fa__reserve(fa_allocator_t *a, size_t size, size_t align);
 void fa__release(fa_allocator_t *a, void *p, size_t size);
 fa__heap_t *fa__heap_get(fa_allocator_t *a);
@@ -201,7 +255,13 @@ void fa__diag(fa_allocator_t *a, int code, const char *fmt, ...)
 #if defined(__GNUC__)
     FA__PRINTF(3, 4)
 #endif
-    ;
+        ;
+/* The same at an explicit level (FA003 of a soft budget is a warning). */
+void fa__diag_at(fa_allocator_t *a, int code, int level, const char *fmt, ...)
+#if defined(__GNUC__)
+    FA__PRINTF(4, 5)
+#endif
+        ;
 void fa__assert_fail(const char *cond, const char *file, int line);
 
 /* frame.c */
@@ -210,6 +270,8 @@ void fa__frame_abandon(fa__heap_t *h);
 void fa__frame_destroy(fa__heap_t *h);
 void fa__frame_trim(fa__heap_t *h);
 uint64_t fa__frame_in_use(const fa__heap_t *h);
+/* Arena chunks the current frame has used, the current one included. */
+uint64_t fa__frame_chunks(const fa__heap_t *h);
 
 /* page.c */
 fa__page_t *fa__page_acquire(fa_allocator_t *a);
@@ -239,5 +301,36 @@ void *fa__heap_alloc_tier(fa_allocator_t *a, size_t size, size_t align,
 void fa__heap_free_tier(fa_allocator_t *a, void *p, int fallback);
 void fa__heap_destroy(fa_allocator_t *a);
 int fa__heap_peek(fa_allocator_t *a, const void *p, void *out, size_t n);
+
+/* timeline.c: history, tags and the hooks' entry points. The allocation
+ * paths call admit before an allocation (0, or nonzero when a hard tag
+ * budget refuses it: FA003 raised) and note after it, only when
+ * a->observe is set; h may be NULL (no state for the thread). */
+int fa__tl_create(fa_allocator_t *a, const fa_config_t *cfg);
+/* a's timeline state, made on first use; NULL when memory is short. */
+fa__tl_t *fa__tl_get(fa_allocator_t *a);
+struct fa__tl_heap_s *fa__tl_heap(fa__heap_t *h);
+void fa__tl_frame_begin(fa__heap_t *h);
+void fa__tl_frame_end(fa__heap_t *h);
+int fa__tl_admit(fa_allocator_t *a, fa__heap_t *h, size_t bytes);
+void fa__tl_note(fa_allocator_t *a, fa__heap_t *h, fa_tier_t tier, void *p,
+                 size_t size, size_t bytes);
+void fa__tl_free(fa_allocator_t *a, fa_tier_t tier, void *p);
+void fa__tl_diag(fa_allocator_t *a, const fa_diag_t *d);
+/* A new thread adopts h (left by a thread that exited). */
+void fa__tl_heap_adopt(fa__heap_t *h);
+void fa__tl_heap_destroy(fa__heap_t *h);
+void fa__tl_destroy(fa_allocator_t *a);
+/* Whether the thread's inline paths must stay closed (a tag is pushed). */
+int fa__tl_closed(const fa__heap_t *h);
+
+/* trace.c */
+void fa__trace_from_env(fa_allocator_t *a);
+/* Appends the frame's events to the thread's buffer; writes the batch
+ * when it is full or old. rec is the frame's record. */
+void fa__trace_frame(fa__heap_t *h, const fa_frame_record_t *rec);
+void fa__trace_diag(fa_allocator_t *a, fa__heap_t *h, const fa_diag_t *d);
+void fa__trace_destroy(fa_allocator_t *a);
+void fa__trace_heap_destroy(fa__heap_t *h);
 
 #endif /* FA_INTERNAL_H */

@@ -4,6 +4,7 @@
 #define FA_OS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef _WIN32
 #include <windows.h>
@@ -38,6 +39,16 @@ void fa__on_thread_exit(void);
 /* Registers handlers run around fork() (pthread_atfork): 0 or FA_ENOMEM. */
 int fa__os_at_fork(void (*prepare)(void), void (*parent)(void),
                    void (*child)(void));
+/* The monotonic clock, in nanoseconds from an arbitrary start. */
+unsigned long long fa__os_now_ns(void);
+/* The process id. */
+long fa__os_pid(void);
+/* Files written by traces: create (or truncate) path for writing, a handle
+ * >= 0 or -1; write all n bytes in one system call where the OS allows
+ * (0, or -1 on error); close. */
+intptr_t fa__os_file_create(const char *path);
+int fa__os_file_write(intptr_t fd, const void *buf, size_t n);
+void fa__os_file_close(intptr_t fd);
 /* Writes one line to stderr without allocating. */
 void fa__os_print_line(const char *line);
 void fa__os_abort(void);

@@ -3,11 +3,14 @@
 #define _GNU_SOURCE
 #include "os.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "framealloc.h"
@@ -130,6 +133,36 @@ int fa__os_at_fork(void (*prepare)(void), void (*parent)(void),
                    void (*child)(void)) {
   return pthread_atfork(prepare, parent, child) == 0 ? 0 : FA_ENOMEM;
 }
+
+unsigned long long fa__os_now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (unsigned long long)ts.tv_sec * 1000000000ull +
+         (unsigned long long)ts.tv_nsec;
+}
+
+long fa__os_pid(void) { return (long)getpid(); }
+
+intptr_t fa__os_file_create(const char *path) {
+  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  return fd < 0 ? -1 : (intptr_t)fd;
+}
+
+int fa__os_file_write(intptr_t fd, const void *buf, size_t n) {
+  const char *p = buf;
+  while (n > 0) {
+    ssize_t w = write((int)fd, p, n);
+    if (w < 0 && errno == EINTR)
+      continue;
+    if (w <= 0)
+      return -1;
+    p += w;
+    n -= (size_t)w;
+  }
+  return 0;
+}
+
+void fa__os_file_close(intptr_t fd) { close((int)fd); }
 
 void fa__os_print_line(const char *line) {
   fputs(line, stderr);

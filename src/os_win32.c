@@ -133,6 +133,39 @@ int fa__os_at_fork(void (*prepare)(void), void (*parent)(void),
   return 0; /* no fork() on Windows */
 }
 
+unsigned long long fa__os_now_ns(void) {
+  static LARGE_INTEGER freq; /* benign race: every thread stores the same */
+  LARGE_INTEGER now;
+  if (freq.QuadPart == 0)
+    QueryPerformanceFrequency(&freq);
+  QueryPerformanceCounter(&now);
+  unsigned long long t = (unsigned long long)now.QuadPart;
+  unsigned long long f = (unsigned long long)freq.QuadPart;
+  return t / f * 1000000000ull + t % f * 1000000000ull / f;
+}
+
+long fa__os_pid(void) { return (long)GetCurrentProcessId(); }
+
+intptr_t fa__os_file_create(const char *path) {
+  HANDLE h = CreateFileA(path, GENERIC_WRITE, FILE_SHARE_READ, NULL,
+                         CREATE_ALWAYS, FILE_ATTRIBUTE_NORMAL, NULL);
+  return h == INVALID_HANDLE_VALUE ? -1 : (intptr_t)h;
+}
+
+int fa__os_file_write(intptr_t fd, const void *buf, size_t n) {
+  const char *p = buf;
+  while (n > 0) {
+    DWORD chunk = n > 0x40000000u ? 0x40000000u : (DWORD)n, done = 0;
+    if (!WriteFile((HANDLE)(intptr_t)fd, p, chunk, &done, NULL) || !done)
+      return -1;
+    p += done;
+    n -= done;
+  }
+  return 0;
+}
+
+void fa__os_file_close(intptr_t fd) { CloseHandle((HANDLE)(intptr_t)fd); }
+
 void fa__os_print_line(const char *line) {
   fputs(line, stderr);
   fputc('\n', stderr);

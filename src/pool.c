@@ -245,6 +245,9 @@ void *fa__pool_alloc_slow(fa_allocator_t *a, size_t size) {
   if (!h)
     return NULL;
   unsigned c = size_class(size);
+  int observe = FA__LOAD(&a->observe);
+  if (FA_UNLIKELY(observe) && fa__tl_admit(a, h, fa__class_size[c]) != 0)
+    return NULL;
   for (;;) {
     fa__page_t *pg = h->avail[c];
     if (pg) {
@@ -252,6 +255,8 @@ void *fa__pool_alloc_slow(fa_allocator_t *a, size_t size) {
       if (b) {
         bump(&h->h.pool_allocs[c], 1);
         fa__pool_validate(h);
+        if (FA_UNLIKELY(observe))
+          fa__tl_note(a, h, FA_TIER_POOL, b, size, fa__class_size[c]);
         return b;
       }
       make_full(h, pg);
@@ -412,6 +417,8 @@ static void free_in_page(fa_allocator_t *a, fa__heap_t *h, fa__page_t *pg,
       refuse(a, p, "double free (already freed on another thread)");
       return;
     }
+    if (FA_UNLIKELY(a->hooks.on_free != NULL)) /* before it can be reused */
+      fa__tl_free(a, FA_TIER_POOL, p);
     clear_live(pg, p);
     bump(&h->h.pool_frees[pg->h.cls], 1);
     free_local(h, pg, p);
@@ -422,6 +429,8 @@ static void free_in_page(fa_allocator_t *a, fa__heap_t *h, fa__page_t *pg,
     refuse(a, p, "double free (already freed on another thread)");
     return;
   }
+  if (FA_UNLIKELY(a->hooks.on_free != NULL))
+    fa__tl_free(a, FA_TIER_POOL, p);
   if (FA_UNLIKELY(!h)) {
     /* No state for this thread (out of memory): send the block alone. */
     FA__ATOMIC_ADD(&a->orphan_frees[pg->h.cls], 1);

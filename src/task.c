@@ -163,13 +163,14 @@ static void *arena_new(fa_allocator_t *a, size_t size) {
   FA__STORE(&ar->base, base);
   FA__STORE(&ar->settled, 0);
   FA__STORE(&ar->h.ptr, base);
-  ar->h.lim = a->fast ? ar->end : base;
+  ar->h.lim = fa__task_inline(a) ? ar->end : base;
   ar->alloc = a;
   ar->first = pg;
   ar->more = NULL;
   ar->large = NULL;
   ar->next = NULL;
   ar->tag = 0;
+  ar->hooked = NULL;
   FA__STORE(&ar->owner, 0);
   /* Published last (release): fa_get_stats (fa__page_task_bytes) and
    * region_claim read the fields once their acquire load sees it. */
@@ -219,15 +220,48 @@ static void *arena_alloc(fa__arena_t *ar, size_t size, size_t align) {
     p = (base + align - 1) & mask;
   }
   FA__STORE(&ar->h.ptr, p + n);
-  ar->h.lim = ar->alloc->fast ? ar->end : p + n;
+  ar->h.lim = fa__task_inline(ar->alloc) ? ar->end : p + n;
   fa__track_live((void *)p, size);
   return (void *)p;
+}
+
+/* What the on_free hook is told at the destroy: one allocation of the
+ * region, in the region itself. */
+typedef struct fa__hooked_s {
+  void *p;
+  struct fa__hooked_s *next;
+} hooked_t;
+
+/* An allocation of the region reported to timeline.c (tag budget, tag
+ * bytes, hooks), remembered for on_free when that hook is set. */
+static void *observed_alloc(fa__arena_t *ar, size_t size, size_t align) {
+  fa_allocator_t *a = ar->alloc;
+  fa__heap_t *h = fa__heap_find(a);
+  size_t bytes = size + (size == 0);
+  if (fa__tl_admit(a, h, bytes) != 0)
+    return NULL;
+  hooked_t *rec = NULL;
+  if (a->hooks.on_free &&
+      !(rec = arena_alloc(ar, sizeof(*rec), _Alignof(hooked_t))))
+    return NULL;
+  void *p = arena_alloc(ar, size, align);
+  if (!p)
+    return NULL;
+  if (rec) {
+    rec->p = p;
+    rec->next = ar->hooked;
+    ar->hooked = rec;
+  }
+  fa__tl_note(a, h, FA_TIER_TASK, p, size, bytes);
+  return p;
 }
 
 /* Returns every page and block of the region; the first page (which holds
  * the struct) last, so the caller must read what it needs before. */
 static void arena_free(fa__arena_t *ar) {
   fa_allocator_t *a = ar->alloc;
+  for (hooked_t *r = ar->hooked; r; r = r->next)
+    a->hooks.on_free(FA_TIER_TASK, r->p, a->hooks.user);
   fa__page_t *first = ar->first;
   fa__large_t *b = ar->large;
   fa__page_t *pg = ar->more;
@@ -317,7 +351,9 @@ void *fa__task_alloc_slow(fa_task_t *t, size_t size, size_t align) {
       size >= ((size_t)1 << 40))
     return NULL;
   int claimed = use_begin(t, "fa_task_alloc");
-  void *p = arena_alloc(&t->ar, size, align);
+  void *p = FA_UNLIKELY(FA__LOAD(&t->ar.alloc->observe))
+                ? observed_alloc(&t->ar, size, align)
+                : arena_alloc(&t->ar, size, align);
   use_end(t, claimed);
   return p;
 }
@@ -566,6 +602,8 @@ void *fa_pool_guard_alloc(fa_pool_guard_t *g, size_t size, size_t align) {
     FA__STORE(&ar->h.ptr, q);
     return (void *)p;
   }
+  if (FA_UNLIKELY(FA__LOAD(&ar->alloc->observe)))
+    return observed_alloc(ar, size, align);
   return arena_alloc(ar, size, align);
 }
 

@@ -384,7 +384,7 @@ TEST(strerror_codes) {
 }
 
 TEST(strerror_unknown) {
-  static const int codes[] = {-5, -100, 1, 2, 701, INT_MIN, INT_MAX};
+  static const int codes[] = {-6, -100, 1, 2, 701, INT_MIN, INT_MAX};
   size_t i;
   for (i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
     ASSERT_STR_EQ(fa_strerror(codes[i]), "unknown error");
@@ -403,7 +403,7 @@ TEST(diag_catalogue) {
   } while (0);
   FA_DIAG_MAP(CHECK_DIAG)
 #undef CHECK_DIAG
-  ASSERT_EQ(n, 13);
+  ASSERT_EQ(n, 14);
   ASSERT_STR_EQ(fa_diag_name(701), "FA701");
   ASSERT_STR_EQ(fa_diag_name(1), "FA001");
   ASSERT_EQ(fa_diag_level(3), FA_LEVEL_ERROR);
@@ -411,7 +411,7 @@ TEST(diag_catalogue) {
 }
 
 TEST(diag_unknown_codes) {
-  static const int codes[] = {0,   8,   100, 600,  602,     700,
+  static const int codes[] = {0,   9,   100, 600,  602,     700,
                               704, 999, -1,  -701, INT_MIN, INT_MAX};
   size_t i;
   for (i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {

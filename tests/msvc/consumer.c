@@ -3,6 +3,8 @@
  * MSVC mode. */
 #include <framealloc.h>
 #include <framealloc/task.h>
+#include <framealloc/timeline.h>
+#include <framealloc/tracy.h>
 
 typedef struct vec3_s {
   float x, y, z;

@@ -595,7 +595,7 @@ const fc_rule_t *fc_rule_find(int code) {
 }
 
 /* ---- Run-time codes ------------------------------------------------------
- * The codes only the library raises (FA001 to FA007): `fa-check explain`
+ * The codes only the library raises (FA001 to FA008): `fa-check explain`
  * describes them as run-time diagnostics, since the checker never reports
  * them. */
 static const struct {
@@ -636,6 +636,11 @@ static const struct {
         "nothing), fa_task_destroy of such a task, and, in debug builds\n"
         "(FA_DEBUG >= 1), any two calls on one task that overlap. A task\n"
         "may move between threads, but one thread uses it at a time.\n"},
+    {8, "A trace file (fa_trace_open, or FA_TRACE=path in the environment)\n"
+        "cannot be created, or a write to it failed (a full disk). The\n"
+        "program runs on without the trace; a file that was being written\n"
+        "keeps what was written before. Fix: a path in a directory that\n"
+        "exists and is writable, and room on its disk.\n"},
 };
 
 int fc_explain_runtime(int code) {

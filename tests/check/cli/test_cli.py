@@ -235,7 +235,7 @@ def test_explain(c):
         for word in ("precision:", "Bad:", "Fixed:", "help:"):
             expect(word in out, "explain %s lacks %r" % (code, word), out)
     # The codes only the library raises are explained as run-time ones.
-    for num in range(1, 8):
+    for num in range(1, 9):
         code = "FA%03d" % num
         rc, out, err = c.run("explain", code.lower() if num == 3 else code)
         expect(rc == 0, "explain %s: exit status %d" % (code, rc), err)
