@@ -386,6 +386,11 @@ uint32_t lw_var_add(lower_t *l, CXCursor decl) {
   return id;
 }
 
+int lw_var_known(lower_t *l, CXCursor decl) {
+  uintptr_t v;
+  return map_get(&l->varmap, (uintptr_t)decl.data[0], &v);
+}
+
 /* The local variable a DeclRefExpr names, FC_NONE otherwise. */
 uint32_t lw_var_of(lower_t *l, CXCursor ref) {
   CXCursor d = clang_getCursorReferenced(ref);
@@ -663,6 +668,7 @@ static void lower_fn(lower_t *l, CXCursor c, CXCursor body, uint32_t ref) {
   l->weak = 0;
   l->depth = l->loop_depth = 0;
   l->scopes.n = 0;
+  l->handler = FC_NONE;
   l->ret_tracked = lw_type_tracked(clang_getCursorResultType(c), NULL);
   lw_new_block(l); /* 0: entry */
   lw_new_block(l); /* 1: exit */

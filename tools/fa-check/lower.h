@@ -80,6 +80,9 @@ typedef struct lower_s {
   FC_VEC(CXCursor) lambdas;
   FC_VEC(uint32_t) lambda_refs;
   int this_captured; /* a lambda read since this was cleared took `this` */
+  /* Inside a try block: the block its handlers start from (FC_NONE
+   * outside one) and the depth of the try statement. */
+  uint32_t handler, try_depth;
 } lower_t;
 
 static inline fc_fn_t *lw_cur_fn(lower_t *l) { return &l->u->fns.v[l->fni]; }
@@ -101,6 +104,9 @@ uint32_t lw_ref_of(lower_t *l, CXCursor decl);
 uint32_t lw_path_get(lower_t *l, uint32_t var, const char *field);
 uint32_t lw_var_add(lower_t *l, CXCursor decl);
 uint32_t lw_var_of(lower_t *l, CXCursor ref);
+/* Whether decl is a variable of the function being lowered (tracked or
+ * not). */
+int lw_var_known(lower_t *l, CXCursor decl);
 const char *lw_field_of(lower_t *l, CXCursor member);
 int lw_is_allocator(lower_t *l, CXType t);
 int lw_key_text(lower_t *l, CXCursor c, char *buf, size_t size, size_t *len,
@@ -158,6 +164,26 @@ uint32_t lw_cxx_call(lower_t *l, CXCursor c, CXCursor callee, size_t *keep,
                      int *pass_arg0);
 int lw_cxx_arg_flows(lower_t *l, CXCursor c, CXCursor callee, int i);
 void lw_cxx_after_call(lower_t *l, CXCursor c, CXCursor callee, fc_loc_t loc);
+/* A call that assigns its second argument to its first (operator=,
+ * std::swap, which also assigns the first to the second; with
+ * FC_ASSIGN_METHOD, `a.swap(b)` of a standard class, the object and the
+ * argument): FC_ASSIGN_* bits, 0 for other calls. FC_ASSIGN_FLOWS when the
+ * destination takes what the source holds (a view, a plain object,
+ * storage that moves along). */
+enum {
+  FC_ASSIGN = 1,
+  FC_ASSIGN_FLOWS = 2,
+  FC_ASSIGN_SWAP = 4,
+  FC_ASSIGN_METHOD = 8
+};
+int lw_cxx_assign_kind(lower_t *l, CXCursor c, CXCursor callee);
+/* The object of a method call `obj.f()` / `p->f()`, null for a call on
+ * *this or anything else. */
+CXCursor lw_cxx_object(lower_t *l, CXCursor c);
+/* Before a call of callee (null cursor: through a pointer, or a throw)
+ * inside a try block: unless it cannot throw, the state before it (with
+ * the frame scopes inside the try block ended) reaches the handlers. */
+void lw_cxx_may_throw(lower_t *l, CXCursor callee, fc_loc_t loc);
 /* Expressions and statements only C++ has: 1 when handled. */
 int lw_cxx_expr(lower_t *l, CXCursor c);
 int lw_cxx_stmt(lower_t *l, CXCursor c);

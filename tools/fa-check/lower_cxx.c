@@ -213,6 +213,65 @@ int lw_cxx_arg_flows(lower_t *l, CXCursor c, CXCursor callee, int i) {
   return 1;
 }
 
+/* Whether class type t takes a fa::frame_allocator as a template argument
+ * (a container whose allocator propagates on move and swap). */
+static int has_frame_allocator(CXType t) {
+  t = clang_getCanonicalType(t);
+  if (t.kind == CXType_LValueReference || t.kind == CXType_RValueReference)
+    t = clang_getCanonicalType(clang_getPointeeType(t));
+  int n = clang_Type_getNumTemplateArguments(t);
+  for (int i = 0; i < n; i++) {
+    char cls[256];
+    class_name(clang_Type_getTemplateArgumentAsType(t, (unsigned)i), cls,
+               sizeof(cls));
+    if (!strcmp(cls, "fa::frame_allocator"))
+      return 1;
+  }
+  return 0;
+}
+
+CXCursor lw_cxx_object(lower_t *l, CXCursor c) {
+  size_t base = lw_kids_push(l, c);
+  CXCursor first = l->kids.n > base ? l->kids.v[base] : clang_getNullCursor();
+  l->kids.n = base;
+  if (clang_getCursorKind(first) != CXCursor_MemberRefExpr)
+    return clang_getNullCursor();
+  return lw_last_expr(l, first);
+}
+
+int lw_cxx_assign_kind(lower_t *l, CXCursor c, CXCursor callee) {
+  const char *name = l->u->refs.v[lw_ref_of(l, callee)].name;
+  size_t len = name ? strlen(name) : 0;
+  int nargs = clang_Cursor_getNumArguments(c);
+  if (nargs == 1 && len > 11 && !strncmp(name, "std::", 5) &&
+      !strcmp(name + len - 6, "::swap") &&
+      clang_getCursorKind(callee) == CXCursor_CXXMethod &&
+      !clang_Cursor_isNull(lw_cxx_object(l, c)))
+    return FC_ASSIGN | FC_ASSIGN_FLOWS | FC_ASSIGN_SWAP | FC_ASSIGN_METHOD;
+  if (nargs != 2)
+    return 0;
+  int swap = name && !strcmp(name, "std::swap");
+  if (!swap && (len < 9 || strcmp(name + len - 9, "operator=") ||
+                clang_getCursorKind(callee) == CXCursor_FunctionDecl))
+    return 0;
+  CXType t = clang_getCursorType(clang_Cursor_getArgument(c, 0));
+  char cls[256];
+  class_name(t, cls, sizeof(cls));
+  int how = FC_ASSIGN | (swap ? FC_ASSIGN_SWAP : 0);
+  if (!cls[0] || is_view(cls) || strncmp(cls, "std::", 5))
+    return strncmp(cls, "fa::", 4) ? how | FC_ASSIGN_FLOWS : how;
+  /* A standard container copies the elements into its own memory, unless
+   * its allocator comes along: a swap exchanges the storage (the
+   * allocators propagate or must be equal), a move assignment takes it
+   * when the allocator propagates on move (fa::frame_allocator does, a
+   * std::pmr::polymorphic_allocator does not). */
+  CXType param = clang_getCursorType(clang_Cursor_getArgument(callee, 0));
+  int move = clang_getCanonicalType(param).kind == CXType_RValueReference;
+  if (swap || (move && has_frame_allocator(t)))
+    how |= FC_ASSIGN_FLOWS;
+  return how;
+}
+
 /* Whether argument a is a frame resource or frame allocator, or made from
  * one (`&res` as a memory_resource *, a polymorphic_allocator of it). */
 static int from_frame(lower_t *l, CXCursor a, int depth) {
@@ -340,16 +399,54 @@ uint32_t lw_cxx_lambda_ref(lower_t *l, CXCursor c) {
 typedef struct capture_scan_s {
   lower_t *l;
   CXCursor at;
+  int this_used;
+  unsigned body_off; /* where the lambda's body starts */
 } capture_scan_t;
 
+static unsigned offset_of(CXCursor c) {
+  unsigned off;
+  clang_getExpansionLocation(clang_getCursorLocation(c), NULL, NULL, NULL,
+                             &off);
+  return off;
+}
+
 /* Pushes the enclosing function's variables a lambda refers to: what it
- * captures, by copy or by reference. */
+ * captures, by copy or by reference, and the values of its init-captures
+ * (the capture list names each, its initializers are skipped). A use of `this`,
+ * written or implicit (a member under `[=]` or `[&]`), captures the object. */
 static enum CXChildVisitResult capture(CXCursor c, CXCursor parent,
                                        CXClientData data) {
   (void)parent;
   capture_scan_t *cs = data;
   lower_t *l = cs->l;
   enum CXCursorKind k = clang_getCursorKind(c);
+  if (k == CXCursor_CXXThisExpr) {
+    cs->this_used = 1;
+    return CXChildVisit_Continue;
+  }
+  if (k == CXCursor_MemberRefExpr && !cs->this_used &&
+      clang_Cursor_isNull(lw_last_expr(l, c))) {
+    CXCursor m = clang_getCursorReferenced(c);
+    enum CXCursorKind mk = clang_getCursorKind(m);
+    if (mk == CXCursor_FieldDecl ||
+        (mk == CXCursor_CXXMethod && !clang_CXXMethod_isStatic(m)))
+      cs->this_used = 1;
+  }
+  if (k != CXCursor_VariableRef && lw_is_expr(c) && offset_of(c) < cs->body_off)
+    return CXChildVisit_Continue; /* an initializer of a capture, below */
+  if (k == CXCursor_VariableRef && lw_var_of(l, c) == FC_NONE) {
+    /* an init-capture ([q = p]): the value of its initializer */
+    CXCursor d = clang_getCursorReferenced(c);
+    CXCursor init = clang_Cursor_getVarDeclInitializer(d);
+    if (clang_getCursorKind(d) != CXCursor_VarDecl || lw_var_known(l, d) ||
+        clang_Cursor_isNull(init))
+      return CXChildVisit_Continue;
+    if (lw_type_tracked(clang_getCursorType(d), NULL))
+      lw_read_expr(l, init);
+    else
+      lw_read_discard(l, init); /* a number or a flag computed from it */
+    return CXChildVisit_Continue;
+  }
   if (k == CXCursor_DeclRefExpr || k == CXCursor_VariableRef) {
     uint32_t v = lw_var_of(l, c);
     if (v != FC_NONE) {
@@ -383,9 +480,14 @@ static int captures_this(lower_t *l, CXCursor c) {
 }
 
 static void read_lambda(lower_t *l, CXCursor c) {
-  capture_scan_t cs = {l, c};
+  capture_scan_t cs = {l, c, 0, 0};
+  size_t base = lw_kids_push(l, c);
+  for (size_t i = base; i < l->kids.n; i++)
+    if (clang_getCursorKind(l->kids.v[i]) == CXCursor_CompoundStmt)
+      cs.body_off = offset_of(l->kids.v[i]);
+  l->kids.n = base;
   clang_visitChildren(c, capture, &cs);
-  if (captures_this(l, c))
+  if (cs.this_used || captures_this(l, c))
     l->this_captured = 1;
   lw_cxx_lambda_ref(l, c);
 }
@@ -515,10 +617,100 @@ static void lower_range_for(lower_t *l, CXCursor c) {
   lw_start_block(l, exit);
 }
 
+/* Whether a call of callee (null: through a pointer) may throw: not when
+ * it is declared noexcept or throw(), or in an extern "C" block. */
+static int may_throw(CXCursor callee) {
+  if (clang_Cursor_isNull(callee))
+    return 1;
+  switch (clang_getCursorExceptionSpecificationType(callee)) {
+  case CXCursor_ExceptionSpecificationKind_DynamicNone:
+  case CXCursor_ExceptionSpecificationKind_BasicNoexcept:
+  case CXCursor_ExceptionSpecificationKind_NoThrow:
+    return 0;
+  default:
+    break;
+  }
+  /* an extern "C" block (older libclang shows it as an unexposed one) */
+  enum CXCursorKind k = clang_getCursorKind(
+      clang_getCursorLexicalParent(clang_getCanonicalCursor(callee)));
+  return k != CXCursor_LinkageSpec && k != CXCursor_UnexposedDecl;
+}
+
+void lw_cxx_may_throw(lower_t *l, CXCursor callee, fc_loc_t loc) {
+  if (!may_throw(callee))
+    return;
+  uint32_t next = lw_new_block(l);
+  lw_edge(l, l->cur, next);
+  size_t n = l->scopes.n;
+  if (n >= 2 && l->scopes.v[n - 1] > l->try_depth) {
+    /* unwinding ends the frame scopes opened inside the try block */
+    uint32_t unwind = lw_new_block(l);
+    lw_edge(l, l->cur, unwind);
+    lw_start_block(l, unwind);
+    lw_cxx_end_scopes(l, l->try_depth, loc, 1);
+  }
+  lw_edge(l, l->cur, l->handler);
+  lw_start_block(l, next);
+}
+
+/* try { body } catch (...) { handler } ...: each handler starts from the
+ * states before the calls of the body (any of them may throw) and from
+ * its throw expressions; the body's end skips the handlers. */
+static void lower_try(lower_t *l, CXCursor c) {
+  size_t base = lw_kids_push(l, c);
+  size_t n = l->kids.n - base;
+  if (n < 1) {
+    l->kids.n = base;
+    return;
+  }
+  uint32_t handler = l->handler, try_depth = l->try_depth;
+  uint32_t handlers = lw_new_block(l), after = lw_new_block(l);
+  l->handler = handlers;
+  l->try_depth = l->depth;
+  lw_lower_stmt(l, l->kids.v[base]);
+  l->handler = handler;
+  l->try_depth = try_depth;
+  lw_edge(l, l->cur, after);
+  for (size_t i = base + 1; i < base + n; i++) {
+    uint32_t start = lw_new_block(l);
+    lw_edge(l, handlers, start);
+    lw_start_block(l, start);
+    /* the handler's statement (its exception declaration holds nothing
+     * the frame rules follow) */
+    size_t hb = lw_kids_push(l, l->kids.v[i]);
+    if (l->kids.n > hb)
+      lw_lower_stmt(l, l->kids.v[l->kids.n - 1]);
+    l->kids.n = hb;
+    lw_edge(l, l->cur, after);
+  }
+  l->kids.n = base;
+  lw_start_block(l, after);
+}
+
+/* throw x: x is evaluated, then control goes to the handlers of the
+ * enclosing try block, or leaves the function like a call that does not
+ * return. */
+static void lower_throw(lower_t *l, CXCursor c) {
+  lw_read_discard(l, c);
+  if (l->handler != FC_NONE)
+    lw_cxx_may_throw(l, clang_getNullCursor(), lw_cursor_loc(l, c));
+  lw_jump(l, FC_NONE);
+}
+
 int lw_cxx_stmt(lower_t *l, CXCursor c) {
   enum CXCursorKind k = clang_getCursorKind(c);
   if (k == CXCursor_CXXForRangeStmt) {
     lower_range_for(l, c);
+    return 1;
+  }
+  if (k == CXCursor_CXXTryStmt) {
+    lower_try(l, c);
+    return 1;
+  }
+  if (k == CXCursor_CXXThrowExpr ||
+      (k == CXCursor_UnexposedExpr &&
+       clang_getCursorKind(lw_strip(l, c)) == CXCursor_CXXThrowExpr)) {
+    lower_throw(l, c);
     return 1;
   }
   if (k == CXCursor_UnexposedStmt && co_keyword(l, c) == 'r') {

@@ -291,6 +291,58 @@ static uint32_t resolve(lower_t *l, CXCursor c, int reading, int *strong,
   return r;
 }
 
+/* lhs := the values from `mark` (left on the stack: the value of the
+ * assignment): an access path, or a STORE when lhs outlives the function.
+ * `strong` kills what lhs held. */
+static void assign_to(lower_t *l, CXCursor lhs, size_t mark, int strong,
+                      fc_loc_t loc) {
+  int path_strong;
+  CXCursor root = lhs;
+  uint32_t q = resolve(l, lhs, 0, &path_strong, &root);
+  int tracked = lw_type_tracked(clang_getCursorType(lhs), NULL);
+  if (q != FC_NONE)
+    lw_emit_assign(l, q, mark, strong && path_strong, tracked, loc);
+  else if (tracked)
+    emit_store(l, lhs, mark, loc);
+}
+
+/* C++ `a = b` through operator=, std::swap(a, b) and a.swap(b) (kind:
+ * FC_ASSIGN_*).
+ * A swap adds each side's values to the other's without killing any (the
+ * values are read before either side changes). */
+static void lower_assign_call(lower_t *l, CXCursor c, int kind) {
+  CXCursor lhs = clang_Cursor_getArgument(c, 0),
+           rhs = clang_Cursor_getArgument(c, 1);
+  if (kind & FC_ASSIGN_METHOD) {
+    rhs = lhs;
+    lhs = lw_cxx_object(l, c);
+  }
+  fc_loc_t loc = lw_cursor_loc(l, c);
+  size_t mark = l->vals.n;
+  if (!(kind & FC_ASSIGN_FLOWS)) {
+    /* the destination keeps its own memory: both sides are only read */
+    lw_read_discard(l, rhs);
+    lw_read_discard(l, lhs);
+    return;
+  }
+  if (!(kind & FC_ASSIGN_SWAP)) {
+    lw_read_expr(l, rhs);
+    assign_to(l, lhs, mark, 1, loc);
+    return;
+  }
+  lw_read_expr(l, lhs);
+  size_t mid = l->vals.n;
+  lw_read_expr(l, rhs);
+  size_t end = l->vals.n;
+  FC_VEC_RESERVE(l->vals, mid - mark);
+  memcpy(l->vals.v + end, l->vals.v + mark, (mid - mark) * sizeof(uint32_t));
+  l->vals.n = end + (mid - mark);
+  assign_to(l, rhs, end, 0, loc);
+  l->vals.n = end;
+  assign_to(l, lhs, mid, 0, loc);
+  l->vals.n = mark;
+}
+
 /* A function designator argument (`cb`, `&cb`, `(uv_work_cb)cb`). */
 static uint32_t fn_designator(lower_t *l, CXCursor c) {
   for (;;) {
@@ -381,6 +433,11 @@ static void lower_call(lower_t *l, CXCursor c) {
   if (lw_cxx_is_function(clang_getCursorKind(callee))) {
     ref = lw_ref_of(l, callee);
     role = l->role.v[ref];
+    int kind = lw_cxx_assign_kind(l, c, callee);
+    if (kind) {
+      lower_assign_call(l, c, kind);
+      return;
+    }
   } else {
     size_t base = lw_kids_push(l, c); /* a call through a pointer: read it */
     CXCursor fexpr = l->kids.n > base ? l->kids.v[base] : c;
@@ -424,6 +481,9 @@ static void lower_call(lower_t *l, CXCursor c) {
     else
       l->vals.n = mark;
   }
+  if (l->handler != FC_NONE)
+    lw_cxx_may_throw(l, ref == FC_NONE ? clang_getNullCursor() : callee,
+                     lw_cursor_loc(l, c));
   fc_fn_t *fn = lw_cur_fn(l);
   uint32_t call = fn->ncall++;
   fc_ev_t *e = lw_emit(l, FC_EV_CALL, ref, lw_cursor_loc(l, c));
@@ -573,15 +633,7 @@ void lw_read_expr(lower_t *l, CXCursor c) {
     if (is_assignment(l, c, lhs, rhs)) {
       size_t mark = l->vals.n;
       lw_read_expr(l, rhs);
-      int strong;
-      CXCursor root = c;
-      uint32_t q = resolve(l, lhs, 0, &strong, &root);
-      if (q != FC_NONE)
-        lw_emit_assign(l, q, mark, strong,
-                       lw_type_tracked(clang_getCursorType(lhs), NULL),
-                       lw_cursor_loc(l, c));
-      else if (lw_type_tracked(clang_getCursorType(lhs), NULL))
-        emit_store(l, lhs, mark, lw_cursor_loc(l, c));
+      assign_to(l, lhs, mark, 1, lw_cursor_loc(l, c));
       return;
     }
     /* FA_AWAIT(expr) is (fa__await(), (expr)): the awaited expression and
