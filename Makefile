@@ -22,12 +22,27 @@ build: deps
 	cmake -S . -B build -DCMAKE_BUILD_TYPE=Release $(CMAKE_ARGS) >/dev/null
 	cmake --build build -j $(JOBS)
 
-# The main example (a game loop streaming its assets through libuv), the
+# The main example (a game loop streaming its assets through libuv), traced
+# (FA_TRACE) and the trace summarised and drawn (docs/profiling.md), the
 # others, then fa-check over them: async_bad.c is wrong on purpose, so the
 # checker must report it (exit status 1) and nothing else.
+DEMO_TRACE = build/uv_game_loop.trace.json
+DEMO_SVG   = build/uv_game_loop.svg
 demo: build
 	@echo "== uv_game_loop: frame scratch memory, sprites streamed through libuv's thread pool"
-	./build/examples/uv_game_loop
+	@rm -f $(DEMO_TRACE) $(DEMO_SVG)
+	FA_TRACE=$(DEMO_TRACE) ./build/examples/uv_game_loop
+	@if [ -s $(DEMO_TRACE) ]; then \
+	  echo "== its trace, summarised and drawn"; \
+	  python3 tools/fa_trace.py summary $(DEMO_TRACE) && \
+	  tools/fa-plot -o $(DEMO_SVG) $(DEMO_TRACE) && \
+	  echo "trace: $(DEMO_TRACE) (open it in https://ui.perfetto.dev," \
+	    "\"Open trace file\", or in chrome://tracing)" && \
+	  echo "plot:  $(DEMO_SVG) (any web browser)"; \
+	else \
+	  echo "== no trace: this build of framealloc does not write" \
+	    "FA_TRACE files, so there is nothing to plot"; \
+	fi
 	./build/examples/game_loop
 	./build/examples/task_jobs
 	@echo "== cpp_game_loop: the same loop in C++ (<framealloc.hpp>), assets loaded on std::threads"

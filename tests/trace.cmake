@@ -15,8 +15,6 @@ endif()
 
 set(fa_trace_dir ${CMAKE_CURRENT_BINARY_DIR}/traces)
 set(fa_trace_run ${CMAKE_CURRENT_SOURCE_DIR}/trace/run.py)
-add_test(NAME trace_check_self_test COMMAND ${Python3_EXECUTABLE}
-  ${CMAKE_CURRENT_SOURCE_DIR}/trace/check_trace.py --self-test)
 foreach(mode basic exit killed unwritable)
   add_test(NAME trace_${mode} COMMAND ${Python3_EXECUTABLE} ${fa_trace_run}
     ${mode} $<TARGET_FILE:trace_prog> ${fa_trace_dir})

@@ -1,4 +1,4 @@
-/* trace_prog.c: programs whose traces tests/trace/check_trace.py reads.
+/* trace_prog.c: programs whose traces tools/fa_trace.py checks.
  *
  *   trace_prog basic PATH    four threads, tags (one with a quote and a
  *                            backslash in its name), a soft and a hard tag

@@ -2,10 +2,13 @@
 """Runs a program that writes a framealloc trace, then checks the trace.
 
     run.py basic|exit|killed|unwritable PROG OUTDIR   (PROG: trace_prog)
-    run.py example PROG OUTDIR [check_trace options]  (any program, traced
-                                                       through FA_TRACE)
+    run.py example PROG OUTDIR [check options]  (any program, traced
+                                                 through FA_TRACE)
 
-Exit status 0 when the program behaved and every trace it wrote is valid.
+Exit status 0 when the program behaved and every trace it wrote is valid:
+tools/fa_trace.py check, with --complete (closed by fa_trace_close or at
+exit) unless the program was killed (--killed), and the expectations of
+the mode (--min-frames, --threads, --tag, --diag).
 """
 import glob
 import os
@@ -14,11 +17,14 @@ import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-CHECK = os.path.join(HERE, "check_trace.py")
+CHECK = os.path.join(HERE, "..", "..", "tools", "fa_trace.py")
 
 
 def check(path, *opts):
-    r = subprocess.run([sys.executable, CHECK, path] + list(opts))
+    opts = list(opts)
+    if "--killed" not in opts:
+        opts.insert(0, "--complete")
+    r = subprocess.run([sys.executable, CHECK, "check"] + opts + [path])
     return r.returncode == 0
 
 

@@ -15,7 +15,10 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", ".."))
+import pyharness  # noqa: E402
 
 SANITIZER = re.compile(
     r"ERROR: (Address|Thread|Leak)Sanitizer|WARNING: ThreadSanitizer|"
@@ -1276,22 +1279,13 @@ def main():
     ap.add_argument("--docs", help="docs/fa-check.md, for the docs group")
     ap.add_argument("group", choices=sorted(GROUPS))
     a = ap.parse_args()
-    passed = failed = 0
-    for t in GROUPS[a.group]:
-        tmp = tempfile.mkdtemp(prefix="fc-cli-")
-        try:
-            ctx = Ctx(os.path.abspath(a.bin), os.path.abspath(a.include), tmp)
-            ctx.docs = a.docs
-            t(ctx)
-            passed += 1
-            print("ok   %s" % t.__name__)
-        except (Failure, subprocess.TimeoutExpired) as e:
-            failed += 1
-            print("FAIL %s: %s" % (t.__name__, e))
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+
+    def make_ctx(tmp):
+        ctx = Ctx(os.path.abspath(a.bin), os.path.abspath(a.include), tmp)
+        ctx.docs = a.docs
+        return ctx
+    return pyharness.run(GROUPS[a.group], make_ctx, "fc-cli-",
+                         (Failure, subprocess.TimeoutExpired))
 
 
 if __name__ == "__main__":
