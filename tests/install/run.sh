@@ -52,9 +52,10 @@ step "install $build into $prefix"
 pc=$(find "$prefix" -name framealloc.pc | head -n 1)
 so=$(find "$prefix" -name 'libframealloc.so' | head -n 1)
 for f in "$prefix/include/framealloc.h" "$prefix/include/framealloc.hpp" \
-  "$pc" "$so"; do
+  "$prefix/include/framealloc/timeline.h" "$prefix/include/framealloc/tracy.h" \
+  "$prefix/bin/fa_trace.py" "$prefix/bin/fa-plot" "$pc" "$so"; do
   if [ -z "$f" ] || [ ! -f "$f" ]; then
-    echo "run.sh: the installation lacks a file (header, .pc or .so)" >&2
+    echo "run.sh: the installation lacks $f (a header, tool, .pc or .so)" >&2
     exit 1
   fi
 done
